@@ -1,0 +1,43 @@
+/**
+ * Bearer-token authentication. The presented token is compared with the
+ * current and the previous token in constant time: both comparisons always
+ * run, over SHA-256 digests of equal length, so neither the token's length
+ * nor which slot matched shows in the timing.
+ */
+
+/** The tokens a request may present. `previous` is unset until the first rotation. */
+export interface AuthTokens {
+  current: string | undefined;
+  previous: string | undefined;
+}
+
+export type AuthOutcome = "authorized" | "unauthorized" | "not_configured";
+
+const BEARER = /^Bearer ([\x21-\x7e]+)$/i;
+
+/** Extracts the token of an `Authorization: Bearer <token>` header, or null for any other form. */
+export function bearerToken(header: string | null | undefined): string | null {
+  if (!header) return null;
+  const match = BEARER.exec(header.trim());
+  return match ? match[1]! : null;
+}
+
+async function digest(value: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
+}
+
+async function matches(presented: ArrayBuffer, expected: string | undefined): Promise<boolean> {
+  // An unset or empty slot is compared against a fresh random value so the work done is the same.
+  const usable = typeof expected === "string" && expected.length > 0;
+  const expectedDigest = await digest(usable ? expected : crypto.randomUUID());
+  return crypto.subtle.timingSafeEqual(presented, expectedDigest) && usable;
+}
+
+/** Decides whether the `Authorization` header carries the current or the previous token. */
+export async function authorize(header: string | null | undefined, tokens: AuthTokens): Promise<AuthOutcome> {
+  if (!tokens.current) return "not_configured";
+  const token = bearerToken(header);
+  const presented = await digest(token ?? "");
+  const [current, previous] = await Promise.all([matches(presented, tokens.current), matches(presented, tokens.previous)]);
+  return token !== null && (current || previous) ? "authorized" : "unauthorized";
+}

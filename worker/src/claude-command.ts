@@ -1,0 +1,70 @@
+/**
+ * The shell command that runs Claude Code in the sandbox, as a pure function.
+ *
+ * The sandbox runs commands with `bash -c`. The task text never appears in the
+ * command string: it travels in the environment variable `CLAUDE_SANDBOX_PROMPT`
+ * and reaches `claude` as `"$CLAUDE_SANDBOX_PROMPT"` after `--`, so bash passes it
+ * byte for byte as one argument (no splitting, globbing or substitution) and
+ * `claude` reads it as the prompt even when it starts with `-`. `env -u` drops
+ * the variable before `claude` starts. Because the command holds no task text,
+ * sandbox logs of the command never show it either.
+ */
+import type { PermissionMode } from "./contract.js";
+
+/** Name of the environment variable that carries the task text into bash. */
+export const PROMPT_ENV_VAR = "CLAUDE_SANDBOX_PROMPT";
+
+/** Value given to the credential variable in `proxy` mode: the real secret is added outside the container. */
+export const CREDENTIAL_PLACEHOLDER = "injected-by-claude-sandbox-proxy";
+
+/** Which Claude credential is configured, and where its value goes. */
+export type ClaudeCredential =
+  | { kind: "oauth"; token: string }
+  | { kind: "apiKey"; key: string };
+
+export interface ClaudeInvocationInput {
+  task: string;
+  permissionMode: PermissionMode;
+  model?: string;
+  maxTurns?: number;
+  credential: ClaudeCredential;
+  /** `proxy`: the container gets a placeholder; `env`: it gets the real credential. */
+  credentialMode: "proxy" | "env";
+}
+
+export interface ClaudeInvocation {
+  command: string;
+  env: Record<string, string>;
+}
+
+/** Every flag passed to `claude`; a test checks each against `claude --help` of the pinned version. */
+export const CLAUDE_FLAGS = ["--print", "--output-format", "--permission-mode", "--model"] as const;
+
+/** Quotes a value as one POSIX shell word. */
+export function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Environment variable that selects each credential kind in Claude Code. */
+export function credentialVariable(credential: ClaudeCredential): "CLAUDE_CODE_OAUTH_TOKEN" | "ANTHROPIC_API_KEY" {
+  return credential.kind === "oauth" ? "CLAUDE_CODE_OAUTH_TOKEN" : "ANTHROPIC_API_KEY";
+}
+
+/** Builds the command and environment for one task. */
+export function buildClaudeInvocation(input: ClaudeInvocationInput): ClaudeInvocation {
+  const args = ["--print", "--output-format", "json", "--permission-mode", input.permissionMode];
+  if (input.model !== undefined) args.push("--model", input.model);
+  const command = `exec env -u ${PROMPT_ENV_VAR} claude ${args.map(shellQuote).join(" ")} -- "$${PROMPT_ENV_VAR}"`;
+
+  const secret = input.credential.kind === "oauth" ? input.credential.token : input.credential.key;
+  const env: Record<string, string> = {
+    [PROMPT_ENV_VAR]: input.task,
+    // Lets Claude Code run as root with bypassPermissions inside the isolated container.
+    IS_SANDBOX: "1",
+    // No telemetry, error reporting or update checks: those hosts are not allowed anyway.
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+    [credentialVariable(input.credential)]: input.credentialMode === "env" ? secret : CREDENTIAL_PLACEHOLDER,
+  };
+  if (input.maxTurns !== undefined) env.CLAUDE_CODE_MAX_TURNS = String(input.maxTurns);
+  return { command, env };
+}

@@ -1,0 +1,16 @@
+/**
+ * The Worker entry point: the HTTP API, the Sandbox Durable Object class, and
+ * the SDK's ContainerProxy entrypoint that carries the container's outbound
+ * traffic through the egress policy.
+ */
+import { createApp } from "./app.js";
+import type { WorkerEnv } from "./env.js";
+
+export { ContainerProxy } from "@cloudflare/sandbox";
+export { Sandbox } from "./sandbox.js";
+
+const app = createApp();
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+} satisfies ExportedHandler<WorkerEnv>;

@@ -1,0 +1,149 @@
+/**
+ * Validation of `POST /execute` requests and of task ids, as pure functions.
+ * Order of checks: content type (415), size (413), JSON syntax, JSON shape,
+ * then each field; the first failure decides the error code.
+ */
+import * as z from "zod/mini";
+import { LIMITS, PERMISSION_MODES, type PermissionMode } from "./contract.js";
+import { ApiError, type ApiErrorCode } from "./errors.js";
+
+/** A validated task request, with the deployment's defaults applied. */
+export interface TaskRequest {
+  task: string;
+  timeoutMs: number;
+  permissionMode: PermissionMode;
+  model?: string;
+  maxTurns?: number;
+}
+
+/** Model names and aliases: `sonnet`, `opus`, `claude-sonnet-4-5-20250929`, `claude-opus-4-1[1m]`. */
+export const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@\-[\]]{0,99}$/;
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Returns the canonical (lower-case) task id, or throws `invalid_task_id`. */
+export function parseTaskId(raw: string): string {
+  if (!UUID_PATTERN.test(raw)) throw new ApiError("invalid_task_id");
+  return raw.toLowerCase();
+}
+
+/** Accepts `application/json` and `application/<anything>+json`, with parameters. */
+export function isJsonContentType(header: string | null): boolean {
+  if (!header) return false;
+  const mediaType = header.split(";")[0]!.trim().toLowerCase();
+  return mediaType === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
+}
+
+/** Reads the body as text, refusing more than `LIMITS.maxBodyBytes` whatever Content-Length says. */
+export async function readBodyText(request: Request): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > LIMITS.maxBodyBytes) throw new ApiError("body_too_large");
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > LIMITS.maxBodyBytes) {
+      await reader.cancel();
+      throw new ApiError("body_too_large");
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new ApiError("invalid_json");
+  }
+}
+
+function executeBodySchema(maxTimeoutMs: number) {
+  const bounded = (code: ApiErrorCode, min: number, max: number) =>
+    z.int({ error: code }).check(z.gte(min, { error: code }), z.lte(max, { error: code }));
+  return z.strictObject({
+    task: z
+      .string({ error: (issue) => (issue.input === undefined || issue.input === null ? "task_required" : "invalid_task") })
+      .check(
+        z.refine((task) => task.trim().length > 0, { error: "task_required", abort: true }),
+        z.refine((task) => task.length <= LIMITS.maxTaskLength, { error: "task_too_long", abort: true }),
+        z.refine((task) => !task.includes("\0") && task.isWellFormed(), { error: "invalid_task" }),
+      ),
+    timeout: z.optional(bounded("invalid_timeout", LIMITS.minTimeoutMs, maxTimeoutMs)),
+    model: z.optional(z.string({ error: "invalid_model" }).check(z.regex(MODEL_PATTERN, { error: "invalid_model" }))),
+    maxTurns: z.optional(bounded("invalid_max_turns", 1, LIMITS.maxTurns)),
+    permissionMode: z.optional(z.enum(PERMISSION_MODES, { error: "invalid_permission_mode" })),
+  });
+}
+
+const FIELD_ORDER = ["task", "timeout", "model", "maxTurns", "permissionMode"];
+
+/** Describes the accepted range of each field, for error `details`. */
+function fieldDetails(code: ApiErrorCode, maxTimeoutMs: number): Record<string, unknown> | undefined {
+  switch (code) {
+    case "task_too_long":
+      return { maxLength: LIMITS.maxTaskLength };
+    case "invalid_timeout":
+      return { min: LIMITS.minTimeoutMs, max: maxTimeoutMs };
+    case "invalid_max_turns":
+      return { min: 1, max: LIMITS.maxTurns };
+    case "invalid_permission_mode":
+      return { allowed: [...PERMISSION_MODES] };
+    default:
+      return undefined;
+  }
+}
+
+/** Parses and validates a `POST /execute` body (already read as text). */
+export function parseTaskRequest(
+  text: string,
+  defaults: { defaultTimeoutMs: number; maxTimeoutMs: number; permissionMode: PermissionMode },
+): TaskRequest {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ApiError("invalid_json");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError("invalid_body");
+
+  const parsed = executeBodySchema(defaults.maxTimeoutMs).safeParse(body);
+  if (!parsed.success) {
+    const unknown = parsed.error.issues.find((issue) => issue.code === "unrecognized_keys");
+    if (unknown && unknown.code === "unrecognized_keys") {
+      const fields = unknown.keys.slice(0, 10).map((key) => key.slice(0, 64));
+      throw new ApiError("unknown_field", { details: { fields, allowed: FIELD_ORDER } });
+    }
+    const first = [...parsed.error.issues].sort(
+      (a, b) => FIELD_ORDER.indexOf(String(a.path[0])) - FIELD_ORDER.indexOf(String(b.path[0])),
+    )[0]!;
+    const code = (first.message in FIELD_CODES ? first.message : "invalid_body") as ApiErrorCode;
+    const details = fieldDetails(code, defaults.maxTimeoutMs);
+    throw new ApiError(code, details ? { details } : {});
+  }
+  const { task, timeout, model, maxTurns, permissionMode } = parsed.data;
+  return {
+    task,
+    timeoutMs: timeout ?? defaults.defaultTimeoutMs,
+    permissionMode: permissionMode ?? defaults.permissionMode,
+    ...(model === undefined ? {} : { model }),
+    ...(maxTurns === undefined ? {} : { maxTurns }),
+  };
+}
+
+const FIELD_CODES: Record<string, true> = {
+  task_required: true,
+  invalid_task: true,
+  task_too_long: true,
+  invalid_timeout: true,
+  invalid_model: true,
+  invalid_max_turns: true,
+  invalid_permission_mode: true,
+};

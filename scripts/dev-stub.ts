@@ -1,0 +1,64 @@
+/**
+ * `npm run dev:stub [-- --port N]`: the real Worker API on 127.0.0.1 with the
+ * stand-in sandbox (worker/dev/stub-sandbox.ts) instead of containers: no
+ * Docker, no Cloudflare account, no Claude credential. The bearer token is
+ * SERVER_AUTH_TOKEN when set, else `dev-token`.
+ */
+import { spawn } from "node:child_process";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "8787" },
+    ip: { type: "string", default: "127.0.0.1" },
+  },
+});
+
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  console.error(`dev:stub: --port must be an integer from 1 to 65535, got "${values.port}"`);
+  process.exit(2);
+}
+
+const fromEnvironment = Boolean(process.env.SERVER_AUTH_TOKEN);
+const token = process.env.SERVER_AUTH_TOKEN || "dev-token";
+
+console.error(
+  [
+    `claude-sandbox dev stub: http://${values.ip}:${port} (stand-in sandbox, no container, no Claude)`,
+    fromEnvironment ? "Bearer token: the value of SERVER_AUTH_TOKEN" : "Bearer token: dev-token (set SERVER_AUTH_TOKEN to choose another)",
+    `Try: curl -s -X POST http://${values.ip}:${port}/execute -H "Authorization: Bearer ${fromEnvironment ? "$SERVER_AUTH_TOKEN" : token}" -H "Content-Type: application/json" -d '{"task":"What is 2 + 2?"}'`,
+  ].join("\n"),
+);
+
+const child = spawn(
+  process.execPath,
+  [
+    "node_modules/wrangler/bin/wrangler.js",
+    "dev",
+    "worker/dev/stub-entry.ts",
+    "--config",
+    "worker/wrangler.jsonc",
+    "--enable-containers=false",
+    "--ip",
+    values.ip,
+    "--port",
+    String(port),
+    "--persist-to",
+    ".wrangler/state-stub",
+    "--show-interactive-dev-session=false",
+    "--var",
+    `SERVER_AUTH_TOKEN:${token}`,
+    "--var",
+    "CLAUDE_CODE_OAUTH_TOKEN:stub-sandbox-needs-no-credential",
+  ],
+  {
+    stdio: "inherit",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  },
+);
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => child.kill(signal));
+}
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

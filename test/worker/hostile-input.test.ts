@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../worker/src/contract.js";
 import { events } from "./harness.js";
-import { auth, call, captureLogs, execute, freshState, jsonHeaders, storedKeys } from "./helpers.js";
+import { auth, call, callWithEnv, captureLogs, execute, freshState, jsonHeaders, storedKeys } from "./helpers.js";
 
 freshState();
 const logs = captureLogs();
@@ -159,8 +159,7 @@ describe("POST /execute rejects hostile bodies", () => {
   });
 });
 
-describe("GET /tasks/:taskId/result rejects hostile ids before touching storage", () => {
-  it.each([
+const hostileIds: [string, string][] = [
     ["an encoded ../", "..%2F..%2Fsecret"],
     ["an encoded ../ with the result suffix", "%2E%2E%2F%2E%2E%2Ftasks%2Fx"],
     ["a double-encoded ../", "%252e%252e%252f"],
@@ -174,11 +173,29 @@ describe("GET /tasks/:taskId/result rejects hostile ids before touching storage"
     ["a prefix wildcard", "*"],
     ["a key prefix", "tasks%2F"],
     ["a unicode id", "%E2%80%AE3f1c1c3e-5a7b-4c8d-9e0f-112233445566"],
-  ])("%s → 400 invalid_task_id", async (_name, id) => {
+];
+
+describe("GET /tasks/:taskId/result rejects hostile ids before touching storage", () => {
+  it.each(hostileIds)("%s → 400 invalid_task_id", async (_name, id) => {
     const response = await call(`/tasks/${id}/result`, { headers: auth() });
     const body = (await response.json()) as Record<string, unknown>;
     expect({ status: response.status, code: body.code }).toEqual({ status: 400, code: "invalid_task_id" });
     expect(body.error).toBe("Task id must be a UUID");
+  });
+
+  it("never calls the bucket for a hostile id", async () => {
+    const calls: string[] = [];
+    const recordingBucket = new Proxy({} as R2Bucket, {
+      get: (_target, method) => () => {
+        calls.push(String(method));
+        throw new Error("storage must not be touched");
+      },
+    });
+    for (const [, id] of hostileIds) {
+      const response = await callWithEnv(`/tasks/${id}/result`, { headers: auth() }, { RESULTS: recordingBucket });
+      expect(response.status).toBe(400);
+    }
+    expect(calls).toEqual([]);
   });
 
   it.each([

@@ -1,0 +1,226 @@
+/**
+ * The stack's configuration, read once into one typed object and validated up
+ * front. Every key is described, with its default, in Pulumi.yaml and in
+ * docs/configuration.md; a bad value fails with an error that names the key and
+ * what it accepts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import {
+  CREDENTIAL_MODES,
+  type CredentialMode,
+  DEFAULT_ALLOWED_HOSTS,
+  LIMITS,
+  PERMISSION_MODES,
+  type PermissionMode,
+} from "../worker/src/contract.js";
+import { INSTANCE_TYPES } from "./providers/container-application.js";
+
+/** A Cloudflare Containers instance type. */
+export type InstanceType = (typeof INSTANCE_TYPES)[number];
+
+/** The Pulumi project name: the namespace of every config key below. */
+export const PROJECT = "claude-sandbox";
+
+/** Defaults of the optional keys (Pulumi.yaml declares the same; a test checks). */
+export const CONFIG_DEFAULTS = {
+  workerName: "",
+  bucketName: "",
+  resultRetentionDays: 30,
+  instanceType: "standard-1",
+  maxInstances: 5,
+  sandboxImage: "",
+  authTokenGeneration: 1,
+  allowedHosts: [...DEFAULT_ALLOWED_HOSTS],
+  defaultTimeoutMs: LIMITS.defaultTimeoutMs,
+  maxTimeoutMs: LIMITS.maxTimeoutMs,
+  permissionMode: "bypassPermissions",
+  credentialMode: "proxy",
+} as const;
+
+/** Every key this program reads (besides the Cloudflare provider's own `cloudflare:*` keys). */
+export const CONFIG_KEYS = [
+  "accountId",
+  "claudeOauthToken",
+  "anthropicApiKey",
+  ...(Object.keys(CONFIG_DEFAULTS) as (keyof typeof CONFIG_DEFAULTS)[]),
+] as const;
+
+/** Keys whose values must be set as secrets. */
+export const SECRET_CONFIG_KEYS = ["claudeOauthToken", "anthropicApiKey"] as const;
+
+/** The stack configuration, validated. */
+export interface StackConfig {
+  /** The stack name, used to derive default resource names. */
+  stack: string;
+  /** Cloudflare account id (32 hex characters). */
+  accountId: string;
+  /** The Claude credential, a secret: a `claude setup-token` OAuth token, or an Anthropic API key. */
+  claudeCredential: { kind: "oauth" | "apiKey"; value: pulumi.Output<string> };
+  /** Worker (script) name; also the container application and image repository name. */
+  workerName: string;
+  /** R2 bucket that keeps task results. */
+  bucketName: string;
+  /** Days a task result is kept before R2 deletes it. */
+  resultRetentionDays: number;
+  /** Container instance type of each sandbox. */
+  instanceType: InstanceType;
+  /** Most sandboxes (containers) running at once. */
+  maxInstances: number;
+  /** A prebuilt image reference; when set, no image is built. */
+  sandboxImage: string | undefined;
+  /** Which of the two auth-token slots is current; raise by one to rotate. */
+  authTokenGeneration: number;
+  /** Hosts the sandbox may reach. */
+  allowedHosts: string[];
+  /** Task timeout when a request sets none, in ms. */
+  defaultTimeoutMs: number;
+  /** Largest task timeout a request may set, in ms. */
+  maxTimeoutMs: number;
+  /** Claude Code permission mode when a request sets none. */
+  permissionMode: PermissionMode;
+  /** `proxy`: the credential is added outside the container; `env`: passed into it. */
+  credentialMode: CredentialMode;
+}
+
+/** Reads raw config values; `pulumi.Config` in a program, a plain object in tests. */
+export interface ConfigSource {
+  get(key: string): string | undefined;
+  /** Whether the stack stores the key encrypted; undefined when that cannot be told. */
+  isSecret?(key: string): boolean | undefined;
+}
+
+/** A configuration mistake, with the key and what it accepts. */
+export class ConfigError extends Error {
+  constructor(key: string, problem: string) {
+    super(`Invalid config ${PROJECT}:${key}: ${problem}`);
+    this.name = "ConfigError";
+  }
+}
+
+const WORKER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const BUCKET_NAME = /^[a-z0-9]([a-z0-9-]{1,61}[a-z0-9])$/;
+const HOST = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+/** A digest-pinned image reference: `<registry>/<repository>[:tag]@sha256:<64 hex>`. */
+const IMAGE_REFERENCE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+(:[\w][\w.-]{0,127})?@sha256:[a-f0-9]{64}$/;
+
+function text(source: ConfigSource, key: string): string | undefined {
+  const value = source.get(key);
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
+function integer(source: ConfigSource, key: keyof typeof CONFIG_DEFAULTS, min: number, max: number): number {
+  const raw = text(source, key);
+  if (raw === undefined) return CONFIG_DEFAULTS[key] as number;
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(key, `"${raw}" is not an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(source: ConfigSource, key: keyof typeof CONFIG_DEFAULTS, allowed: readonly T[]): T {
+  const value = text(source, key) ?? (CONFIG_DEFAULTS[key] as string);
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(key, `"${value}" is not one of ${allowed.join(", ")}`);
+  }
+  return value as T;
+}
+
+function hosts(source: ConfigSource): string[] {
+  const raw = text(source, "allowedHosts");
+  if (raw === undefined) return [...CONFIG_DEFAULTS.allowedHosts];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError("allowedHosts", "must be a list of host names (YAML list, or a JSON array with --path)");
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) {
+    throw new ConfigError("allowedHosts", "must be a non-empty list of host names");
+  }
+  return parsed.map((host) => {
+    const name = typeof host === "string" ? host.trim().toLowerCase() : "";
+    if (!HOST.test(name)) throw new ConfigError("allowedHosts", `"${String(host)}" is not a host name or *.domain pattern`);
+    return name;
+  });
+}
+
+function credential(source: ConfigSource): StackConfig["claudeCredential"] {
+  for (const [key, kind] of [
+    ["claudeOauthToken", "oauth"],
+    ["anthropicApiKey", "apiKey"],
+  ] as const) {
+    const value = text(source, key);
+    if (value === undefined) continue;
+    if (source.isSecret?.(key) === false) {
+      throw new ConfigError(key, `is stored in plain text: set it with \`pulumi config set --secret ${key} <value>\``);
+    }
+    if (/\s/.test(value)) throw new ConfigError(key, "must be a single token without spaces");
+    return { kind, value: pulumi.secret(value) };
+  }
+  throw new ConfigError(
+    "claudeOauthToken",
+    "a Claude credential is required: `pulumi config set --secret claudeOauthToken <token from claude setup-token>` (or set anthropicApiKey)",
+  );
+}
+
+/** Validates the configuration of `stack`. */
+export function parseConfig(source: ConfigSource, stack: string): StackConfig {
+  const accountId = text(source, "accountId");
+  if (accountId === undefined || !/^[0-9a-f]{32}$/.test(accountId)) {
+    throw new ConfigError("accountId", `${accountId === undefined ? "is required" : `"${accountId}" is not`} a Cloudflare account id (32 hex characters)`);
+  }
+  const slug = stack.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
+  const workerName = text(source, "workerName") ?? `claude-sandbox-${slug}`.slice(0, 63).replace(/-+$/, "");
+  if (!WORKER_NAME.test(workerName)) {
+    throw new ConfigError("workerName", `"${workerName}" must be 1-63 lowercase letters, digits or dashes, not starting or ending with a dash`);
+  }
+  const bucketName = text(source, "bucketName") ?? `claude-sandbox-results-${slug}`.slice(0, 63).replace(/-+$/, "");
+  if (!BUCKET_NAME.test(bucketName)) {
+    throw new ConfigError("bucketName", `"${bucketName}" must be 3-63 lowercase letters, digits or dashes, not starting or ending with a dash`);
+  }
+  const sandboxImage = text(source, "sandboxImage");
+  if (sandboxImage !== undefined && !IMAGE_REFERENCE.test(sandboxImage)) {
+    throw new ConfigError(
+      "sandboxImage",
+      `"${sandboxImage}" is not a digest-pinned image reference such as registry.cloudflare.com/<account>/<name>@sha256:<64 hex digest>`,
+    );
+  }
+  const maxTimeoutMs = integer(source, "maxTimeoutMs", LIMITS.minTimeoutMs, LIMITS.ceilingTimeoutMs);
+  const defaultTimeoutMs = integer(source, "defaultTimeoutMs", LIMITS.minTimeoutMs, LIMITS.ceilingTimeoutMs);
+  if (defaultTimeoutMs > maxTimeoutMs) {
+    throw new ConfigError("defaultTimeoutMs", `${defaultTimeoutMs} is above maxTimeoutMs (${maxTimeoutMs}); the default timeout must not exceed the maximum`);
+  }
+  return {
+    stack,
+    accountId,
+    claudeCredential: credential(source),
+    workerName,
+    bucketName,
+    resultRetentionDays: integer(source, "resultRetentionDays", 1, 36_500),
+    instanceType: oneOf(source, "instanceType", INSTANCE_TYPES),
+    maxInstances: integer(source, "maxInstances", 1, 1_000),
+    sandboxImage,
+    authTokenGeneration: integer(source, "authTokenGeneration", 1, 1_000_000),
+    allowedHosts: hosts(source),
+    defaultTimeoutMs,
+    maxTimeoutMs,
+    permissionMode: oneOf(source, "permissionMode", PERMISSION_MODES),
+    credentialMode: oneOf(source, "credentialMode", CREDENTIAL_MODES),
+  };
+}
+
+/** The running program's config, with the SDK's knowledge of which keys are encrypted. */
+export function programConfigSource(): ConfigSource {
+  const config = new pulumi.Config(PROJECT);
+  const runtime = pulumi.runtime as { isConfigSecret?: (key: string) => boolean };
+  return {
+    get: (key) => config.get(key),
+    isSecret: (key) => runtime.isConfigSecret?.(`${PROJECT}:${key}`),
+  };
+}
+
+/** Reads and validates the current stack's configuration. */
+export function readConfig(): StackConfig {
+  return parseConfig(programConfigSource(), pulumi.getStack());
+}

@@ -1,0 +1,81 @@
+/**
+ * Cloudflare API access for the dynamic providers, through the official
+ * `cloudflare` client.
+ *
+ * Dynamic providers are serialized into the Pulumi state and run in a separate
+ * process, so the client is loaded at call time (`loadPackage`) and the API
+ * token is never an input: it comes from the stack config `cloudflare:apiToken`
+ * (handed to the provider's `configure`) or from `CLOUDFLARE_API_TOKEN`. It is
+ * never stored in state and never appears in an error message.
+ */
+import type Cloudflare from "cloudflare";
+
+/**
+ * Loads a package from the project's node_modules at call time. Serialized
+ * provider code cannot carry module bindings, and `require` is resolved from the
+ * working directory (the Pulumi project), so this works both in the program and
+ * in Pulumi's dynamic-provider host.
+ */
+export function loadPackage<T>(name: string): T {
+  const { createRequire } = process.getBuiltinModule("node:module");
+  return createRequire(`${process.cwd()}/`)(name) as T;
+}
+
+/** The part of a dynamic provider's `configure` request this module reads. */
+export interface ProviderConfigSource {
+  get(key: string): string | undefined;
+}
+
+/** The API token for provider calls: `cloudflare:apiToken`, else `CLOUDFLARE_API_TOKEN`. */
+export function resolveApiToken(config: ProviderConfigSource | undefined): string {
+  const token = config?.get("cloudflare:apiToken") || process.env.CLOUDFLARE_API_TOKEN;
+  if (!token) {
+    throw new Error(
+      "No Cloudflare API token: set the secret stack config `cloudflare:apiToken` or the CLOUDFLARE_API_TOKEN environment variable.",
+    );
+  }
+  return token;
+}
+
+/**
+ * A client for the Cloudflare API. The base URL is `cloudflare:baseUrl`, else
+ * `CLOUDFLARE_BASE_URL`, else the public API (tests point it at a local server).
+ */
+export async function cloudflareClient(config: ProviderConfigSource | undefined): Promise<Cloudflare> {
+  const { default: CloudflareClient } = loadPackage<typeof import("cloudflare")>("cloudflare");
+  const baseURL = config?.get("cloudflare:baseUrl") || process.env.CLOUDFLARE_BASE_URL || undefined;
+  return new CloudflareClient({
+    apiToken: resolveApiToken(config),
+    maxRetries: 2,
+    timeout: 120_000,
+    ...(baseURL ? { baseURL } : {}),
+  });
+}
+
+interface ApiErrorShape {
+  status?: number;
+  errors?: { code?: number; message?: string }[];
+  message?: string;
+}
+
+/**
+ * Turns a failed API call into an Error that says what was being done, the
+ * HTTP status and Cloudflare's error codes and messages, with every occurrence
+ * of the API token removed.
+ */
+export function apiFailure(action: string, error: unknown, apiToken: string | undefined): Error {
+  const shaped = (typeof error === "object" && error !== null ? error : {}) as ApiErrorShape;
+  const details =
+    shaped.errors && shaped.errors.length > 0
+      ? shaped.errors.map((item) => `${item.code ?? "?"}: ${item.message ?? "unknown error"}`).join("; ")
+      : (shaped.message ?? String(error));
+  const status = typeof shaped.status === "number" ? `HTTP ${shaped.status}: ` : "";
+  let message = `Cloudflare API: could not ${action}: ${status}${details}`;
+  if (apiToken) message = message.replaceAll(apiToken, "[redacted]");
+  return new Error(message);
+}
+
+/** Whether a failed API call was a 404. */
+export function isNotFound(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as ApiErrorShape).status === 404;
+}

@@ -1,0 +1,367 @@
+/**
+ * A Pulumi dynamic provider for a Cloudflare Containers application: the
+ * container image the Worker's `Sandbox` Durable Object class runs.
+ *
+ * Neither Pulumi nor Terraform has a native resource for it, so this provider
+ * drives the Containers API through the official `cloudflare` client:
+ *
+ * - create: a scheduler-backed application (`scheduling_policy: "default"`,
+ *   no pre-started instances) bound to the Worker script's Durable Object class;
+ * - update: `maxInstances` is edited in place; a new image, instance type or
+ *   logging setting goes out as a rolling rollout (the API accepts image
+ *   changes only through a rollout);
+ * - a new account, name, script or class replaces the application, deleting
+ *   the old one first because names are unique per account;
+ * - `workerVersion` is only recorded in state.
+ *
+ * The provider object is serialized into the Pulumi state and run by Pulumi's
+ * dynamic provider host, so its methods use only module-local helpers and
+ * load npm packages at call time (see `./cloudflare-api.ts`). The API token
+ * comes from the stack config handed to `configure`, never from inputs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type Cloudflare from "cloudflare";
+import { apiFailure, cloudflareClient, isNotFound, resolveApiToken, type ProviderConfigSource } from "./cloudflare-api.js";
+
+/** The instance types Cloudflare Containers offers (vCPU, memory and disk grow in this order). */
+export const INSTANCE_TYPES = ["lite", "basic", "standard-1", "standard-2", "standard-3", "standard-4"] as const;
+
+/** One of {@link INSTANCE_TYPES}. */
+export type InstanceType = (typeof INSTANCE_TYPES)[number];
+
+/** Arguments of a {@link ContainerApplication}. */
+export interface ContainerApplicationArgs {
+  /** Cloudflare account id. Changing it replaces the application. */
+  accountId: pulumi.Input<string>;
+  /** Application name, unique per account. Changing it replaces the application. */
+  name: pulumi.Input<string>;
+  /** Digest-pinned image reference: `registry.cloudflare.com/<account>/<repository>@sha256:<digest>`. */
+  image: pulumi.Input<string>;
+  /** Size of each container instance, one of {@link INSTANCE_TYPES}. */
+  instanceType: pulumi.Input<InstanceType>;
+  /** Most container instances that may run at once (a positive integer). */
+  maxInstances: pulumi.Input<number>;
+  /** Name of the Worker script that defines the Durable Object class. Changing it replaces the application. */
+  scriptName: pulumi.Input<string>;
+  /** The Durable Object class the containers belong to (`Sandbox`). Changing it replaces the application. */
+  className: pulumi.Input<string>;
+  /** Whether container logs are collected; defaults to true. */
+  observability?: pulumi.Input<boolean>;
+  /** Id of the deployed Worker upload: recorded in state, never causes a rollout or a replacement. */
+  workerVersion?: pulumi.Input<string>;
+}
+
+/** The inputs as the provider receives them: {@link ContainerApplicationArgs}, resolved. */
+export interface ContainerApplicationInputs {
+  accountId: string;
+  name: string;
+  image: string;
+  instanceType: InstanceType;
+  maxInstances: number;
+  scriptName: string;
+  className: string;
+  observability?: boolean;
+  workerVersion?: string;
+}
+
+/** The resolved inputs with defaults applied. */
+export interface DesiredApplication extends ContainerApplicationInputs {
+  observability: boolean;
+}
+
+/** What the provider records in state: the desired application plus its id. */
+export interface ContainerApplicationState extends DesiredApplication {
+  applicationId: string;
+}
+
+/** How a change to an input reaches the application. */
+type ChangeEffect = "replace" | "edit" | "rollout" | "record";
+
+/** The effect of changing each input (every input is listed, so none is silently ignored). */
+const CHANGE_EFFECTS = {
+  accountId: "replace",
+  name: "replace",
+  scriptName: "replace",
+  className: "replace",
+  maxInstances: "edit",
+  image: "rollout",
+  instanceType: "rollout",
+  observability: "rollout",
+  workerVersion: "record",
+} as const satisfies Record<keyof ContainerApplicationInputs, ChangeEffect>;
+
+type TrackedProperty = keyof typeof CHANGE_EFFECTS;
+
+/** The value Pulumi's engine puts in place of an input that is not known yet (during preview). */
+const UNKNOWN_DURING_PREVIEW = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Image references the API can pull reproducibly: pinned to a sha256 digest. */
+const DIGEST_PINNED_IMAGE = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
+
+/** A client together with the token it uses, so failures can be redacted. */
+interface Connection {
+  client: Cloudflare;
+  apiToken: string;
+}
+
+/** The fields of an application this provider reads back from the API. */
+interface ApplicationView {
+  id: string;
+  name?: string;
+  max_instances?: number;
+  configuration?: {
+    image?: string;
+    instance_type?: InstanceType;
+    observability?: { logs?: { enabled?: boolean } };
+  };
+  observability?: { logs?: { enabled?: boolean } };
+  /** The API documents only `namespace_id` here; the script and class are read when it also returns them. */
+  durable_objects?: { script_name?: string; class_name?: string };
+}
+
+/** Implements create, read, diff, update and delete of a Containers application. */
+export class ContainerApplicationProvider
+  implements pulumi.dynamic.ResourceProvider<ContainerApplicationInputs, ContainerApplicationState>
+{
+  /** The stack config, given by Pulumi's provider host before any other call. */
+  private config: ProviderConfigSource | undefined;
+
+  /** Keeps the stack config (it may hold `cloudflare:apiToken` and `cloudflare:baseUrl`). */
+  async configure(request: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    this.config = request.config;
+  }
+
+  /** Rejects inputs the API would refuse, before any API call; values unknown during preview pass. */
+  async check(
+    _olds: ContainerApplicationInputs,
+    news: ContainerApplicationInputs,
+  ): Promise<pulumi.dynamic.CheckResult<ContainerApplicationInputs>> {
+    return { inputs: news, failures: inputFailures(news) };
+  }
+
+  /** Creates the application; an existing one with the same name is reported, not adopted. */
+  async create(inputs: ContainerApplicationInputs): Promise<pulumi.dynamic.CreateResult<ContainerApplicationState>> {
+    const desired = desiredApplication(inputs);
+    const connection = await this.connect();
+    try {
+      const application = await connection.client.containers.applications.create(createParams(desired));
+      return { id: application.id, outs: { ...desired, applicationId: application.id } };
+    } catch (error) {
+      throw await createFailure(connection, desired, error);
+    }
+  }
+
+  /** Reads the live application into state; a missing application reads as gone (no id). */
+  async read(
+    id: string,
+    props?: ContainerApplicationState,
+  ): Promise<pulumi.dynamic.ReadResult<ContainerApplicationState>> {
+    if (!props?.accountId) {
+      throw new Error(`Cannot read container application ${id}: its state has no accountId.`);
+    }
+    const connection = await this.connect();
+    try {
+      const application = await connection.client.containers.applications.get(id, { account_id: props.accountId });
+      return { id, props: { ...props, ...liveProperties(application as ApplicationView), applicationId: id } };
+    } catch (error) {
+      if (isNotFound(error)) return {};
+      throw apiFailure(`read container application ${id}`, error, connection.apiToken);
+    }
+  }
+
+  /** Classifies the changed inputs: replacement, in-place update, or nothing. */
+  async diff(
+    _id: string,
+    olds: ContainerApplicationState,
+    news: ContainerApplicationInputs,
+  ): Promise<pulumi.dynamic.DiffResult> {
+    const changed = changedProperties(desiredApplication(olds), desiredApplication(news));
+    const replaces = changed.filter((property) => CHANGE_EFFECTS[property] === "replace");
+    return { changes: changed.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
+  }
+
+  /** Edits `maxInstances` and rolls out a new configuration, each only when it changed. */
+  async update(
+    id: string,
+    olds: ContainerApplicationState,
+    news: ContainerApplicationInputs,
+  ): Promise<pulumi.dynamic.UpdateResult<ContainerApplicationState>> {
+    const desired = desiredApplication(news);
+    const effects = changedProperties(desiredApplication(olds), desired).map((property) => CHANGE_EFFECTS[property]);
+    if (effects.includes("edit") || effects.includes("rollout")) {
+      const connection = await this.connect();
+      if (effects.includes("edit")) await editMaxInstances(connection, id, desired);
+      if (effects.includes("rollout")) await startRollout(connection, id, desired);
+    }
+    return { outs: { ...desired, applicationId: id } };
+  }
+
+  /** Deletes the application; one that is already gone counts as deleted. */
+  async delete(id: string, props: ContainerApplicationState): Promise<void> {
+    const connection = await this.connect();
+    try {
+      await connection.client.containers.applications.delete(id, { account_id: props.accountId });
+    } catch (error) {
+      if (!isNotFound(error)) throw apiFailure(`delete container application ${id}`, error, connection.apiToken);
+    }
+  }
+
+  /** A client for this call; fails clearly when no token is configured. */
+  private async connect(): Promise<Connection> {
+    const apiToken = resolveApiToken(this.config);
+    return { client: await cloudflareClient(this.config), apiToken };
+  }
+}
+
+/** Applies the defaults: container logs are on unless turned off. */
+function desiredApplication(inputs: ContainerApplicationInputs): DesiredApplication {
+  return { ...inputs, observability: inputs.observability ?? true };
+}
+
+/** The tracked inputs whose values differ between two versions. */
+function changedProperties(before: DesiredApplication, after: DesiredApplication): TrackedProperty[] {
+  const properties = Object.keys(CHANGE_EFFECTS) as TrackedProperty[];
+  return properties.filter((property) => before[property] !== after[property]);
+}
+
+/** Validation failures of known input values. */
+function inputFailures(inputs: ContainerApplicationInputs): pulumi.dynamic.CheckFailure[] {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  const known = (value: unknown) => value !== UNKNOWN_DURING_PREVIEW;
+  for (const property of ["accountId", "name", "scriptName", "className"] as const) {
+    if (known(inputs[property]) && (typeof inputs[property] !== "string" || inputs[property] === "")) {
+      failures.push({ property, reason: `${property} must be a non-empty string` });
+    }
+  }
+  if (known(inputs.image) && !DIGEST_PINNED_IMAGE.test(String(inputs.image))) {
+    const reason = "image must be pinned to a digest: <registry>/<repository>@sha256:<64 hex>";
+    failures.push({ property: "image", reason });
+  }
+  if (known(inputs.instanceType) && !(INSTANCE_TYPES as readonly unknown[]).includes(inputs.instanceType)) {
+    failures.push({ property: "instanceType", reason: `instanceType must be one of ${INSTANCE_TYPES.join(", ")}` });
+  }
+  if (known(inputs.maxInstances) && !(Number.isInteger(inputs.maxInstances) && inputs.maxInstances > 0)) {
+    failures.push({ property: "maxInstances", reason: "maxInstances must be a positive integer" });
+  }
+  return failures;
+}
+
+/** The container configuration: image, instance size and logging. */
+function containerConfiguration(desired: DesiredApplication) {
+  return {
+    image: desired.image,
+    instance_type: desired.instanceType,
+    observability: { logs: { enabled: desired.observability } },
+  };
+}
+
+/** The create request: scheduler-backed, no pre-started instances, bound to the Worker's Durable Object class. */
+function createParams(
+  desired: DesiredApplication,
+): Cloudflare.Containers.ApplicationCreateParams.CcContainersCreateScheduledApplicationRequest {
+  return {
+    account_id: desired.accountId,
+    name: desired.name,
+    scheduling_policy: "default",
+    instances: 0,
+    max_instances: desired.maxInstances,
+    configuration: containerConfiguration(desired),
+    durable_objects: { script_name: desired.scriptName, class_name: desired.className },
+  };
+}
+
+/** The error for a failed create: a clear conflict message when the name is taken, else the API failure. */
+async function createFailure(connection: Connection, desired: DesiredApplication, error: unknown): Promise<Error> {
+  const status = (error as { status?: unknown } | null)?.status;
+  const existingId = status === 400 || status === 409 ? await applicationIdByName(connection, desired) : undefined;
+  if (status !== 409 && existingId === undefined) {
+    return apiFailure(`create container application ${desired.name}`, error, connection.apiToken);
+  }
+  const which = existingId ? ` (id ${existingId})` : "";
+  const deleteCommand = `wrangler containers delete ${existingId ?? "<id>"}`;
+  return new Error(
+    `A Containers application named "${desired.name}" already exists in account ${desired.accountId}${which}. ` +
+      `Delete it (Cloudflare dashboard, or \`${deleteCommand}\`) and run \`pulumi up\` again.`,
+  );
+}
+
+/** The id of the account's application with the desired name, if the list shows one. */
+async function applicationIdByName(connection: Connection, desired: DesiredApplication): Promise<string | undefined> {
+  try {
+    const filter = { account_id: desired.accountId, name: desired.name };
+    for await (const application of connection.client.containers.applications.list(filter)) {
+      if (application.name === desired.name) return application.id;
+    }
+  } catch {
+    // The lookup only refines the message; the create failure is what gets reported.
+  }
+  return undefined;
+}
+
+/** Sets the most instances that may run at once. */
+async function editMaxInstances(connection: Connection, id: string, desired: DesiredApplication): Promise<void> {
+  try {
+    await connection.client.containers.applications.edit(id, {
+      account_id: desired.accountId,
+      max_instances: desired.maxInstances,
+    });
+  } catch (error) {
+    throw apiFailure(`set max instances of container application ${id}`, error, connection.apiToken);
+  }
+}
+
+/** Rolls the whole container configuration out to every instance in one automatic step. */
+async function startRollout(connection: Connection, id: string, desired: DesiredApplication): Promise<void> {
+  try {
+    await connection.client.containers.applications.rollouts.create(id, {
+      account_id: desired.accountId,
+      description: `Deploy ${desired.image} on ${desired.instanceType}`,
+      strategy: "rolling",
+      kind: "full_auto",
+      step_percentage: 100,
+      target_configuration: containerConfiguration(desired),
+    });
+  } catch (error) {
+    throw apiFailure(`roll out a new configuration to container application ${id}`, error, connection.apiToken);
+  }
+}
+
+/** The inputs as the live application has them; fields the API leaves out keep their recorded values. */
+function liveProperties(application: ApplicationView): Partial<DesiredApplication> {
+  const logs = application.configuration?.observability?.logs ?? application.observability?.logs;
+  const live = {
+    name: application.name,
+    image: application.configuration?.image,
+    instanceType: application.configuration?.instance_type,
+    maxInstances: application.max_instances,
+    observability: logs?.enabled,
+    scriptName: application.durable_objects?.script_name,
+    className: application.durable_objects?.class_name,
+  };
+  return Object.fromEntries(Object.entries(live).filter(([, value]) => value !== undefined));
+}
+
+/** The dynamic resource's type token is `pulumi-nodejs:dynamic/claude-sandbox:ContainerApplication`. */
+const RESOURCE_MODULE = "claude-sandbox";
+const RESOURCE_TYPE = "ContainerApplication";
+
+/** A Cloudflare Containers application serving the Worker's Durable Object class. */
+export class ContainerApplication extends pulumi.dynamic.Resource {
+  /** The application id Cloudflare assigned (also the resource id). */
+  declare readonly applicationId: pulumi.Output<string>;
+  declare readonly accountId: pulumi.Output<string>;
+  declare readonly name: pulumi.Output<string>;
+  declare readonly image: pulumi.Output<string>;
+  declare readonly instanceType: pulumi.Output<InstanceType>;
+  declare readonly maxInstances: pulumi.Output<number>;
+  declare readonly scriptName: pulumi.Output<string>;
+  declare readonly className: pulumi.Output<string>;
+  declare readonly observability: pulumi.Output<boolean>;
+  declare readonly workerVersion: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: ContainerApplicationArgs, opts?: pulumi.CustomResourceOptions) {
+    // Every output is named in the props so the resource exposes it, even when left unset.
+    const props = { observability: undefined, workerVersion: undefined, ...args, applicationId: undefined };
+    super(new ContainerApplicationProvider(), name, props, opts, RESOURCE_MODULE, RESOURCE_TYPE);
+  }
+}

@@ -1,19 +1,17 @@
 /**
- * `npm run build`: writes the deployable Worker bundle to dist/worker/ and prints
- * its size (raw and gzip) and the runtime modules it imports.
+ * `npm run build`: writes the deployable Worker bundle (the same one the Pulumi
+ * program uploads) to dist/worker/ and prints its size, raw and gzip, and the
+ * runtime modules it imports.
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { relative } from "node:path";
 import { gzipSync } from "node:zlib";
-import { bundleWorker } from "../worker/bundle.js";
+import { writeWorkerBundle } from "../worker/bundle.js";
 
-const bundle = await bundleWorker();
-await mkdir("dist/worker", { recursive: true });
-await writeFile(`dist/worker/${bundle.mainModule}`, bundle.code);
-await writeFile(`dist/worker/${bundle.mainModule}.map`, bundle.sourceMap);
-
+const { bundle, files } = await writeWorkerBundle();
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-const raw = Buffer.byteLength(bundle.code);
-const gzip = gzipSync(bundle.code, { level: 9 }).byteLength;
-console.log(`dist/worker/${bundle.mainModule}: ${kib(raw)} raw, ${kib(gzip)} gzip`);
-console.log(`dist/worker/${bundle.mainModule}.map: ${kib(Buffer.byteLength(bundle.sourceMap))}`);
+for (const file of files) {
+  const gzip = gzipSync(await readFile(file.path), { level: 9 }).byteLength;
+  console.log(`${relative(process.cwd(), file.path)}: ${kib(file.bytes)} raw, ${kib(gzip)} gzip`);
+}
 console.log(`runtime imports: ${bundle.runtimeImports.join(", ") || "none"}`);

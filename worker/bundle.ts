@@ -5,6 +5,9 @@
  * unchanged Worker gives byte-identical code, hence no diff on `pulumi up`.
  */
 import { build } from "esbuild";
+import { createHash } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The deployed entry point (never the dev stub). */
@@ -58,4 +61,39 @@ export async function bundleWorker(entry: string = WORKER_ENTRY): Promise<Worker
     ),
   ].sort();
   return { mainModule: WORKER_MAIN_MODULE, code: code.text, sourceMap: map.text, runtimeImports };
+}
+
+/** Where `npm run build` and the Pulumi program write the bundle. */
+export const WORKER_DIST_DIR = fileURLToPath(new URL("../dist/worker/", import.meta.url));
+
+/** A bundle file on disk. */
+export interface WrittenFile {
+  /** Module name in an upload. */
+  name: string;
+  path: string;
+  contentType: "application/javascript+module" | "application/source-map";
+  sha256: string;
+  bytes: number;
+}
+
+/** Bundles the Worker and writes the module and its source map to `outDir`. */
+export async function writeWorkerBundle(outDir: string = WORKER_DIST_DIR): Promise<{ bundle: WorkerBundle; files: WrittenFile[] }> {
+  const bundle = await bundleWorker();
+  await mkdir(outDir, { recursive: true });
+  const files: WrittenFile[] = [];
+  for (const [name, contentType, content] of [
+    [bundle.mainModule, "application/javascript+module", bundle.code],
+    [`${bundle.mainModule}.map`, "application/source-map", bundle.sourceMap],
+  ] as const) {
+    const path = join(outDir, name);
+    await writeFile(path, content);
+    files.push({
+      name,
+      path,
+      contentType,
+      sha256: createHash("sha256").update(content).digest("hex"),
+      bytes: Buffer.byteLength(content),
+    });
+  }
+  return { bundle, files };
 }

@@ -1,0 +1,53 @@
+/**
+ * The API's bearer tokens: two slots of 256 random bits each (64 hex characters,
+ * URL-safe). `generation` picks the current slot: odd generations use slot A,
+ * even ones slot B. Each slot's keeper is the last generation of its parity, so
+ * raising `generation` by one regenerates exactly the older slot, which becomes
+ * current, while the other slot (the previous token) stays valid until the next
+ * rotation.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+
+export interface AuthTokensArgs {
+  /** Rotation counter, from 1; raise by one to rotate. */
+  generation: number;
+}
+
+/** Bytes of randomness per token: 32 bytes = 256 bits. */
+export const TOKEN_BYTES = 32;
+
+/** The generation each slot was last regenerated for, given the current generation. */
+export function slotGenerations(generation: number): { a: number; b: number; current: "a" | "b" } {
+  const odd = generation % 2 === 1;
+  return { a: odd ? generation : generation - 1, b: odd ? generation - 1 : generation, current: odd ? "a" : "b" };
+}
+
+export class AuthTokens extends pulumi.ComponentResource {
+  /** The token clients use now. */
+  readonly current: pulumi.Output<string>;
+  /** The token of the previous generation; undefined before the first rotation. */
+  readonly previous: pulumi.Output<string> | undefined;
+
+  constructor(name: string, args: AuthTokensArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("claude-sandbox:index:AuthTokens", name, {}, opts);
+    if (!Number.isInteger(args.generation) || args.generation < 1) {
+      throw new Error(`AuthTokens ${name}: generation must be an integer of at least 1, got ${args.generation}`);
+    }
+    const slots = slotGenerations(args.generation);
+    const slot = (id: "a" | "b") =>
+      new random.RandomBytes(
+        `${name}-slot-${id}`,
+        { length: TOKEN_BYTES, keepers: { generation: String(slots[id]) } },
+        { parent: this, additionalSecretOutputs: ["hex", "base64"] },
+      );
+    const a = slot("a");
+    const b = slot("b");
+    const [current, previous] = slots.current === "a" ? [a, b] : [b, a];
+
+    this.current = pulumi.secret(current.hex);
+    // Generation 1 has no previous token: the other slot was never handed out.
+    this.previous = args.generation > 1 ? pulumi.secret(previous.hex) : undefined;
+    this.registerOutputs({ current: this.current, previous: this.previous });
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The sandbox container image. By default it is built from container/Dockerfile
+ * for linux/amd64 and pushed to Cloudflare's registry
+ * (`registry.cloudflare.com/<accountId>/<repository>:<tag>`) with short-lived
+ * credentials from the Cloudflare API; the application then runs the
+ * digest-pinned reference. With a prebuilt image, nothing is built.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { cloudflareClient, type ProviderConfigSource } from "../providers/cloudflare-api.js";
+
+/** Cloudflare's container registry. */
+export const CLOUDFLARE_REGISTRY = "registry.cloudflare.com";
+
+/** The directory holding the sandbox image's Dockerfile. */
+export const CONTAINER_CONTEXT = fileURLToPath(new URL("../../container/", import.meta.url));
+
+/** Short-lived registry credentials. */
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
+export interface SandboxImageArgs {
+  accountId: string;
+  /** Repository name in the account's registry namespace (the Worker's name). */
+  repository: string;
+  /** A prebuilt image reference; when set, nothing is built or pushed. */
+  prebuiltImage?: string | undefined;
+  /** Fetches push credentials; the default asks the Cloudflare API. Never called during a preview. */
+  registryCredentials?: () => Promise<RegistryCredentials>;
+}
+
+/** Stack config as the Cloudflare helpers read it (`cloudflare:apiToken`, `cloudflare:baseUrl`). */
+export const stackConfigSource: ProviderConfigSource = {
+  get: (key) => {
+    const [namespace, name] = key.split(":");
+    return namespace && name ? new pulumi.Config(namespace).get(name) : undefined;
+  },
+};
+
+/** Credentials to push to the account's namespace, valid for 15 minutes. */
+export async function cloudflareRegistryCredentials(accountId: string): Promise<RegistryCredentials> {
+  const client = await cloudflareClient(stackConfigSource);
+  const credentials = await client.containers.registries.credentials.generate(CLOUDFLARE_REGISTRY, {
+    account_id: accountId,
+    expiration_minutes: 15,
+    permissions: ["push", "pull"],
+  });
+  return { username: credentials.username, password: credentials.password };
+}
+
+/** The image tag: a digest of the Dockerfile, so an unchanged Dockerfile keeps its tag. */
+export function dockerfileTag(dockerfile: string = readFileSync(`${CONTAINER_CONTEXT}Dockerfile`, "utf8")): string {
+  return `sandbox-${createHash("sha256").update(dockerfile).digest("hex").slice(0, 16)}`;
+}
+
+export class SandboxImage extends pulumi.ComponentResource {
+  /** The image reference the container application runs (digest-pinned when built here). */
+  readonly image: pulumi.Output<string>;
+
+  constructor(name: string, args: SandboxImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("claude-sandbox:index:SandboxImage", name, {}, opts);
+
+    if (args.prebuiltImage) {
+      this.image = pulumi.output(args.prebuiltImage);
+      this.registerOutputs({ image: this.image });
+      return;
+    }
+
+    const fetchCredentials = args.registryCredentials ?? (() => cloudflareRegistryCredentials(args.accountId));
+    // A preview builds and pushes nothing, so it needs no credentials (and no network).
+    const credentials = pulumi.runtime.isDryRun()
+      ? pulumi.output<RegistryCredentials>({ username: "", password: "" })
+      : pulumi.output(fetchCredentials());
+
+    const image = new docker.Image(
+      `${name}-image`,
+      {
+        imageName: `${CLOUDFLARE_REGISTRY}/${args.accountId}/${args.repository}:${dockerfileTag()}`,
+        build: {
+          context: CONTAINER_CONTEXT,
+          dockerfile: `${CONTAINER_CONTEXT}Dockerfile`,
+          // Cloudflare Containers run linux/amd64 images only.
+          platform: "linux/amd64",
+        },
+        buildOnPreview: false,
+        registry: {
+          server: CLOUDFLARE_REGISTRY,
+          username: credentials.username,
+          password: pulumi.secret(credentials.password),
+        },
+      },
+      { parent: this },
+    );
+
+    this.image = image.repoDigest;
+    this.registerOutputs({ image: this.image });
+  }
+}

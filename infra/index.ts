@@ -1,0 +1,65 @@
+/**
+ * The claude-sandbox stack: the results bucket, the API tokens, the sandbox
+ * image, the Worker with its Sandbox Durable Object, and the container
+ * application. Config is read once (infra/config.ts); see docs/architecture.md.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { AuthTokens } from "./components/auth-tokens.js";
+import { ResultsBucket } from "./components/results-bucket.js";
+import { SandboxContainers } from "./components/sandbox-containers.js";
+import { SandboxImage } from "./components/sandbox-image.js";
+import { SandboxWorker } from "./components/sandbox-worker.js";
+import { readConfig } from "./config.js";
+
+const config = readConfig();
+
+const results = new ResultsBucket("results", {
+  accountId: config.accountId,
+  bucketName: config.bucketName,
+  retentionDays: config.resultRetentionDays,
+});
+
+const tokens = new AuthTokens("api-tokens", { generation: config.authTokenGeneration });
+
+const sandboxImage = new SandboxImage("sandbox-image", {
+  accountId: config.accountId,
+  repository: config.workerName,
+  prebuiltImage: config.sandboxImage,
+});
+
+const worker = new SandboxWorker("worker", {
+  accountId: config.accountId,
+  workerName: config.workerName,
+  bucketName: results.bucketName,
+  authToken: tokens.current,
+  previousAuthToken: tokens.previous,
+  claudeCredential: config.claudeCredential,
+  settings: config,
+});
+
+const containers = new SandboxContainers(
+  "sandbox-containers",
+  {
+    accountId: config.accountId,
+    name: config.workerName,
+    image: sandboxImage.image,
+    instanceType: config.instanceType,
+    maxInstances: config.maxInstances,
+    scriptName: worker.scriptName,
+    workerDeploymentId: worker.deploymentId,
+  },
+  { dependsOn: [worker] },
+);
+
+/** The API's base URL (workers.dev). */
+export const url = worker.url;
+/** The current bearer token (secret): `pulumi stack output serverAuthToken --show-secrets`. */
+export const serverAuthToken = pulumi.secret(tokens.current);
+/** The R2 bucket with the task results. */
+export const bucketName = results.bucketName;
+/** The image the sandboxes run. */
+export const image = sandboxImage.image;
+/** The Worker's name. */
+export const workerName = worker.scriptName;
+/** The Cloudflare Containers application id. */
+export const containerApplicationId = containers.applicationId;

@@ -1,14 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-
-/** Secrets and settings the Worker tests run with (test values, not real credentials). */
-export const WORKER_TEST_BINDINGS = {
-  SERVER_AUTH_TOKEN: "test-token-current-0123456789abcdef",
-  SERVER_AUTH_TOKEN_PREVIOUS: "test-token-previous-0123456789abcd",
-  CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-test-oauth-credential",
-  MAX_TIMEOUT_MS: "600000",
-  DEADLINE_GRACE_MS: "300",
-};
+import { WORKER_TEST_BINDINGS } from "./test/fixtures/worker-bindings.js";
 
 export default defineConfig({
   test: {

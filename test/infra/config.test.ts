@@ -1,0 +1,172 @@
+/** Stack configuration: defaults, validation messages, and agreement with Pulumi.yaml. */
+import * as pulumi from "@pulumi/pulumi";
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { CONFIG_DEFAULTS, CONFIG_KEYS, type ConfigSource, parseConfig, PROJECT } from "../../infra/config.js";
+import { INSTANCE_TYPES } from "../../infra/providers/container-application.js";
+import { DEFAULT_ALLOWED_HOSTS, PERMISSION_MODES } from "../../worker/src/contract.js";
+import { installMocks, valueOf } from "./fixtures/pulumi-mocks.js";
+
+const ACCOUNT = "0123456789abcdef0123456789abcdef";
+const BASE = { accountId: ACCOUNT, claudeOauthToken: "sk-ant-oat01-config-test" };
+
+beforeAll(async () => {
+  // pulumi.secret() needs a (mocked) engine.
+  await installMocks({ config: {} });
+});
+
+function source(values: Record<string, string | undefined>, secretKeys: string[] = ["claudeOauthToken", "anthropicApiKey"]): ConfigSource {
+  return { get: (key) => values[key], isSecret: (key) => secretKeys.includes(key) };
+}
+
+const parseWith = (values: Record<string, string | undefined>, stack = "dev") => parseConfig(source({ ...BASE, ...values }), stack);
+
+describe("defaults", () => {
+  it("derives names from the stack and applies the documented defaults", () => {
+    const config = parseWith({}, "Prod_EU");
+    expect(config).toMatchObject({
+      accountId: ACCOUNT,
+      workerName: "claude-sandbox-prod-eu",
+      bucketName: "claude-sandbox-results-prod-eu",
+      resultRetentionDays: 30,
+      instanceType: "standard-1",
+      maxInstances: 5,
+      sandboxImage: undefined,
+      authTokenGeneration: 1,
+      allowedHosts: [...DEFAULT_ALLOWED_HOSTS],
+      defaultTimeoutMs: 300_000,
+      maxTimeoutMs: 900_000,
+      permissionMode: "bypassPermissions",
+      credentialMode: "proxy",
+    });
+  });
+
+  it("keeps the Claude credential secret", async () => {
+    const config = parseWith({});
+    expect(config.claudeCredential.kind).toBe("oauth");
+    expect(await pulumi.isSecret(config.claudeCredential.value)).toBe(true);
+    expect(await valueOf(config.claudeCredential.value)).toBe("sk-ant-oat01-config-test");
+  });
+
+  it("uses an API key when no OAuth token is set", () => {
+    const config = parseConfig(source({ accountId: ACCOUNT, anthropicApiKey: "sk-ant-api03-key" }), "dev");
+    expect(config.claudeCredential.kind).toBe("apiKey");
+  });
+});
+
+describe("bad values fail with the key and what it accepts", () => {
+  it.each([
+    [{ accountId: undefined }, "Invalid config claude-sandbox:accountId: is required a Cloudflare account id (32 hex characters)"],
+    [{ accountId: "not-an-account" }, 'Invalid config claude-sandbox:accountId: "not-an-account" is not a Cloudflare account id'],
+    [{ claudeOauthToken: undefined }, "Invalid config claude-sandbox:claudeOauthToken: a Claude credential is required"],
+    [{ claudeOauthToken: "two words" }, "Invalid config claude-sandbox:claudeOauthToken: must be a single token without spaces"],
+    [{ instanceType: "huge" }, `Invalid config claude-sandbox:instanceType: "huge" is not one of ${INSTANCE_TYPES.join(", ")}`],
+    [{ maxInstances: "0" }, 'Invalid config claude-sandbox:maxInstances: "0" is not an integer from 1 to 1000'],
+    [{ maxInstances: "2.5" }, 'Invalid config claude-sandbox:maxInstances: "2.5" is not an integer from 1 to 1000'],
+    [{ maxInstances: "five" }, 'Invalid config claude-sandbox:maxInstances: "five" is not an integer from 1 to 1000'],
+    [{ maxInstances: "1001" }, 'Invalid config claude-sandbox:maxInstances: "1001" is not an integer from 1 to 1000'],
+    [{ resultRetentionDays: "0" }, 'Invalid config claude-sandbox:resultRetentionDays: "0" is not an integer from 1 to 36500'],
+    [{ authTokenGeneration: "0" }, 'Invalid config claude-sandbox:authTokenGeneration: "0" is not an integer from 1 to 1000000'],
+    [{ defaultTimeoutMs: "999" }, 'Invalid config claude-sandbox:defaultTimeoutMs: "999" is not an integer from 1000 to 3600000'],
+    [{ maxTimeoutMs: "3600001" }, 'Invalid config claude-sandbox:maxTimeoutMs: "3600001" is not an integer from 1000 to 3600000'],
+    [
+      { defaultTimeoutMs: "600000", maxTimeoutMs: "300000" },
+      "Invalid config claude-sandbox:defaultTimeoutMs: 600000 is above maxTimeoutMs (300000); the default timeout must not exceed the maximum",
+    ],
+    [{ permissionMode: "yolo" }, `Invalid config claude-sandbox:permissionMode: "yolo" is not one of ${PERMISSION_MODES.join(", ")}`],
+    [{ credentialMode: "plaintext" }, 'Invalid config claude-sandbox:credentialMode: "plaintext" is not one of proxy, env'],
+    [{ workerName: "Claude_Sandbox" }, 'Invalid config claude-sandbox:workerName: "Claude_Sandbox" must be 1-63 lowercase letters'],
+    [{ bucketName: "ab" }, 'Invalid config claude-sandbox:bucketName: "ab" must be 3-63 lowercase letters'],
+    [{ sandboxImage: "not an image" }, 'Invalid config claude-sandbox:sandboxImage: "not an image" is not a digest-pinned image reference'],
+    [
+      { sandboxImage: "registry.cloudflare.com/acct/sandbox:latest" },
+      'Invalid config claude-sandbox:sandboxImage: "registry.cloudflare.com/acct/sandbox:latest" is not a digest-pinned image reference',
+    ],
+    [{ allowedHosts: "github.com" }, "Invalid config claude-sandbox:allowedHosts: must be a list of host names"],
+    [{ allowedHosts: "[]" }, "Invalid config claude-sandbox:allowedHosts: must be a non-empty list of host names"],
+    [{ allowedHosts: '["github.com/path"]' }, 'Invalid config claude-sandbox:allowedHosts: "github.com/path" is not a host name'],
+  ])("%j", (values, message) => {
+    expect(() => parseWith(values)).toThrow(message);
+  });
+
+  it("refuses a credential stored in plain text", () => {
+    expect(() => parseConfig(source(BASE, []), "dev")).toThrow(
+      "Invalid config claude-sandbox:claudeOauthToken: is stored in plain text: set it with `pulumi config set --secret claudeOauthToken <value>`",
+    );
+  });
+
+  it("never puts a credential in an error message", () => {
+    const secret = "sk-ant-oat01-must-not-leak";
+    expect(() => parseWith({ claudeOauthToken: secret, instanceType: "huge" })).toThrow(/instanceType/);
+    try {
+      parseWith({ claudeOauthToken: `${secret} x` });
+    } catch (error) {
+      expect(String(error)).not.toContain(secret);
+    }
+  });
+
+  it("accepts prebuilt images pinned to a digest", () => {
+    for (const image of [
+      `registry.cloudflare.com/${ACCOUNT}/sandbox@sha256:${"0".repeat(64)}`,
+      `registry.cloudflare.com/${ACCOUNT}/sandbox:1.2.3@sha256:${"a".repeat(64)}`,
+    ]) {
+      expect(parseWith({ sandboxImage: image }).sandboxImage).toBe(image);
+    }
+  });
+});
+
+describe("Pulumi.yaml", () => {
+  const project = parse(readFileSync("Pulumi.yaml", "utf8")) as {
+    name: string;
+    main: string;
+    runtime: { name: string; options: Record<string, unknown> };
+    config: Record<string, { type: string; default?: unknown; description: string; secret?: boolean; items?: unknown }>;
+  };
+
+  it("runs the TypeScript program in infra/ with tsx", () => {
+    expect(project.name).toBe(PROJECT);
+    expect(project.main).toBe("infra/");
+    expect(project.runtime).toEqual({ name: "nodejs", options: { typescript: false, nodeargs: "--import tsx", packagemanager: "npm" } });
+  });
+
+  it("declares exactly the keys the program reads, each described", () => {
+    expect(Object.keys(project.config).sort()).toEqual([...CONFIG_KEYS].sort());
+    for (const [key, schema] of Object.entries(project.config)) expect(schema.description.length, key).toBeGreaterThan(20);
+  });
+
+  it("declares the same defaults as the program", () => {
+    for (const [key, value] of Object.entries(CONFIG_DEFAULTS)) {
+      expect(project.config[key]?.default, key).toEqual(value);
+    }
+  });
+
+  it("requires only accountId (so a stack without it fails early), and no secret carries a plaintext default", () => {
+    const required = Object.entries(project.config).filter(([, schema]) => !("default" in schema)).map(([key]) => key);
+    expect(required).toEqual(["accountId"]);
+    for (const schema of Object.values(project.config)) expect(schema.secret).toBeUndefined();
+  });
+
+  it("types every key so Pulumi checks stack values", () => {
+    for (const [key, schema] of Object.entries(project.config)) {
+      const expected = typeof (CONFIG_DEFAULTS as Record<string, unknown>)[key] === "number" ? "integer" : Array.isArray((CONFIG_DEFAULTS as Record<string, unknown>)[key]) ? "array" : "string";
+      expect(schema.type, key).toBe(expected);
+    }
+  });
+});
+
+describe("Pulumi.dev.yaml", () => {
+  const stack = parse(readFileSync("Pulumi.dev.yaml", "utf8")) as { config: Record<string, unknown> };
+
+  it("uses only known keys, holds no secret, and its values validate", () => {
+    const values: Record<string, string> = {};
+    for (const [fullKey, value] of Object.entries(stack.config)) {
+      const [namespace, key] = fullKey.split(":");
+      expect(namespace).toBe(PROJECT);
+      expect(CONFIG_KEYS as readonly string[]).toContain(key);
+      expect(["claudeOauthToken", "anthropicApiKey"]).not.toContain(key);
+      values[key!] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    expect(() => parseWith(values)).not.toThrow();
+  });
+});

@@ -1,0 +1,587 @@
+/**
+ * The Containers application dynamic provider, driven through the real
+ * `cloudflare` client against a local stand-in of the Cloudflare API, and run
+ * once more the way Pulumi runs it: serialized, then loaded in a plain `node`
+ * process with `require-from-string`.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { dynamic } from "@pulumi/pulumi";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  ContainerApplicationProvider,
+  INSTANCE_TYPES,
+  type ContainerApplicationInputs,
+  type ContainerApplicationState,
+} from "../../infra/providers/container-application.js";
+import { apiError, CloudflareApiStandIn, type RecordedRequest } from "./fixtures/cloudflare-api-stand-in.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const TOKEN = "cf-test-token-RECOGNIZABLE-7f3a9c1e5b2d4f60";
+const ACCOUNT = "0123456789abcdef0123456789abcdef";
+const APP_ID = "a1b2c3d4-0000-4000-8000-00000000c0de";
+const IMAGE = `registry.cloudflare.com/${ACCOUNT}/claude-sandbox@sha256:${"a".repeat(64)}`;
+const NEW_IMAGE = `registry.cloudflare.com/${ACCOUNT}/claude-sandbox@sha256:${"b".repeat(64)}`;
+const APPLICATIONS = `/accounts/${ACCOUNT}/containers/applications`;
+const APPLICATION = `${APPLICATIONS}/${APP_ID}`;
+const ROLLOUTS = `${APPLICATION}/rollouts`;
+/** Lets the client retry 409 and 5xx answers at once instead of backing off. */
+const RETRY_NOW = { "retry-after-ms": "0" };
+
+const INPUTS: ContainerApplicationInputs = {
+  accountId: ACCOUNT,
+  name: "claude-sandbox",
+  image: IMAGE,
+  instanceType: "standard-1",
+  maxInstances: 5,
+  scriptName: "claude-sandbox-worker",
+  className: "Sandbox",
+  workerVersion: "worker-version-1",
+};
+const STATE: ContainerApplicationState = { ...INPUTS, observability: true, applicationId: APP_ID };
+
+const standIn = new CloudflareApiStandIn();
+
+/** A stack config as Pulumi's provider host hands it to `configure`. */
+function stackConfig(values: Record<string, string>): dynamic.Config {
+  return {
+    get: (key) => values[key],
+    require: (key) => {
+      const value = values[key];
+      if (value === undefined) throw new Error(`Missing required configuration key: ${key}`);
+      return value;
+    },
+  };
+}
+
+/** A provider configured with the test token and the stand-in's URL (unless overridden). */
+async function configuredProvider(values?: Record<string, string>): Promise<ContainerApplicationProvider> {
+  const provider = new ContainerApplicationProvider();
+  await provider.configure({
+    config: stackConfig(values ?? { "cloudflare:apiToken": TOKEN, "cloudflare:baseUrl": standIn.url }),
+  });
+  return provider;
+}
+
+/** An application as the API returns it, for the test inputs unless overridden. */
+function liveApplication(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: APP_ID,
+    account_id: ACCOUNT,
+    name: INPUTS.name,
+    scheduling_policy: "default",
+    instances: 0,
+    max_instances: INPUTS.maxInstances,
+    version: 1,
+    created_at: "2026-01-01T00:00:00Z",
+    updated_at: "2026-01-01T00:00:00Z",
+    configuration: { image: IMAGE, instance_type: "standard-1", observability: { logs: { enabled: true } } },
+    durable_objects: { namespace_id: "namespace-1" },
+    ...overrides,
+  };
+}
+
+/** The error a promise rejects with (fails the test when it resolves). */
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw new Error(`rejected with a non-Error: ${String(error)}`);
+  }
+  throw new Error("expected a rejection, but the call succeeded");
+}
+
+function summary(requests: RecordedRequest[]): string[] {
+  return requests.map((request) => `${request.method} ${request.path}`);
+}
+
+beforeAll(async () => {
+  await standIn.start();
+});
+
+afterAll(async () => {
+  await standIn.close();
+});
+
+beforeEach(() => {
+  standIn.reset();
+  // Only what a test configures may reach the client.
+  for (const name of ["CLOUDFLARE_API_TOKEN", "CLOUDFLARE_BASE_URL", "CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL"]) {
+    vi.stubEnv(name, undefined);
+  }
+});
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe("create", () => {
+  it("creates a scheduler-backed application bound to the Worker's Durable Object class", async () => {
+    standIn.on("POST", "/accounts/:account/containers/applications", () => ({ result: liveApplication() }));
+    const provider = await configuredProvider();
+
+    const result = await provider.create(INPUTS);
+
+    expect(result).toEqual({ id: APP_ID, outs: { ...INPUTS, observability: true, applicationId: APP_ID } });
+    expect(summary(standIn.requests)).toEqual([`POST ${APPLICATIONS}`]);
+    const [request] = standIn.requests;
+    expect(request?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(request?.body).toEqual({
+      name: "claude-sandbox",
+      scheduling_policy: "default",
+      instances: 0,
+      max_instances: 5,
+      configuration: { image: IMAGE, instance_type: "standard-1", observability: { logs: { enabled: true } } },
+      durable_objects: { script_name: "claude-sandbox-worker", class_name: "Sandbox" },
+    });
+  });
+
+  it("turns container logs off when observability is false", async () => {
+    standIn.on("POST", "/accounts/:account/containers/applications", () => ({ result: liveApplication() }));
+    const provider = await configuredProvider();
+
+    const result = await provider.create({ ...INPUTS, observability: false });
+
+    expect(result.outs?.observability).toBe(false);
+    expect(standIn.requests[0]?.body).toMatchObject({ configuration: { observability: { logs: { enabled: false } } } });
+  });
+
+  it("reports a name conflict (409) with the existing application's id", async () => {
+    standIn
+      .on("POST", "/accounts/:account/containers/applications", () => apiError(409, 1000, "conflict", RETRY_NOW))
+      .on("GET", "/accounts/:account/containers/applications", () => ({
+        result: [liveApplication({ name: "other", id: "other-id" }), liveApplication()],
+        extra: { result_info: { per_page: 20 } },
+      }));
+    const provider = await configuredProvider();
+
+    const error = await rejection(provider.create(INPUTS));
+
+    expect(error.message).toContain(`A Containers application named "claude-sandbox" already exists in account ${ACCOUNT}`);
+    expect(error.message).toContain(`(id ${APP_ID})`);
+    expect(error.message).toContain(`wrangler containers delete ${APP_ID}`);
+    expect(standIn.requestsTo("GET", APPLICATIONS)[0]?.query.get("name")).toBe("claude-sandbox");
+
+    standIn.on("GET", "/accounts/:account/containers/applications", () => ({ result: [] }));
+    const unlisted = await rejection(provider.create(INPUTS));
+    expect(unlisted.message).toContain('A Containers application named "claude-sandbox" already exists');
+    expect(unlisted.message).toContain("wrangler containers delete <id>");
+  });
+
+  it("reports a 400 as a name conflict only when an application with that name exists", async () => {
+    standIn.on("POST", "/accounts/:account/containers/applications", () => apiError(400, 1000, "invalid application"));
+    standIn.on("GET", "/accounts/:account/containers/applications", () => ({ result: [liveApplication()] }));
+    const provider = await configuredProvider();
+    expect((await rejection(provider.create(INPUTS))).message).toContain("already exists");
+
+    standIn.on("GET", "/accounts/:account/containers/applications", () => ({ result: [] }));
+    const error = await rejection(provider.create(INPUTS));
+    expect(error.message).toBe(
+      "Cloudflare API: could not create container application claude-sandbox: HTTP 400: 1000: invalid application",
+    );
+  });
+
+  it("fails clearly, without calling the API, when no token is configured", async () => {
+    const provider = await configuredProvider({ "cloudflare:baseUrl": standIn.url });
+
+    const error = await rejection(provider.create(INPUTS));
+
+    expect(error.message).toContain("No Cloudflare API token");
+    expect(error.message).toContain("cloudflare:apiToken");
+    expect(standIn.requests).toEqual([]);
+  });
+
+  it("falls back to CLOUDFLARE_API_TOKEN and CLOUDFLARE_BASE_URL", async () => {
+    vi.stubEnv("CLOUDFLARE_API_TOKEN", "env-token-0123456789");
+    vi.stubEnv("CLOUDFLARE_BASE_URL", standIn.url);
+    standIn.on("POST", "/accounts/:account/containers/applications", () => ({ result: liveApplication() }));
+    const provider = await configuredProvider({});
+
+    await provider.create(INPUTS);
+
+    expect(standIn.requests.map((request) => request.headers.authorization)).toEqual(["Bearer env-token-0123456789"]);
+  });
+});
+
+describe("read", () => {
+  it("maps the live application onto the state, so refresh shows drift", async () => {
+    standIn.on("GET", "/accounts/:account/containers/applications/:id", ({ pathname }) =>
+      pathname === APPLICATION
+        ? {
+            result: liveApplication({
+              name: "renamed",
+              max_instances: 9,
+              configuration: { image: NEW_IMAGE, instance_type: "standard-2", observability: { logs: { enabled: false } } },
+              durable_objects: { namespace_id: "namespace-1", script_name: "other-script", class_name: "Other" },
+            }),
+          }
+        : apiError(404, 1000, "not found"),
+    );
+    const provider = await configuredProvider();
+
+    const result = await provider.read(APP_ID, STATE);
+
+    expect(result).toEqual({
+      id: APP_ID,
+      props: {
+        ...STATE,
+        name: "renamed",
+        image: NEW_IMAGE,
+        instanceType: "standard-2",
+        maxInstances: 9,
+        observability: false,
+        scriptName: "other-script",
+        className: "Other",
+      },
+    });
+    expect(summary(standIn.requests)).toEqual([`GET ${APPLICATION}`]);
+  });
+
+  it("keeps recorded values the API does not return, and reads top-level log settings", async () => {
+    standIn.on("GET", "/accounts/:account/containers/applications/:id", () => ({
+      result: liveApplication({
+        configuration: { image: IMAGE },
+        observability: { logs: { enabled: false } },
+        max_instances: undefined,
+      }),
+    }));
+    const provider = await configuredProvider();
+
+    const result = await provider.read(APP_ID, STATE);
+
+    expect(result.props).toEqual({ ...STATE, observability: false });
+  });
+
+  it("reads a deleted application as gone: no id", async () => {
+    standIn.on("GET", "/accounts/:account/containers/applications/:id", () => apiError(404, 1000, "not found"));
+    const provider = await configuredProvider();
+
+    const result = await provider.read(APP_ID, STATE);
+
+    expect(result.id).toBeUndefined();
+    expect(result).toEqual({});
+  });
+
+  it("surfaces other failures", async () => {
+    standIn.on("GET", "/accounts/:account/containers/applications/:id", () =>
+      apiError(500, 1002, "upstream down", RETRY_NOW),
+    );
+    const provider = await configuredProvider();
+
+    const error = await rejection(provider.read(APP_ID, STATE));
+
+    expect(error.message).toBe(
+      `Cloudflare API: could not read container application ${APP_ID}: HTTP 500: 1002: upstream down`,
+    );
+  });
+});
+
+describe("diff", () => {
+  const replacing: [keyof ContainerApplicationInputs, string][] = [
+    ["accountId", "fedcba9876543210fedcba9876543210"],
+    ["name", "claude-sandbox-2"],
+    ["scriptName", "another-worker"],
+    ["className", "OtherSandbox"],
+  ];
+  it.each(replacing)("replaces the application, deleting it first, when %s changes", async (property, value) => {
+    const provider = new ContainerApplicationProvider();
+
+    const result = await provider.diff(APP_ID, STATE, { ...INPUTS, [property]: value });
+
+    expect(result).toEqual({ changes: true, replaces: [property], deleteBeforeReplace: true });
+  });
+
+  const updating: [keyof ContainerApplicationInputs, unknown][] = [
+    ["image", NEW_IMAGE],
+    ["instanceType", "standard-2"],
+    ["observability", false],
+    ["maxInstances", 6],
+    ["workerVersion", "worker-version-2"],
+  ];
+  it.each(updating)("updates in place when %s changes", async (property, value) => {
+    const provider = new ContainerApplicationProvider();
+
+    const result = await provider.diff(APP_ID, STATE, { ...INPUTS, [property]: value });
+
+    expect(result).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+  });
+
+  it("lists every replacing property when several change", async () => {
+    const provider = new ContainerApplicationProvider();
+
+    const result = await provider.diff(APP_ID, STATE, { ...INPUTS, name: "n2", className: "C2", image: NEW_IMAGE });
+
+    expect(result.replaces).toEqual(["name", "className"]);
+  });
+
+  it("reports no change for identical inputs, or observability left at its default", async () => {
+    const provider = new ContainerApplicationProvider();
+
+    expect(await provider.diff(APP_ID, STATE, INPUTS)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    expect(await provider.diff(APP_ID, STATE, { ...INPUTS, observability: true })).toMatchObject({ changes: false });
+    expect(standIn.requests).toEqual([]);
+  });
+});
+
+describe("update", () => {
+  function acceptUpdates(): void {
+    standIn
+      .on("PATCH", "/accounts/:account/containers/applications/:id", () => ({ result: liveApplication() }))
+      .on("POST", "/accounts/:account/containers/applications/:id/rollouts", () => ({ result: { id: "rollout-1" } }));
+  }
+
+  it("edits maxInstances alone with a PATCH and no rollout", async () => {
+    acceptUpdates();
+    const provider = await configuredProvider();
+
+    const result = await provider.update(APP_ID, STATE, { ...INPUTS, maxInstances: 8 });
+
+    expect(summary(standIn.requests)).toEqual([`PATCH ${APPLICATION}`]);
+    expect(standIn.requests[0]?.body).toEqual({ max_instances: 8 });
+    expect(result.outs).toEqual({ ...STATE, maxInstances: 8 });
+  });
+
+  it("rolls out a new image to every instance, without a PATCH", async () => {
+    acceptUpdates();
+    const provider = await configuredProvider();
+
+    const result = await provider.update(APP_ID, STATE, { ...INPUTS, image: NEW_IMAGE });
+
+    expect(summary(standIn.requests)).toEqual([`POST ${ROLLOUTS}`]);
+    expect(standIn.requests[0]?.body).toEqual({
+      description: expect.stringContaining(NEW_IMAGE),
+      strategy: "rolling",
+      kind: "full_auto",
+      step_percentage: 100,
+      target_configuration: { image: NEW_IMAGE, instance_type: "standard-1", observability: { logs: { enabled: true } } },
+    });
+    expect(result.outs?.image).toBe(NEW_IMAGE);
+  });
+
+  it("rolls out a new instance type or log setting with the whole configuration", async () => {
+    acceptUpdates();
+    const provider = await configuredProvider();
+
+    await provider.update(APP_ID, STATE, { ...INPUTS, instanceType: "standard-3", observability: false });
+
+    expect(summary(standIn.requests)).toEqual([`POST ${ROLLOUTS}`]);
+    expect(standIn.requests[0]?.body).toMatchObject({
+      target_configuration: { image: IMAGE, instance_type: "standard-3", observability: { logs: { enabled: false } } },
+    });
+  });
+
+  it("does both when maxInstances and the image change", async () => {
+    acceptUpdates();
+    const provider = await configuredProvider();
+
+    await provider.update(APP_ID, STATE, { ...INPUTS, image: NEW_IMAGE, maxInstances: 2 });
+
+    expect(summary(standIn.requests)).toEqual([`PATCH ${APPLICATION}`, `POST ${ROLLOUTS}`]);
+    expect(standIn.requests[0]?.body).toEqual({ max_instances: 2 });
+    expect(standIn.requests[1]?.body).toMatchObject({ target_configuration: { image: NEW_IMAGE } });
+  });
+
+  it("only records a new workerVersion, without calling the API or needing a token", async () => {
+    const provider = await configuredProvider({ "cloudflare:baseUrl": standIn.url });
+
+    const result = await provider.update(APP_ID, STATE, { ...INPUTS, workerVersion: "worker-version-2" });
+
+    expect(standIn.requests).toEqual([]);
+    expect(result.outs).toEqual({ ...STATE, workerVersion: "worker-version-2" });
+  });
+
+  it("surfaces a failed rollout with Cloudflare's message", async () => {
+    standIn.on("POST", "/accounts/:account/containers/applications/:id/rollouts", () =>
+      apiError(400, 1101, "image not found in registry"),
+    );
+    const provider = await configuredProvider();
+
+    const error = await rejection(provider.update(APP_ID, STATE, { ...INPUTS, image: NEW_IMAGE }));
+
+    expect(error.message).toBe(
+      `Cloudflare API: could not roll out a new configuration to container application ${APP_ID}: ` +
+        "HTTP 400: 1101: image not found in registry",
+    );
+  });
+});
+
+describe("delete", () => {
+  it("deletes the application", async () => {
+    standIn.on("DELETE", "/accounts/:account/containers/applications/:id", () => ({ result: {} }));
+    const provider = await configuredProvider();
+
+    await provider.delete(APP_ID, STATE);
+
+    expect(summary(standIn.requests)).toEqual([`DELETE ${APPLICATION}`]);
+    expect(standIn.requests[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+  });
+
+  it("treats an application that is already gone as deleted", async () => {
+    standIn.on("DELETE", "/accounts/:account/containers/applications/:id", () => apiError(404, 1000, "not found"));
+    const provider = await configuredProvider();
+
+    await expect(provider.delete(APP_ID, STATE)).resolves.toBeUndefined();
+    expect(summary(standIn.requests)).toEqual([`DELETE ${APPLICATION}`]);
+  });
+});
+
+describe("check", () => {
+  it("accepts valid inputs as they are", async () => {
+    const provider = new ContainerApplicationProvider();
+    for (const instanceType of INSTANCE_TYPES) {
+      expect(await provider.check(INPUTS, { ...INPUTS, instanceType })).toEqual({
+        inputs: { ...INPUTS, instanceType },
+        failures: [],
+      });
+    }
+  });
+
+  it("rejects an unpinned image, an unknown instance type, a bad instance count and empty names", async () => {
+    const provider = new ContainerApplicationProvider();
+    const news = {
+      ...INPUTS,
+      image: "registry.cloudflare.com/acct/claude-sandbox:latest",
+      instanceType: "huge",
+      maxInstances: 1.5,
+      className: "",
+    } as unknown as ContainerApplicationInputs;
+
+    const { failures } = await provider.check(INPUTS, news);
+
+    expect(failures?.map((failure) => failure.property)).toEqual(["className", "image", "instanceType", "maxInstances"]);
+  });
+
+  it("lets values unknown during preview through", async () => {
+    const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    const provider = new ContainerApplicationProvider();
+    const news = { ...INPUTS, image: unknown, maxInstances: unknown } as unknown as ContainerApplicationInputs;
+
+    expect((await provider.check(INPUTS, news)).failures).toEqual([]);
+  });
+});
+
+describe("API failures", () => {
+  const operations: [string, string, (provider: ContainerApplicationProvider) => Promise<unknown>][] = [
+    ["create", "create container application claude-sandbox", (provider) => provider.create(INPUTS)],
+    ["read", `read container application ${APP_ID}`, (provider) => provider.read(APP_ID, STATE)],
+    [
+      "update maxInstances",
+      `set max instances of container application ${APP_ID}`,
+      (provider) => provider.update(APP_ID, STATE, { ...INPUTS, maxInstances: 1 }),
+    ],
+    [
+      "update the image",
+      `roll out a new configuration to container application ${APP_ID}`,
+      (provider) => provider.update(APP_ID, STATE, { ...INPUTS, image: NEW_IMAGE }),
+    ],
+    ["delete", `delete container application ${APP_ID}`, (provider) => provider.delete(APP_ID, STATE)],
+  ];
+  it.each(operations)("%s: says what failed, the status and Cloudflare's message, never the token", async (_, action, call) => {
+    // The stand-in echoes the Authorization header, so only redaction keeps the token out.
+    const deny = (request: RecordedRequest) =>
+      apiError(403, 10000, `Authentication error (${request.headers.authorization ?? ""})`);
+    standIn
+      .on("*", "/accounts/:account/containers/applications", deny)
+      .on("*", "/accounts/:account/containers/applications/:id", deny)
+      .on("*", "/accounts/:account/containers/applications/:id/rollouts", deny);
+    const provider = await configuredProvider();
+
+    const error = await rejection(call(provider));
+
+    expect(error.message).toBe(
+      `Cloudflare API: could not ${action}: HTTP 403: 10000: Authentication error (Bearer [redacted])`,
+    );
+    expect(error.message).not.toContain(TOKEN);
+    expect(error.stack ?? "").not.toContain(TOKEN);
+    expect(standIn.requests).toHaveLength(1);
+  });
+});
+
+describe("in Pulumi's dynamic provider host", () => {
+  const run = promisify(execFile);
+  let workDir: string;
+
+  beforeAll(() => {
+    workDir = mkdtempSync(join(tmpdir(), "container-application-"));
+  });
+
+  afterAll(() => {
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  /**
+   * Declares a ContainerApplication in a Pulumi program run with tsx and mocks,
+   * and returns what Pulumi would register: its type and inputs, including the
+   * serialized provider under `__provider`.
+   */
+  async function registeredResource(): Promise<{ type: string; inputs: Record<string, unknown> }> {
+    const output = join(workDir, "registered.json");
+    const program = `
+      import { writeFileSync } from "node:fs";
+      import * as pulumi from "@pulumi/pulumi";
+      await pulumi.runtime.setMocks({
+        newResource: (args) => {
+          writeFileSync(${JSON.stringify(output)}, JSON.stringify({ type: args.type, inputs: args.inputs }));
+          return { id: "mock-id", state: args.inputs };
+        },
+        call: () => ({}),
+      }, "claude-sandbox", "test", false);
+      const { ContainerApplication } = await import("./infra/providers/container-application.ts");
+      new ContainerApplication("sandbox", ${JSON.stringify(INPUTS)});
+    `;
+    // The token is in the environment here to prove it is not captured into the provider.
+    await run(process.execPath, ["--import", "tsx", "--input-type=module", "-e", program], {
+      cwd: ROOT,
+      env: { ...process.env, CLOUDFLARE_API_TOKEN: TOKEN },
+    });
+    return JSON.parse(readFileSync(output, "utf8")) as { type: string; inputs: Record<string, unknown> };
+  }
+
+  it("registers a readable type, keeps the token out of the state, and creates from the serialized provider", async () => {
+    const { type, inputs } = await registeredResource();
+    expect(type).toBe("pulumi-nodejs:dynamic/claude-sandbox:ContainerApplication");
+    expect(inputs).toMatchObject(INPUTS);
+    const serialized = inputs.__provider;
+    expect(typeof serialized).toBe("string");
+    expect(JSON.stringify(inputs)).not.toContain(TOKEN);
+
+    const providerFile = join(workDir, "provider.js");
+    writeFileSync(providerFile, String(serialized));
+    standIn.on("POST", "/accounts/:account/containers/applications", () => ({ result: liveApplication() }));
+    // Loads the provider as node_modules/@pulumi/pulumi/cmd/dynamic-provider does, with its Config class.
+    const host = `
+      const { createRequire } = require("node:module");
+      const { readFileSync } = require("node:fs");
+      const requireHere = createRequire(process.cwd() + "/");
+      const requireFromString = requireHere("require-from-string");
+      const { Config } = requireHere("@pulumi/pulumi/cmd/dynamic-provider/config");
+      const [providerFile, token, baseUrl, inputs] = process.argv.slice(1);
+      const provider = requireFromString(readFileSync(providerFile, "utf8")).handler();
+      const config = new Config({ "cloudflare:apiToken": token, "cloudflare:baseUrl": baseUrl }, "claude-sandbox");
+      (async () => {
+        await provider.configure({ config });
+        const result = await provider.create(JSON.parse(inputs));
+        process.stdout.write(JSON.stringify(result));
+      })().catch((error) => { console.error(error.message); process.exit(1); });
+    `;
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.CLOUDFLARE_API_TOKEN;
+    delete env.CLOUDFLARE_BASE_URL;
+
+    const { stdout } = await run(
+      process.execPath,
+      ["-e", host, providerFile, TOKEN, standIn.url, JSON.stringify(inputs)],
+      { cwd: ROOT, env },
+    );
+
+    expect(JSON.parse(stdout)).toMatchObject({ id: APP_ID, outs: { ...INPUTS, applicationId: APP_ID } });
+    expect(summary(standIn.requests)).toEqual([`POST ${APPLICATIONS}`]);
+    expect(standIn.requests[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(standIn.requests[0]?.body).toMatchObject({ name: INPUTS.name, configuration: { image: IMAGE } });
+  });
+});

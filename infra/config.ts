@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
+  ALLOWED_HOST_PATTERN,
   CREDENTIAL_MODES,
   type CredentialMode,
   DEFAULT_ALLOWED_HOSTS,
@@ -99,7 +100,6 @@ export class ConfigError extends Error {
 
 const WORKER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const BUCKET_NAME = /^[a-z0-9]([a-z0-9-]{1,61}[a-z0-9])$/;
-const HOST = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 /** A digest-pinned image reference: `<registry>/<repository>[:tag]@sha256:<64 hex>`. */
 const IMAGE_REFERENCE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)+(:[\w][\w.-]{0,127})?@sha256:[a-f0-9]{64}$/;
 
@@ -140,7 +140,7 @@ function hosts(source: ConfigSource): string[] {
   }
   return parsed.map((host) => {
     const name = typeof host === "string" ? host.trim().toLowerCase() : "";
-    if (!HOST.test(name)) throw new ConfigError("allowedHosts", `"${String(host)}" is not a host name or *.domain pattern`);
+    if (!ALLOWED_HOST_PATTERN.test(name)) throw new ConfigError("allowedHosts", `"${String(host)}" is not a host name or *.domain pattern`);
     return name;
   });
 }

@@ -62,6 +62,9 @@ export function resultKey(taskId: string): string {
   return `${RESULT_KEY_PREFIX}${taskId}/result.json`;
 }
 
+/** An allowed host: a host name, or `*.` and a domain, as the container egress filter matches them. */
+export const ALLOWED_HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
 /** The host whose requests receive the Claude credential in `proxy` mode. */
 export const ANTHROPIC_API_HOST = "api.anthropic.com";
 

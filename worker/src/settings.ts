@@ -5,6 +5,7 @@
  */
 import * as z from "zod/mini";
 import {
+  ALLOWED_HOST_PATTERN,
   ANTHROPIC_API_HOST,
   CREDENTIAL_MODES,
   type CredentialMode,
@@ -26,8 +27,6 @@ export interface Settings {
   deadlineGraceMs: number;
 }
 
-/** A host name or a `*` glob of one, as the container egress filter matches them. */
-const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
 const integerVar = (min: number, max: number) =>
   z.optional(
@@ -48,7 +47,7 @@ const hostList = z.optional(
           .filter((host) => host.length > 0),
       ),
     ),
-    z.array(z.string().check(z.regex(HOST_PATTERN))),
+    z.array(z.string().check(z.regex(ALLOWED_HOST_PATTERN))),
   ),
 );
 

@@ -82,7 +82,7 @@ export function hintFor(status: number, code: string | undefined): string {
     case 400:
       return "The request was refused as invalid; see `error` and `details` (docs/api.md lists every code).";
     case 401:
-      return "The token was refused: use the current token (`pulumi stack output serverAuthToken --show-secrets`; dev-token for npm run dev:stub).";
+      return "The token was refused: use the current token (`pulumi stack output serverAuthToken --show-secrets`, or the token npm run dev:stub printed on start).";
     case 404:
       return code === "result_not_found"
         ? "No stored result for that task id: it never ran here, or it expired (resultRetentionDays)."

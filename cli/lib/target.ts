@@ -53,7 +53,7 @@ export function resolveTarget(
   if (options.tokenRequired && !token) {
     throw new UsageError(
       `No token: give it after the URL or set ${TOKEN_ENV}`,
-      "The token is `pulumi stack output serverAuthToken --show-secrets` (dev-token for npm run dev:stub).",
+      "The token is `pulumi stack output serverAuthToken --show-secrets`, or the one npm run dev:stub printed on start.",
     );
   }
   if (remaining.length !== options.restCount) {

@@ -29,7 +29,7 @@ const CLAUDE_VERSION = pkg.devDependencies["@anthropic-ai/claude-code"]!;
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 /** An encrypted value as Pulumi writes it; the CLI must not print it either. */
 const CIPHERTEXT = "v1:Y2lwaGVydGV4dC1vZi10aGUtdG9rZW4tbm90LXByaW50ZWQ=";
-const PLAINTEXT_TOKEN = "sk-ant-oat01-PLAINTEXT-token-must-never-be-printed";
+const PLAINTEXT_TOKEN = "fake-oauth-PLAINTEXT-token-must-never-be-printed";
 const CHECKS = ["pulumi-yaml", "stack-dev", "dockerfile-base", "claude-code-pin", "worker-exports", "bindings"];
 
 /** Gives the dev stack what a deployment needs: the account and an encrypted credential. */
@@ -339,7 +339,7 @@ describe("validateConfig on more broken copies (in process)", () => {
   });
 
   it("refuses a plaintext anthropicApiKey or cloudflare:apiToken, and hands both values over to be redacted", async () => {
-    const key = "sk-ant-api03-plaintext-key-value";
+    const key = "fake-apikey-plaintext-key-value";
     const token = "cloudflare-plaintext-api-token-value";
     const result = await judge((copy) => {
       setStackValue("claude-sandbox:anthropicApiKey", key)(copy);

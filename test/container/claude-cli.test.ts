@@ -75,7 +75,7 @@ describe("a task run by the real claude binary", () => {
     try {
       const invocation = buildClaudeInvocation({
         permissionMode: "bypassPermissions",
-        credential: { kind: "apiKey", key: "sk-ant-api03-offline-test" },
+        credential: { kind: "apiKey", key: "fake-apikey-offline-test" },
         credentialMode: "env",
         ...input,
       });
@@ -98,7 +98,7 @@ describe("a task run by the real claude binary", () => {
     expect(parsed.usage).toMatchObject({ inputTokens: 12, outputTokens: 3, numTurns: 1 });
     expect(parsed.usage?.sessionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(userTexts).toContain(task);
-    expect(requests[0]!.headers["x-api-key"]).toBe("sk-ant-api03-offline-test");
+    expect(requests[0]!.headers["x-api-key"]).toBe("fake-apikey-offline-test");
   }, 60_000);
 
   it("passes the model to the API", async () => {

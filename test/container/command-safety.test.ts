@@ -33,7 +33,7 @@ async function received(task: string, extra: { model?: string; maxTurns?: number
   const invocation = buildClaudeInvocation({
     task,
     permissionMode: "bypassPermissions",
-    credential: { kind: "oauth", token: "sk-ant-oat01-real" },
+    credential: { kind: "oauth", token: "fake-oauth-real" },
     credentialMode: "proxy",
     ...extra,
   });
@@ -134,10 +134,10 @@ describe("the task reaches claude as one prompt, byte for byte", () => {
     const { command } = buildClaudeInvocation({
       task,
       permissionMode: "plan",
-      credential: { kind: "oauth", token: "sk-ant-oat01-secret" },
+      credential: { kind: "oauth", token: "fake-oauth-secret" },
       credentialMode: "env",
     });
     expect(command).not.toContain(task);
-    expect(command).not.toContain("sk-ant-oat01-secret");
+    expect(command).not.toContain("fake-oauth-secret");
   });
 });

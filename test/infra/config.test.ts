@@ -9,7 +9,7 @@ import { DEFAULT_ALLOWED_HOSTS, PERMISSION_MODES } from "../../worker/src/contra
 import { installMocks, valueOf } from "./fixtures/pulumi-mocks.js";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
-const BASE = { accountId: ACCOUNT, claudeOauthToken: "sk-ant-oat01-config-test" };
+const BASE = { accountId: ACCOUNT, claudeOauthToken: "fake-oauth-config-test" };
 
 beforeAll(async () => {
   // pulumi.secret() needs a (mocked) engine.
@@ -46,11 +46,11 @@ describe("defaults", () => {
     const config = parseWith({});
     expect(config.claudeCredential.kind).toBe("oauth");
     expect(await pulumi.isSecret(config.claudeCredential.value)).toBe(true);
-    expect(await valueOf(config.claudeCredential.value)).toBe("sk-ant-oat01-config-test");
+    expect(await valueOf(config.claudeCredential.value)).toBe("fake-oauth-config-test");
   });
 
   it("uses an API key when no OAuth token is set", () => {
-    const config = parseConfig(source({ accountId: ACCOUNT, anthropicApiKey: "sk-ant-api03-key" }), "dev");
+    const config = parseConfig(source({ accountId: ACCOUNT, anthropicApiKey: "fake-apikey-key" }), "dev");
     expect(config.claudeCredential.kind).toBe("apiKey");
   });
 });
@@ -97,7 +97,7 @@ describe("bad values fail with the key and what it accepts", () => {
   });
 
   it("never puts a credential in an error message", () => {
-    const secret = "sk-ant-oat01-must-not-leak";
+    const secret = "fake-oauth-must-not-leak";
     expect(() => parseWith({ claudeOauthToken: secret, instanceType: "huge" })).toThrow(/instanceType/);
     try {
       parseWith({ claudeOauthToken: `${secret} x` });

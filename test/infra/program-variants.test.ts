@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { installMocks, isSecretInput, type RecordedResource, unwrap, valueOf } from "./fixtures/pulumi-mocks.js";
 
 const ACCOUNT = "fedcba9876543210fedcba9876543210";
-const API_KEY = "sk-ant-api03-program-variant-key";
+const API_KEY = "fake-apikey-program-variant-key";
 const IMAGE = `registry.cloudflare.com/${ACCOUNT}/prebuilt@sha256:${"c".repeat(64)}`;
 
 let resources: RecordedResource[];

@@ -20,7 +20,7 @@ import {
 } from "./fixtures/pulumi-mocks.js";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
-const CREDENTIAL = "sk-ant-oat01-program-test-credential-value";
+const CREDENTIAL = "fake-oauth-program-test-credential-value";
 
 let resources: RecordedResource[];
 let program: typeof import("../../infra/index.js");

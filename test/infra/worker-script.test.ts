@@ -45,7 +45,7 @@ async function inputs(overrides: Partial<WorkerScriptInputs> = {}): Promise<Work
       { type: "r2_bucket", name: "RESULTS", bucket_name: "claude-sandbox-results-dev" },
       { type: "plain_text", name: "CREDENTIAL_MODE", text: "proxy" },
     ],
-    secrets: { SERVER_AUTH_TOKEN: "server-token-secret", CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-secret" },
+    secrets: { SERVER_AUTH_TOKEN: "server-token-secret", CLAUDE_CODE_OAUTH_TOKEN: "fake-oauth-secret" },
     containerClasses: ["Sandbox"],
     migration: { tag: "v1", newSqliteClasses: ["Sandbox"] },
     observability: true,
@@ -113,7 +113,7 @@ describe("create", () => {
         { type: "r2_bucket", name: "RESULTS", bucket_name: "claude-sandbox-results-dev" },
         { type: "plain_text", name: "CREDENTIAL_MODE", text: "proxy" },
         { type: "secret_text", name: "SERVER_AUTH_TOKEN", text: "server-token-secret" },
-        { type: "secret_text", name: "CLAUDE_CODE_OAUTH_TOKEN", text: "sk-ant-oat01-secret" },
+        { type: "secret_text", name: "CLAUDE_CODE_OAUTH_TOKEN", text: "fake-oauth-secret" },
       ],
       containers: [{ class_name: "Sandbox" }],
       migrations: { new_tag: "v1", new_sqlite_classes: ["Sandbox"] },
@@ -164,13 +164,13 @@ describe("diff", () => {
 
   it("reports no change for the same inputs in another key order", async () => {
     const same = await inputs();
-    const reordered = { ...same, secrets: { CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-secret", SERVER_AUTH_TOKEN: "server-token-secret" } };
+    const reordered = { ...same, secrets: { CLAUDE_CODE_OAUTH_TOKEN: "fake-oauth-secret", SERVER_AUTH_TOKEN: "server-token-secret" } };
     expect(await provider.diff(SCRIPT, olds, reordered)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
   });
 
   it.each([
     ["new code", { modules: [{ name: "index.js", path: "/x", contentType: "application/javascript+module", sha256: "f".repeat(64) }] }],
-    ["a rotated token", { secrets: { SERVER_AUTH_TOKEN: "rotated", CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-secret" } }],
+    ["a rotated token", { secrets: { SERVER_AUTH_TOKEN: "rotated", CLAUDE_CODE_OAUTH_TOKEN: "fake-oauth-secret" } }],
     ["a changed setting", { bindings: [{ type: "plain_text" as const, name: "CREDENTIAL_MODE", text: "env" }] }],
     ["a new compatibility date", { compatibilityDate: "2026-05-01" }],
   ])("updates in place for %s", async (_name, change) => {
@@ -216,7 +216,7 @@ describe("API failures", () => {
       (error: unknown) => error as Error,
     );
     expect(failure?.message).toContain(`Cloudflare API: could not upload Worker ${SCRIPT}: HTTP ${status}: ${code}: ${message}`);
-    for (const secret of [TOKEN, "server-token-secret", "sk-ant-oat01-secret"]) expect(failure?.message).not.toContain(secret);
+    for (const secret of [TOKEN, "server-token-secret", "fake-oauth-secret"]) expect(failure?.message).not.toContain(secret);
   });
 
   it("asks for a token when none is configured", async () => {

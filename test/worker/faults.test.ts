@@ -192,7 +192,7 @@ describe("deployment mistakes are 500s that name the problem", () => {
   });
 
   it("an API key is used when no OAuth token is set", async () => {
-    const response = await send({ CLAUDE_CODE_OAUTH_TOKEN: undefined, ANTHROPIC_API_KEY: "sk-ant-api03-test-key-value" });
+    const response = await send({ CLAUDE_CODE_OAUTH_TOKEN: undefined, ANTHROPIC_API_KEY: "fake-apikey-test-key-value" });
     expect(response.status).toBe(200);
     const env = events.execs[0]!.options?.env;
     expect(env?.ANTHROPIC_API_KEY).toBe("injected-by-claude-sandbox-proxy");

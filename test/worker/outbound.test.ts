@@ -11,7 +11,7 @@ import { egressPolicy } from "../../worker/src/outbound.js";
 import { Sandbox } from "../../worker/src/sandbox.js";
 import { type EnvOverrides, envWith, OAUTH_TOKEN } from "./helpers.js";
 
-const API_KEY = "sk-ant-api03-real-key-for-tests";
+const API_KEY = "fake-apikey-real-key-for-tests";
 
 let sent: Request[] = [];
 beforeEach(() => {

@@ -110,7 +110,7 @@ program
   .command("diagnose")
   .description("Gather versions, config checks, stack outputs and health, without revealing secrets (always exits 0)")
   .argument("[dir]", "the repository to check", ".")
-  .action((dir: string) => run(async () => ({ ...(await diagnose({ dir })), ok: true })));
+  .action((dir: string) => run(() => diagnose({ dir })));
 
 program
   .command("generate-token")

@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { cloudflareClient, type ProviderConfigSource } from "../providers/cloudflare-api.js";
+import { connectCloudflare, type ProviderConfigSource } from "../providers/cloudflare-api.js";
 
 /** Cloudflare's container registry. */
 export const CLOUDFLARE_REGISTRY = "registry.cloudflare.com";
@@ -44,7 +44,7 @@ export const stackConfigSource: ProviderConfigSource = {
 
 /** Credentials to push to the account's namespace, valid for 15 minutes. */
 export async function cloudflareRegistryCredentials(accountId: string): Promise<RegistryCredentials> {
-  const client = await cloudflareClient(stackConfigSource);
+  const { client } = await connectCloudflare(stackConfigSource);
   const credentials = await client.containers.registries.credentials.generate(CLOUDFLARE_REGISTRY, {
     account_id: accountId,
     expiration_minutes: 15,

@@ -37,19 +37,23 @@ export function resolveApiToken(config: ProviderConfigSource | undefined): strin
   return token;
 }
 
+/** A client together with the token it uses, so failures can be redacted. */
+export interface CloudflareConnection {
+  client: Cloudflare;
+  apiToken: string;
+}
+
 /**
- * A client for the Cloudflare API. The base URL is `cloudflare:baseUrl`, else
- * `CLOUDFLARE_BASE_URL`, else the public API (tests point it at a local server).
+ * A client for the Cloudflare API; fails clearly when no token is configured.
+ * The base URL is `cloudflare:baseUrl`, else `CLOUDFLARE_BASE_URL`, else the
+ * public API (tests point it at a local server).
  */
-export async function cloudflareClient(config: ProviderConfigSource | undefined): Promise<Cloudflare> {
+export async function connectCloudflare(config: ProviderConfigSource | undefined): Promise<CloudflareConnection> {
+  const apiToken = resolveApiToken(config);
   const { default: CloudflareClient } = loadPackage<typeof import("cloudflare")>("cloudflare");
   const baseURL = config?.get("cloudflare:baseUrl") || process.env.CLOUDFLARE_BASE_URL || undefined;
-  return new CloudflareClient({
-    apiToken: resolveApiToken(config),
-    maxRetries: 2,
-    timeout: 120_000,
-    ...(baseURL ? { baseURL } : {}),
-  });
+  const client = new CloudflareClient({ apiToken, maxRetries: 2, timeout: 120_000, ...(baseURL ? { baseURL } : {}) });
+  return { client, apiToken };
 }
 
 interface ApiErrorShape {

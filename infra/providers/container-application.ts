@@ -21,7 +21,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type Cloudflare from "cloudflare";
-import { apiFailure, cloudflareClient, isNotFound, resolveApiToken, type ProviderConfigSource } from "./cloudflare-api.js";
+import {
+  apiFailure,
+  type CloudflareConnection as Connection,
+  connectCloudflare,
+  isNotFound,
+  type ProviderConfigSource,
+} from "./cloudflare-api.js";
 
 /** The instance types Cloudflare Containers offers (vCPU, memory and disk grow in this order). */
 export const INSTANCE_TYPES = ["lite", "basic", "standard-1", "standard-2", "standard-3", "standard-4"] as const;
@@ -97,12 +103,6 @@ const UNKNOWN_DURING_PREVIEW = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** Image references the API can pull reproducibly: pinned to a sha256 digest. */
 const DIGEST_PINNED_IMAGE = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
-
-/** A client together with the token it uses, so failures can be redacted. */
-interface Connection {
-  client: Cloudflare;
-  apiToken: string;
-}
 
 /** The fields of an application this provider reads back from the API. */
 interface ApplicationView {
@@ -207,9 +207,8 @@ export class ContainerApplicationProvider
   }
 
   /** A client for this call; fails clearly when no token is configured. */
-  private async connect(): Promise<Connection> {
-    const apiToken = resolveApiToken(this.config);
-    return { client: await cloudflareClient(this.config), apiToken };
+  private connect(): Promise<Connection> {
+    return connectCloudflare(this.config);
   }
 }
 

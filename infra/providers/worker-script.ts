@@ -16,7 +16,13 @@
  * (`additionalSecretOutputs`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { apiFailure, cloudflareClient, isNotFound, type ProviderConfigSource } from "./cloudflare-api.js";
+import {
+  apiFailure,
+  type CloudflareConnection,
+  connectCloudflare,
+  isNotFound,
+  type ProviderConfigSource,
+} from "./cloudflare-api.js";
 
 /** A module of the upload, read from `path` at upload time. */
 export interface WorkerModule {
@@ -104,19 +110,20 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-interface ScriptsApi {
-  list(params: { account_id: string }): PromiseLike<{ result: { id?: string; migration_tag?: string }[] }> & AsyncIterable<unknown>;
-}
-
-/** The Durable Object migration tag the Worker has now; undefined when it has none or does not exist. */
+/** Whether the Worker exists, and the Durable Object migration tag it has (undefined when none). */
 async function appliedMigrationTag(
-  client: Awaited<ReturnType<typeof cloudflareClient>>,
+  { client, apiToken }: CloudflareConnection,
   accountId: string,
   scriptName: string,
 ): Promise<{ exists: boolean; tag: string | undefined }> {
-  const scripts = (await (client.workers.scripts as unknown as ScriptsApi).list({ account_id: accountId })).result;
-  const script = scripts.find((item) => item.id === scriptName);
-  return { exists: script !== undefined, tag: script?.migration_tag || undefined };
+  try {
+    for await (const script of client.workers.scripts.list({ account_id: accountId })) {
+      if (script.id === scriptName) return { exists: true, tag: script.migration_tag || undefined };
+    }
+    return { exists: false, tag: undefined };
+  } catch (error) {
+    throw apiFailure(`read Worker ${scriptName}`, error, apiToken);
+  }
 }
 
 /** The migration to send, given the tag the Worker has now. */
@@ -191,46 +198,34 @@ export class WorkerScriptProvider implements pulumi.dynamic.ResourceProvider<Wor
 
   async read(id: string, props?: WorkerScriptOutputs): Promise<pulumi.dynamic.ReadResult<WorkerScriptOutputs>> {
     if (!props) throw new Error(`Worker ${id} cannot be imported: let this program create it (choose an unused workerName).`);
-    const client = await cloudflareClient(this.config);
-    try {
-      const { exists, tag } = await appliedMigrationTag(client, props.accountId, id);
-      if (!exists) return { id: "" };
-      return { id, props: { ...props, migrationTag: tag ?? "" } };
-    } catch (error) {
-      throw apiFailure(`read Worker ${id}`, error, this.token());
-    }
+    const { exists, tag } = await appliedMigrationTag(await connectCloudflare(this.config), props.accountId, id);
+    return exists ? { id, props: { ...props, migrationTag: tag ?? "" } } : { id: "" };
   }
 
   async delete(id: string, props: WorkerScriptOutputs): Promise<void> {
-    const client = await cloudflareClient(this.config);
+    const { client, apiToken } = await connectCloudflare(this.config);
     try {
       await client.workers.scripts.delete(id, { account_id: props.accountId, force: true });
     } catch (error) {
-      if (isNotFound(error)) return;
-      throw apiFailure(`delete Worker ${id}`, error, this.token());
+      if (!isNotFound(error)) throw apiFailure(`delete Worker ${id}`, error, apiToken);
     }
   }
 
-  private token(): string | undefined {
-    return this.config?.get("cloudflare:apiToken") || process.env.CLOUDFLARE_API_TOKEN;
-  }
-
   private async upload(inputs: WorkerScriptInputs): Promise<WorkerScriptOutputs> {
-    const client = await cloudflareClient(this.config);
+    const connection = await connectCloudflare(this.config);
     const modules = await readModules(inputs.modules);
-    const action = `upload Worker ${inputs.scriptName}`;
+    const applied = await appliedMigrationTag(connection, inputs.accountId, inputs.scriptName);
+    const migration = migrationToSend(inputs.migration, applied.tag, inputs.scriptName);
+    const form = new FormData();
+    form.append("metadata", new Blob([JSON.stringify(uploadMetadata(inputs, migration))], { type: "application/json" }));
+    for (const { module, content } of modules) {
+      form.append(module.name, new Blob([content], { type: module.contentType }), module.name);
+    }
     try {
-      const applied = await appliedMigrationTag(client, inputs.accountId, inputs.scriptName);
-      const migration = migrationToSend(inputs.migration, applied.tag, inputs.scriptName);
-      const form = new FormData();
-      form.append("metadata", new Blob([JSON.stringify(uploadMetadata(inputs, migration))], { type: "application/json" }));
-      for (const { module, content } of modules) {
-        form.append(module.name, new Blob([content], { type: module.contentType }), module.name);
-      }
-      const response = (await client.put(`/accounts/${inputs.accountId}/workers/scripts/${inputs.scriptName}`, {
+      const response = (await connection.client.put(`/accounts/${inputs.accountId}/workers/scripts/${inputs.scriptName}`, {
         body: form,
       })) as { result?: { deployment_id?: string; etag?: string; migration_tag?: string } };
-      const subdomain = await client.workers.subdomains.get({ account_id: inputs.accountId });
+      const subdomain = await connection.client.workers.subdomains.get({ account_id: inputs.accountId });
       return {
         ...inputs,
         migrationTag: response.result?.migration_tag ?? inputs.migration.tag,
@@ -238,8 +233,7 @@ export class WorkerScriptProvider implements pulumi.dynamic.ResourceProvider<Wor
         url: `https://${inputs.scriptName}.${subdomain.subdomain}.workers.dev`,
       };
     } catch (error) {
-      if (error instanceof Error && error.message.startsWith(`Worker ${inputs.scriptName} has`)) throw error;
-      throw apiFailure(action, error, this.token());
+      throw apiFailure(`upload Worker ${inputs.scriptName}`, error, connection.apiToken);
     }
   }
 }

@@ -81,14 +81,11 @@ const UNAVAILABLE_ERROR_NAMES = new Set(["ContainerUnavailableError", "RPCTransp
 
 /** Whether a sandbox failure means "no capacity right now" (503) rather than a broken task run (500). */
 export function isSandboxUnavailable(error: unknown): boolean {
-  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
-    if (current instanceof Error) {
-      if (UNAVAILABLE_ERROR_NAMES.has(current.name)) return true;
-      if (UNAVAILABLE_PATTERNS.some((pattern) => pattern.test(current instanceof Error ? current.message : ""))) return true;
-      current = current.cause;
-    } else {
-      return typeof current === "string" && UNAVAILABLE_PATTERNS.some((pattern) => pattern.test(current as string));
-    }
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    const { name, message, cause } = current instanceof Error ? current : { name: "", message: String(current), cause: undefined };
+    if (UNAVAILABLE_ERROR_NAMES.has(name) || UNAVAILABLE_PATTERNS.some((pattern) => pattern.test(message))) return true;
+    current = cause;
   }
   return false;
 }

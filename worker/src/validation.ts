@@ -85,6 +85,17 @@ function executeBodySchema(maxTimeoutMs: number) {
 
 const FIELD_ORDER = ["task", "timeout", "model", "maxTurns", "permissionMode"];
 
+/** The codes the schema's issues carry as their message (anything else is a shape problem). */
+const FIELD_CODES = new Set<string>([
+  "task_required",
+  "invalid_task",
+  "task_too_long",
+  "invalid_timeout",
+  "invalid_model",
+  "invalid_max_turns",
+  "invalid_permission_mode",
+]);
+
 /** Describes the accepted range of each field, for error `details`. */
 function fieldDetails(code: ApiErrorCode, maxTimeoutMs: number): Record<string, unknown> | undefined {
   switch (code) {
@@ -124,7 +135,7 @@ export function parseTaskRequest(
     const first = [...parsed.error.issues].sort(
       (a, b) => FIELD_ORDER.indexOf(String(a.path[0])) - FIELD_ORDER.indexOf(String(b.path[0])),
     )[0]!;
-    const code = (first.message in FIELD_CODES ? first.message : "invalid_body") as ApiErrorCode;
+    const code = (FIELD_CODES.has(first.message) ? first.message : "invalid_body") as ApiErrorCode;
     const details = fieldDetails(code, defaults.maxTimeoutMs);
     throw new ApiError(code, details ? { details } : {});
   }
@@ -137,13 +148,3 @@ export function parseTaskRequest(
     ...(maxTurns === undefined ? {} : { maxTurns }),
   };
 }
-
-const FIELD_CODES: Record<string, true> = {
-  task_required: true,
-  invalid_task: true,
-  task_too_long: true,
-  invalid_timeout: true,
-  invalid_model: true,
-  invalid_max_turns: true,
-  invalid_permission_mode: true,
-};

@@ -540,7 +540,7 @@ async function checkWorkerExports(dir: string, contract: Loaded<ContractModule>)
   }
   const className = contract.module?.SANDBOX_CLASS_NAME ?? "Sandbox";
   const required: [string, string, string][] = [
-    [className, `the Durable Object class ${className}`, `export { ${className} } from "./sandbox.js";`],
+    [className, `the Durable Object class ${className}`, `export { ${className} } from "./sandbox/sandbox.js";`],
     ["ContainerProxy", "ContainerProxy, which carries the container's outbound traffic", 'export { ContainerProxy } from "@cloudflare/sandbox";'],
     ["default", "a default export (the fetch handler)", "export default { fetch: … }"],
   ];

@@ -77,10 +77,10 @@ const BREAKAGES: Record<string, Breakage> = {
     message: new RegExp(`installs @anthropic-ai/claude-code@1\\.0\\.0, but package\\.json's devDependency is ${CLAUDE_VERSION.replaceAll(".", "\\.")}`),
   },
   "the Worker no longer exports Sandbox": {
-    setup: (copy) => replaceInFile(copy, "worker/src/index.ts", 'export { Sandbox } from "./sandbox.js";\n', ""),
+    setup: (copy) => replaceInFile(copy, "worker/src/index.ts", 'export { Sandbox } from "./sandbox/sandbox.js";\n', ""),
     failing: ["worker-exports"],
     message: /worker\/src\/index\.ts does not export the Durable Object class Sandbox/,
-    hint: /export \{ Sandbox \} from "\.\/sandbox\.js";/,
+    hint: /export \{ Sandbox \} from "\.\/sandbox\/sandbox\.js";/,
   },
   "wrangler.jsonc renames the Durable Object binding": {
     setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", '{ "name": "Sandbox", "class_name": "Sandbox" }', '{ "name": "SANDBOX", "class_name": "Sandbox" }'),
@@ -258,7 +258,7 @@ describe("validateConfig on more broken copies (in process)", () => {
   const check = (checks: Check[], name: string): Check => checks.find((candidate) => candidate.name === name)!;
 
   it("reads exports with esbuild: an export in a comment does not count", async () => {
-    const result = await judge((copy) => replaceInFile(copy, "worker/src/index.ts", 'export { Sandbox } from "./sandbox.js";', '// export { Sandbox } from "./sandbox.js";'));
+    const result = await judge((copy) => replaceInFile(copy, "worker/src/index.ts", 'export { Sandbox } from "./sandbox/sandbox.js";', '// export { Sandbox } from "./sandbox/sandbox.js";'));
     expect(result.failing).toEqual(["worker-exports"]);
     expect(check(result.checks, "worker-exports").message).toBe("worker/src/index.ts does not export the Durable Object class Sandbox");
   });

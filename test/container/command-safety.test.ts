@@ -8,7 +8,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildClaudeInvocation, PROMPT_ENV_VAR } from "../../worker/src/claude-command.js";
+import { buildClaudeInvocation, PROMPT_ENV_VAR } from "../../worker/src/tasks/claude-command.js";
 import { LIMITS, PERMISSION_MODES } from "../../worker/src/contract.js";
 import { runInBash } from "./fixtures/run-command.js";
 

@@ -5,10 +5,10 @@
  */
 import { ContainerProxy } from "@cloudflare/sandbox";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CREDENTIAL_PLACEHOLDER } from "../../worker/src/claude-command.js";
+import { CREDENTIAL_PLACEHOLDER } from "../../worker/src/tasks/claude-command.js";
 import { DEFAULT_ALLOWED_HOSTS } from "../../worker/src/contract.js";
-import { egressPolicy } from "../../worker/src/outbound.js";
-import { Sandbox } from "../../worker/src/sandbox.js";
+import { egressPolicy } from "../../worker/src/egress/outbound.js";
+import { Sandbox } from "../../worker/src/sandbox/sandbox.js";
 import { type EnvOverrides, envWith, OAUTH_TOKEN } from "./helpers.js";
 
 const API_KEY = "fake-apikey-real-key-for-tests";

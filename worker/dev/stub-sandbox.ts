@@ -6,7 +6,7 @@
  * It is never part of the deployed bundle (the deployed entry is src/index.ts).
  */
 import { DurableObject } from "cloudflare:workers";
-import { PROMPT_ENV_VAR } from "../src/claude-command.js";
+import { PROMPT_ENV_VAR } from "../src/tasks/claude-command.js";
 
 /** The exec options the Worker sends (a subset of the SDK's ExecOptions). */
 export interface StubExecOptions {

@@ -3,11 +3,11 @@
  * the SDK's ContainerProxy entrypoint that carries the container's outbound
  * traffic through the egress policy.
  */
-import { createApp } from "./app.js";
+import { createApp } from "./http/app.js";
 import type { WorkerEnv } from "./env.js";
 
 export { ContainerProxy } from "@cloudflare/sandbox";
-export { Sandbox } from "./sandbox.js";
+export { Sandbox } from "./sandbox/sandbox.js";
 
 const app = createApp();
 

@@ -15,7 +15,7 @@ import {
   type PermissionMode,
   SETTING_VARS,
 } from "./contract.js";
-import { ApiError } from "./errors.js";
+import { ApiError } from "./http/errors.js";
 
 export interface Settings {
   /** Hosts the container may reach; always includes the Anthropic API. */

@@ -9,7 +9,7 @@
  * the variable before `claude` starts. Because the command holds no task text,
  * sandbox logs of the command never show it either.
  */
-import type { PermissionMode } from "./contract.js";
+import type { PermissionMode } from "../contract.js";
 
 /** Name of the environment variable that carries the task text into bash. */
 export const PROMPT_ENV_VAR = "CLAUDE_SANDBOX_PROMPT";

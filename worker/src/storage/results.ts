@@ -3,9 +3,9 @@
  * Callers pass canonical task ids only (see `parseTaskId`), so no key is ever
  * built from unchecked input.
  */
-import { resultKey } from "./contract.js";
-import { ApiError } from "./errors.js";
-import type { TaskResult } from "./task-runner.js";
+import { resultKey } from "../contract.js";
+import { ApiError } from "../http/errors.js";
+import type { TaskResult } from "../tasks/task-runner.js";
 
 /** The part of an R2 bucket the store uses. */
 export type ResultBucket = Pick<R2Bucket, "put" | "get">;

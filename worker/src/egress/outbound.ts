@@ -5,10 +5,10 @@
  * requests to the Anthropic API go through `forwardToAnthropic`, and requests to
  * the other allowed hosts leave unchanged, so they never carry the credential.
  */
-import { type ClaudeCredential } from "./claude-command.js";
-import { ANTHROPIC_API_HOST } from "./contract.js";
-import type { WorkerSecrets } from "./env.js";
-import { readSettings } from "./settings.js";
+import { type ClaudeCredential } from "../tasks/claude-command.js";
+import { ANTHROPIC_API_HOST } from "../contract.js";
+import type { WorkerSecrets } from "../env.js";
+import { readSettings } from "../settings.js";
 
 /** The configured Claude credential; an OAuth token wins over an API key when both are set. */
 export function claudeCredential(env: WorkerSecrets): ClaudeCredential | null {

@@ -8,9 +8,9 @@
  * capacity, 500 otherwise) that carries the task id.
  */
 import { buildClaudeInvocation, type ClaudeCredential } from "./claude-command.js";
-import { parseClaudeOutput, type TaskUsage } from "./claude-output.js";
-import { ApiError } from "./errors.js";
-import type { TaskRequest } from "./validation.js";
+import { parseClaudeOutput, type TaskUsage } from "../events/claude-output.js";
+import { ApiError } from "../http/errors.js";
+import type { TaskRequest } from "../http/validation.js";
 
 /** The part of a sandbox the runner uses; the Sandbox Durable Object stub satisfies it. */
 export interface TaskSandbox {

@@ -4,7 +4,7 @@
  * then each field; the first failure decides the error code.
  */
 import * as z from "zod/mini";
-import { LIMITS, PERMISSION_MODES, type PermissionMode } from "./contract.js";
+import { LIMITS, PERMISSION_MODES, type PermissionMode } from "../contract.js";
 import { ApiError, type ApiErrorCode } from "./errors.js";
 
 /** A validated task request, with the deployment's defaults applied. */

@@ -3,9 +3,9 @@
  * policy. One instance (and one container) exists per task id.
  */
 import { Sandbox as SandboxBase } from "@cloudflare/sandbox";
-import { ANTHROPIC_API_HOST } from "./contract.js";
-import type { WorkerEnv } from "./env.js";
-import { egressPolicy, forwardToAnthropic } from "./outbound.js";
+import { ANTHROPIC_API_HOST } from "../contract.js";
+import type { WorkerEnv } from "../env.js";
+import { egressPolicy, forwardToAnthropic } from "../egress/outbound.js";
 
 export class Sandbox extends SandboxBase<WorkerEnv> {
   /** Intercept HTTPS too, so the credential can be added to Anthropic API calls outside the container. */

@@ -6,14 +6,14 @@
 import { getSandbox } from "@cloudflare/sandbox";
 import { Hono, type Context } from "hono";
 import { authorize } from "./auth.js";
-import { SERVICE_VERSION } from "./contract.js";
-import type { WorkerEnv } from "./env.js";
+import { SERVICE_VERSION } from "../contract.js";
+import type { WorkerEnv } from "../env.js";
 import { ApiError, RETRY_AFTER_SECONDS } from "./errors.js";
 import { type RequestLog, writeRequestLog } from "./log.js";
-import { claudeCredential } from "./outbound.js";
-import { loadResult, storeResult } from "./result-store.js";
-import { readSettings } from "./settings.js";
-import { runTask, type TaskSandbox } from "./task-runner.js";
+import { claudeCredential } from "../egress/outbound.js";
+import { loadResult, storeResult } from "../storage/results.js";
+import { readSettings } from "../settings.js";
+import { runTask, type TaskSandbox } from "../tasks/task-runner.js";
 import { isJsonContentType, parseTaskId, parseTaskRequest, readBodyText } from "./validation.js";
 
 type AppContext = Context<{ Bindings: WorkerEnv; Variables: { log: RequestLog } }>;

@@ -44,7 +44,7 @@ const GOOD: Record<string, string> = {
   npm: prints("10.8.2"),
   docker: docker("running"),
   pulumi: pulumi(true),
-  claude: prints("2.1.197 (Claude Code)"),
+  claude: prints("2.1.332 (Claude Code)"),
 };
 
 /** Stand-ins: the good ones, with some replaced (a string) or removed (null). */
@@ -115,7 +115,7 @@ describe("check-prerequisites", () => {
     expect(output.checks.npm).toMatchObject({ installed: true, version: "10.8.2", required_version: ">=10.0.0", meets_requirement: true, hint: null });
     expect(output.checks.docker).toEqual({ installed: true, version: "27.3.1", daemon_running: true, meets_requirement: true, required: true, hint: null });
     expect(output.checks.pulumi).toMatchObject({ installed: true, version: "3.150.0", logged_in: true, user: "alice", meets_requirement: true, required: true, hint: null });
-    expect(output.checks.claude).toEqual({ installed: true, version: "2.1.197", meets_requirement: true, required: false, hint: null });
+    expect(output.checks.claude).toEqual({ installed: true, version: "2.1.332", meets_requirement: true, required: false, hint: null });
   });
 
   it("prints JSON alone on stdout and nothing on stderr", () => {
@@ -222,7 +222,7 @@ describe("cli/lib/tools", () => {
   it("reads the version numbers the tools print", () => {
     expect(parseVersion("v20.11.1\n")).toBe("20.11.1");
     expect(parseVersion("Docker version 27.3.1, build ce12230")).toBe("27.3.1");
-    expect(parseVersion("2.1.197 (Claude Code)")).toBe("2.1.197");
+    expect(parseVersion("2.1.332 (Claude Code)")).toBe("2.1.332");
     expect(parseVersion("v3.150.0")).toBe("3.150.0");
     expect(parseVersion("version 10.2")).toBe("10.2.0");
     expect(parseVersion("hello")).toBeNull();

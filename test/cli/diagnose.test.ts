@@ -38,7 +38,7 @@ const TOOLS = {
   node: prints("v20.11.1"),
   npm: prints("10.8.2"),
   docker: 'case "$1" in --version) echo "Docker version 27.3.1, build ce12230" ;; info) echo 27.3.1 ;; esac',
-  claude: prints("2.1.197 (Claude Code)"),
+  claude: prints("2.1.332 (Claude Code)"),
 };
 
 /** A pulumi that logs its arguments and answers the questions diagnose asks about a deployed stack. */

@@ -14,8 +14,49 @@ export const SANDBOX_CLASS_NAME = "Sandbox";
 /** The Worker binding of the Sandbox Durable Object namespace. */
 export const SANDBOX_BINDING = "Sandbox";
 
-/** The tag of the migration that creates the Sandbox class (SQLite-backed). */
-export const SANDBOX_MIGRATION_TAG = "v1";
+/** The Durable Object class that owns one task's lifecycle, state and events. */
+export const TASK_CLASS_NAME = "Task";
+
+/** The Worker binding of the Task Durable Object namespace. */
+export const TASK_BINDING = "TASKS";
+
+/** The Durable Object class that lists tasks (one instance, named `TASK_INDEX_NAME`). */
+export const TASK_INDEX_CLASS_NAME = "TaskIndex";
+
+/** The Worker binding of the TaskIndex Durable Object namespace. */
+export const TASK_INDEX_BINDING = "TASK_INDEX";
+
+/** The name of the one TaskIndex instance. */
+export const TASK_INDEX_NAME = "tasks";
+
+/** Every Durable Object binding: binding name → class name. */
+export const DURABLE_OBJECT_BINDINGS: Readonly<Record<string, string>> = {
+  [SANDBOX_BINDING]: SANDBOX_CLASS_NAME,
+  [TASK_BINDING]: TASK_CLASS_NAME,
+  [TASK_INDEX_BINDING]: TASK_INDEX_CLASS_NAME,
+};
+
+/** One Durable Object migration step (SQLite-backed classes only). */
+export interface DurableObjectMigration {
+  tag: string;
+  newSqliteClasses: readonly string[];
+}
+
+/**
+ * Every Durable Object migration, oldest first. A deployment applies the steps
+ * after its current tag, in order; a step is never edited or removed once
+ * released, only appended (docs/operations.md, "Migrations").
+ */
+export const DURABLE_OBJECT_MIGRATIONS: readonly DurableObjectMigration[] = [
+  { tag: "v1", newSqliteClasses: [SANDBOX_CLASS_NAME] },
+  { tag: "v2", newSqliteClasses: [TASK_CLASS_NAME, TASK_INDEX_CLASS_NAME] },
+];
+
+/** The tag of the newest migration: the one a deployment of this code has. */
+export const LATEST_MIGRATION_TAG = DURABLE_OBJECT_MIGRATIONS.at(-1)!.tag;
+
+/** The Workers Rate Limiting binding that limits task creation per token. */
+export const RATE_LIMIT_BINDING = "TASK_RATE_LIMIT";
 
 /** The Worker binding of the R2 bucket that keeps task results. */
 export const RESULTS_BUCKET_BINDING = "RESULTS";
@@ -36,6 +77,8 @@ export const SECRET_BINDINGS = {
   claudeOauthToken: "CLAUDE_CODE_OAUTH_TOKEN",
   /** An Anthropic API key (used when no OAuth token is set). */
   anthropicApiKey: "ANTHROPIC_API_KEY",
+  /** The webhook signing secret, `whsec_<base64>` (Standard Webhooks). */
+  webhookSecret: "WEBHOOK_SECRET",
 } as const;
 
 /** Plain-text settings bound as vars. */
@@ -52,6 +95,18 @@ export const SETTING_VARS = {
   credentialMode: "CREDENTIAL_MODE",
   /** Time the Worker waits beyond the task timeout before giving up on the sandbox, in ms. */
   deadlineGraceMs: "DEADLINE_GRACE_MS",
+  /** Longest time a task waits `queued` for a container, in ms. */
+  queueTimeoutMs: "QUEUE_TIMEOUT_MS",
+  /** Most bytes of stdout and of stderr a result keeps (the last ones). */
+  maxOutputBytes: "MAX_OUTPUT_BYTES",
+  /** Largest `maxBudgetUsd` a task may ask for, in USD; unset means no cap. */
+  maxBudgetUsd: "MAX_BUDGET_USD",
+  /** `true` lets `callbackUrl` be plain http to localhost (dev:stub only). */
+  allowInsecureCallbacks: "ALLOW_INSECURE_CALLBACKS",
+  /** Days a task's result, events and listing entry are kept. */
+  resultRetentionDays: "RESULT_RETENTION_DAYS",
+  /** `false` refuses Anthropic's server-side web search in the egress door. */
+  allowWebSearch: "ALLOW_WEB_SEARCH",
 } as const;
 
 /** Prefix of every object the Worker writes to the results bucket. */
@@ -60,6 +115,11 @@ export const RESULT_KEY_PREFIX = "tasks/";
 /** The R2 key of a task's result. */
 export function resultKey(taskId: string): string {
   return `${RESULT_KEY_PREFIX}${taskId}/result.json`;
+}
+
+/** The R2 key of a task's events, one JSON event per line. */
+export function eventsKey(taskId: string): string {
+  return `${RESULT_KEY_PREFIX}${taskId}/events.jsonl`;
 }
 
 /** An allowed host: a host name, or `*.` and a domain, as the container egress filter matches them. */
@@ -85,7 +145,7 @@ export const DEFAULT_ALLOWED_HOSTS: readonly string[] = [
  * Claude Code permission modes a task may use. Each is a choice of
  * `claude --permission-mode` in the pinned Claude Code (checked by a test).
  */
-export const PERMISSION_MODES = ["bypassPermissions", "acceptEdits", "dontAsk", "plan", "default"] as const;
+export const PERMISSION_MODES = ["bypassPermissions", "acceptEdits", "auto", "dontAsk", "plan", "manual"] as const;
 export type PermissionMode = (typeof PERMISSION_MODES)[number];
 
 /** How the Claude credential reaches Claude Code. */
@@ -110,4 +170,171 @@ export const LIMITS = {
   maxTurns: 500,
   /** Default time the Worker waits beyond the task timeout, in ms. */
   deadlineGraceMs: 30_000,
+  /** Default longest wait for a container, in ms. */
+  queueTimeoutMs: 600_000,
+  /** Default bytes of stdout and of stderr a result keeps. */
+  maxOutputBytes: 1024 * 1024,
+  /** Largest configurable `MAX_OUTPUT_BYTES`. */
+  ceilingOutputBytes: 8 * 1024 * 1024,
+  /** Default days results, events and listing entries are kept. */
+  resultRetentionDays: 30,
+  /** Tool inputs and tool results in events are cut to this many bytes. */
+  eventToolBytes: 4096,
+  /** Assistant texts in events are cut to this many bytes. */
+  eventTextBytes: 64 * 1024,
+  /** Most events a task keeps (its `result` and `end` events always fit). */
+  maxEvents: 10_000,
+  /** Default and largest page of `GET /tasks`. */
+  listPage: { default: 20, max: 100 },
+  /** Default and largest page of `GET /tasks/:id/events` as JSON. */
+  eventsPage: { default: 100, max: 1000 },
+  /** Longest `callbackUrl`, in characters. */
+  maxCallbackUrlLength: 2048,
+  /** Default task creations per token per minute. */
+  rateLimitPerMinute: 60,
+  /** Largest `maxBudgetUsd` a request may ask for when the deployment sets no cap, in USD. */
+  maxBudgetUsd: 1000,
 } as const;
+
+// ---------------------------------------------------------------------------
+// The documents of the HTTP API. Types only: the CLI imports them so that a
+// changed shape fails its type-check instead of a user's script.
+// ---------------------------------------------------------------------------
+
+/** Every status a task can have, in lifecycle order. */
+export const TASK_STATUSES = ["queued", "running", "succeeded", "failed", "timed_out", "cancelled"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** The statuses a task ends in; a terminal status never changes. */
+export const TERMINAL_STATUSES = ["succeeded", "failed", "timed_out", "cancelled"] as const;
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+
+/** Why a task did not succeed (`error.code` of a result and a status document). */
+export type TaskErrorCode =
+  | "claude_error"
+  | "claude_exit_nonzero"
+  | "max_turns_reached"
+  | "budget_exceeded"
+  | "platform_interrupted"
+  | "sandbox_unavailable"
+  | "task_timeout"
+  | "task_cancelled";
+
+export interface TaskError {
+  code: TaskErrorCode;
+  message: string;
+}
+
+/** Token usage and cost of one model, as Claude Code reports it. */
+export interface ModelUsage {
+  inputTokens: number | null;
+  outputTokens: number | null;
+  cacheReadInputTokens: number | null;
+  cacheCreationInputTokens: number | null;
+  costUsd: number | null;
+}
+
+/** Token usage and cost of one task, from Claude Code's final `result` message. */
+export interface TaskUsage {
+  inputTokens: number | null;
+  outputTokens: number | null;
+  cacheCreationInputTokens: number | null;
+  cacheReadInputTokens: number | null;
+  costUsd: number | null;
+  numTurns: number | null;
+  sessionId: string | null;
+  /** Per model, where Claude Code reports it (`modelUsage`); null otherwise. */
+  models: Record<string, ModelUsage> | null;
+}
+
+/** Delivery state of a task's webhook. */
+export interface CallbackState {
+  /** Deliveries tried so far. */
+  attempts: number;
+  /** Whether an attempt got a 2xx. */
+  delivered: boolean;
+  /** The HTTP status of the last attempt; null before the first and after a network error. */
+  lastStatus: number | null;
+}
+
+/** `GET /tasks/:taskId`, and each entry of `GET /tasks`. Times are ISO 8601, null until known. */
+export interface TaskStatusDocument {
+  taskId: string;
+  status: TaskStatus;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  timeoutMs: number;
+  eventCount: number;
+  usage: TaskUsage | null;
+  error: TaskError | null;
+  /** Present when the task was submitted with a `callbackUrl`. */
+  callback?: CallbackState;
+  links: { self: string; events: string; result: string; cancel: string };
+}
+
+/** `GET /tasks`. */
+export interface TaskListDocument {
+  tasks: TaskStatusDocument[];
+  /** Pass as `?cursor=` for the next (older) page; null on the last page. */
+  cursor: string | null;
+}
+
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** The data of each event type. */
+export interface TaskEventData {
+  status: { status: TaskStatus };
+  init: { sessionId: string | null; model: string | null; tools: string[] };
+  text: { text: string; truncated?: true };
+  /** `input` is the tool's input, or the text of its JSON cut to 4 KiB when `truncated`. */
+  tool_use: { id: string; name: string; input: JsonValue; truncated?: true };
+  tool_result: { toolUseId: string; isError: boolean; content: string; truncated?: true };
+  result: { success: boolean; error: TaskError | null; usage: TaskUsage | null };
+  end: { status: TerminalStatus };
+}
+export type TaskEventType = keyof TaskEventData;
+
+/** One event of a task: `seq` counts from 1 with no gaps. */
+export type TaskEvent = {
+  [Type in TaskEventType]: { seq: number; type: Type; at: string; data: TaskEventData[Type] };
+}[TaskEventType];
+
+/** `GET /tasks/:taskId/events` without `Accept: text/event-stream`. */
+export interface TaskEventsPage {
+  events: TaskEvent[];
+  /** The last `seq` returned (`after` when the page is empty): pass it as `?after=` next. */
+  next: number;
+  /** Whether this page holds the `end` event. */
+  done: boolean;
+}
+
+/** A finished task's result: `POST /execute`, `GET /tasks/:taskId/result`, `tasks/<id>/result.json`. */
+export interface TaskResult {
+  taskId: string;
+  status: TerminalStatus;
+  success: boolean;
+  /** Claude Code's exit code; null when it never ended by itself (deadline, cancel, lost container, never started). */
+  exitCode: number | null;
+  /** The last `MAX_OUTPUT_BYTES` of Claude Code's stdout (stream-json lines). */
+  stdout: string;
+  /** The last `MAX_OUTPUT_BYTES` of its stderr. */
+  stderr: string;
+  /** The text to show a person: `result` when there is one, else stderr. */
+  output: string;
+  /** Claude's final text. */
+  result: string;
+  usage: TaskUsage | null;
+  timedOut: boolean;
+  /** Whether stdout or stderr lost their beginning to the size bound. */
+  truncated: boolean;
+  error?: TaskError;
+  /** When the task got its container; null when it never did. */
+  startedAt: string | null;
+  /** When the task finished. */
+  timestamp: string;
+  /** Time from start (or from acceptance, when it never started) to the end, in ms. */
+  durationMs: number;
+}

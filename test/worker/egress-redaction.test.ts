@@ -1,0 +1,74 @@
+/**
+ * Secret redaction (worker/src/redaction.ts): the forms of a secret a task's
+ * output may carry out of the container, and what redaction leaves alone.
+ */
+import { describe, expect, it } from "vitest";
+import { REDACTED, redactSecrets } from "../../worker/src/redaction.js";
+
+/** Shaped like a real token: letters, digits, `-` and `_`. */
+const TOKEN = "fake-oauth01-Zx9_Qw-redaction-test-token";
+/** Has every character URL encoding and base64 treat specially. */
+const AWKWARD = "pa ss/wo+rd?&=%é€_test";
+
+const base64 = (text: string) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+const base64Url = (text: string) => base64(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+const lowerHexEscapes = (text: string) => text.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase());
+
+describe("redactSecrets", () => {
+  it.each<[string, string, string]>([
+    ["verbatim", TOKEN, TOKEN],
+    ["verbatim, with awkward characters", AWKWARD, AWKWARD],
+    ["URL-encoded (encodeURIComponent)", AWKWARD, encodeURIComponent(AWKWARD)],
+    ["URL-encoded (encodeURI)", AWKWARD, encodeURI(AWKWARD)],
+    ["URL-encoded with lower-case hex", AWKWARD, lowerHexEscapes(encodeURIComponent(AWKWARD))],
+    ["form-encoded", AWKWARD, new URLSearchParams({ q: AWKWARD }).toString().slice(2)],
+    ["URL-encoded though nothing needed it", TOKEN, [...TOKEN].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("")],
+    ["base64", TOKEN, base64(TOKEN)],
+    ["base64 without padding", TOKEN, base64(TOKEN).replace(/=+$/, "")],
+    ["base64 of awkward characters", AWKWARD, base64(AWKWARD)],
+    ["URL-safe base64", AWKWARD, base64Url(AWKWARD)],
+    ["URL-safe base64 of a token", TOKEN, base64Url(TOKEN)],
+  ])("removes a secret %s", (_form, secret, shown) => {
+    const text = `before ${shown} after`;
+    const redacted = redactSecrets(text, [secret]);
+    expect(redacted).toContain(REDACTED);
+    expect(redacted).not.toContain(shown);
+    expect(redacted.startsWith("before ")).toBe(true);
+    expect(redacted.endsWith(" after")).toBe(true);
+  });
+
+  it.each([
+    ["user:", "Basic credentials (user:secret)"],
+    ["x", "one byte before it"],
+    ["xy", "two bytes before it"],
+    ["{\"token\":\"", "a JSON document"],
+  ])("finds a secret inside a longer base64 text, after %j (%s)", (prefix) => {
+    for (const secret of [TOKEN, AWKWARD]) {
+      for (const encode of [base64, base64Url]) {
+        const encoded = encode(`${prefix}${secret}"} and more text after it`);
+        const redacted = redactSecrets(`Authorization: Basic ${encoded}`, [secret]);
+        expect(redacted).toContain(REDACTED);
+        // What is left of the encoding is a few characters at each end of the secret, never most of it.
+        const left = redacted.replace("Authorization: Basic ", "").replace(REDACTED, "");
+        expect(left.length).toBeLessThan(encoded.length - (secret.length * 4) / 3 + 6);
+      }
+    }
+  });
+
+  it("removes every occurrence of every secret", () => {
+    const other = "second-secret-value-0123";
+    const text = `${TOKEN} ${base64(other)} ${TOKEN} ${encodeURIComponent(other)}`;
+    expect(redactSecrets(text, [TOKEN, other])).toBe([REDACTED, REDACTED, REDACTED, REDACTED].join(" "));
+  });
+
+  it("leaves secrets shorter than 8 characters and ordinary text alone", () => {
+    expect(redactSecrets("the word secret stays", ["secret"])).toBe("the word secret stays");
+    expect(redactSecrets("nothing to hide here", [TOKEN])).toBe("nothing to hide here");
+  });
+
+  it("does not take a secret's characters as regular expression syntax", () => {
+    const pattern = "a.b*c+d?(e)[f]{g}|h^$\\";
+    expect(redactSecrets("aXbbbcddd(e)[f]{g}|h^$\\", [pattern])).toBe("aXbbbcddd(e)[f]{g}|h^$\\");
+    expect(redactSecrets(`<${pattern}>`, [pattern])).toBe(`<${REDACTED}>`);
+  });
+});

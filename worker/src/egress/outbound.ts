@@ -4,11 +4,27 @@
  * of the container through the Worker: hosts outside `allowedHosts` are refused,
  * requests to the Anthropic API go through `forwardToAnthropic`, and requests to
  * the other allowed hosts leave unchanged, so they never carry the credential.
+ *
+ * `forwardToAnthropic` is a narrow door: it forwards only what the rules in
+ * anthropic-rules.ts accept, in the canonical form they checked, and only then
+ * adds the credential. A refusal is a JSON `{error, code}` answered here; it is
+ * never forwarded, and its log line names the rule, never a header or the body.
  */
 import { type ClaudeCredential } from "../tasks/claude-command.js";
 import { ANTHROPIC_API_HOST } from "../contract.js";
 import type { WorkerSecrets } from "../env.js";
 import { readSettings } from "../settings.js";
+import {
+  checkMessageBody,
+  checkRoute,
+  EGRESS_REFUSALS,
+  type EgressRefusalCode,
+  filterBetas,
+  MAX_INSPECTED_BODY_BYTES,
+} from "./anthropic-rules.js";
+
+/** The bindings the egress code reads: the credential and the plain settings. */
+export type EgressEnv = WorkerSecrets & Parameters<typeof readSettings>[0];
 
 /** The configured Claude credential; an OAuth token wins over an API key when both are set. */
 export function claudeCredential(env: WorkerSecrets): ClaudeCredential | null {
@@ -35,37 +51,136 @@ export function egressPolicy(env: Parameters<typeof readSettings>[0]): EgressPol
   return { enableInternet: false, interceptHttps: true, allowedHosts };
 }
 
+/** Whether the door lets Anthropic's web search through; invalid settings turn it off. */
+function webSearchAllowed(env: EgressEnv): boolean {
+  try {
+    return readSettings(env).allowWebSearch;
+  } catch {
+    return false;
+  }
+}
+
+/** What a checked request becomes on its way to the API. */
+export interface CheckedRequest {
+  /** The canonical path and query the rules accepted. */
+  path: string;
+  search: string;
+  /** The body the rules inspected, serialised again. */
+  body: string;
+  /** The `anthropic-beta` values the rules kept. */
+  betas: string[];
+}
+
+/** Headers never copied from the container's request to the API. */
+const DROPPED_HEADERS = [
+  "authorization",
+  "x-api-key",
+  "host",
+  "anthropic-beta",
+  "content-length",
+  "content-encoding",
+  "transfer-encoding",
+];
+
 /**
- * Rewrites a request of the container to the Anthropic API: whatever credential
- * headers it carries (the placeholder) are removed and the real credential is set.
- * The destination is always https://api.anthropic.com, whatever the request said.
+ * Builds the request to the Anthropic API from a checked request of the
+ * container: always https://api.anthropic.com, the checked path, query and
+ * body, the kept betas, and the real credential in place of whatever
+ * credential headers (the placeholder) the container sent. Redirects are not
+ * followed, so the credential can never be carried to another URL.
  */
-export function withAnthropicCredential(request: Request, credential: ClaudeCredential): Request {
-  const incoming = new URL(request.url);
-  const target = new URL(`${incoming.pathname}${incoming.search}`, `https://${ANTHROPIC_API_HOST}`);
+export function withAnthropicCredential(request: Request, credential: ClaudeCredential, checked: CheckedRequest): Request {
   const headers = new Headers(request.headers);
-  headers.delete("authorization");
-  headers.delete("x-api-key");
-  headers.delete("host");
+  for (const name of DROPPED_HEADERS) headers.delete(name);
+  headers.set("content-type", "application/json");
+  if (checked.betas.length > 0) headers.set("anthropic-beta", checked.betas.join(","));
   if (credential.kind === "oauth") headers.set("authorization", `Bearer ${credential.token}`);
   else headers.set("x-api-key", credential.key);
-  return new Request(target, {
+  return new Request(`https://${ANTHROPIC_API_HOST}${checked.path}${checked.search}`, {
     method: request.method,
     headers,
-    body: request.body,
+    body: checked.body,
     redirect: "manual",
   });
 }
 
-/** The outbound handler for the Anthropic API host. */
+/**
+ * Reads at most `limit` bytes of a request body. Null when the body is larger:
+ * a declared length over the limit is refused before any byte is read, and a
+ * stream is cancelled as soon as it passes the limit.
+ */
+export async function readBoundedBody(request: Request, limit: number): Promise<Uint8Array | null> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && !(Number(declared) <= limit)) {
+    await request.body?.cancel();
+    return null;
+  }
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+/** Answers a refused request, and logs the rule that fired (never a header or the body). */
+function refusal(code: EgressRefusalCode): Response {
+  const { status, message } = EGRESS_REFUSALS[code];
+  console.log(JSON.stringify({ level: "warn", event: "egress_refused", host: ANTHROPIC_API_HOST, rule: code, status }));
+  return Response.json({ error: message, code }, { status, headers: { "cache-control": "no-store" } });
+}
+
+/** Parses a body as UTF-8 JSON; undefined when it is not. */
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes)) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The outbound handler for the Anthropic API host: checks the request against
+ * the door's rules and forwards it with the credential, or refuses it. The
+ * API's response is returned as it comes, so streamed replies keep streaming.
+ */
 export async function forwardToAnthropic(
   request: Request,
-  env: WorkerSecrets,
+  env: EgressEnv,
   send: (request: Request) => Promise<Response> = (outgoing) => fetch(outgoing),
 ): Promise<Response> {
   const credential = claudeCredential(env);
   if (!credential) {
     return Response.json({ error: "No Claude credential is configured", code: "credential_not_configured" }, { status: 502 });
   }
-  return send(withAnthropicCredential(request, credential));
+  const accepted = checkRoute(request.method, new URL(request.url), credential.kind);
+  if ("refused" in accepted) return refusal(accepted.refused);
+
+  const bytes = await readBoundedBody(request, MAX_INSPECTED_BODY_BYTES);
+  if (bytes === null) return refusal("body_too_large");
+  const body = parseJson(bytes);
+  const bodyRefusal = checkMessageBody(body, { allowWebSearch: webSearchAllowed(env) });
+  if (bodyRefusal) return refusal(bodyRefusal.refused);
+
+  const betas = filterBetas(request.headers.get("anthropic-beta"), credential.kind);
+  if (betas.dropped > 0) {
+    console.log(JSON.stringify({ level: "info", event: "egress_betas_dropped", host: ANTHROPIC_API_HOST, count: betas.dropped }));
+  }
+  const checked = { path: accepted.path, search: accepted.search, body: JSON.stringify(body), betas: betas.kept };
+  return send(withAnthropicCredential(request, credential, checked));
 }

@@ -1,0 +1,219 @@
+/**
+ * The rules of the Anthropic API door (worker/src/egress/anthropic-rules.ts),
+ * one table per rule: what Claude Code sends passes, every hostile shape is
+ * refused with its own code.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  ALLOWED_BETAS,
+  canonicalPath,
+  checkMessageBody,
+  checkRoute,
+  type CredentialKind,
+  filterBetas,
+} from "../../worker/src/egress/anthropic-rules.js";
+
+const KINDS: CredentialKind[] = ["oauth", "apiKey"];
+const url = (path: string) => new URL(`https://api.anthropic.com${path}`);
+const WEB_SEARCH_ON = { allowWebSearch: true };
+const WEB_SEARCH_OFF = { allowWebSearch: false };
+
+/** A body as Claude Code sends it (fields from the recording, values shortened). */
+const claudeCodeBody = (extra: Record<string, unknown> = {}) => ({
+  model: "claude-sonnet-5-5",
+  messages: [{ role: "user", content: [{ type: "text", text: "Say four" }] }],
+  system: [{ type: "text", text: "You are Claude Code" }],
+  tools: [
+    { name: "Bash", description: "Run a command", input_schema: { type: "object" } },
+    { name: "DeferredToolPlaceholder", description: "", input_schema: { type: "object" }, defer_loading: true },
+  ],
+  metadata: { user_id: "user" },
+  max_tokens: 32000,
+  thinking: { type: "adaptive" },
+  context_management: { edits: [] },
+  output_config: { effort: "high" },
+  stream: true,
+  ...extra,
+});
+
+describe("canonicalPath", () => {
+  it.each([
+    ["/v1/messages", "/v1/messages"],
+    ["/v1//messages", "/v1/messages"],
+    ["//v1/messages/", "/v1/messages"],
+    ["/v1/./messages", "/v1/messages"],
+    ["/v1/messages/../files", "/v1/files"],
+    ["/v1/messages/%2e%2e/files", "/v1/files"],
+    ["/v1/messages/%2E%2E/%2e%2E/v1/files", "/v1/files"],
+    ["/v1/messages%2f..%2f..%2fv1%2ffiles", "/v1/files"],
+    ["/v1/messages%2Fbatches", "/v1/messages/batches"],
+    ["/v1/messages%5c..%5cfiles", "/v1/files"],
+    ["/v1/messages\\..\\files", "/v1/files"],
+    ["/../../v1/messages", "/v1/messages"],
+    ["/v1/messages/batches/..", "/v1/messages"],
+    ["/v1/%252e%252e/files", "/v1/%2e%2e/files"],
+  ])("%s reads as %s", (raw, canonical) => {
+    expect(canonicalPath(raw)).toBe(canonical);
+  });
+
+  it("cannot read a malformed escape", () => {
+    expect(canonicalPath("/v1/messages%E0%A4%A")).toBeNull();
+  });
+});
+
+describe("checkRoute", () => {
+  it.each(KINDS)("lets Claude Code's request line through for %s, in canonical form", (kind) => {
+    expect(checkRoute("POST", url("/v1/messages?beta=true"), kind)).toMatchObject({ path: "/v1/messages", search: "?beta=true" });
+    expect(checkRoute("POST", url("/v1/messages"), kind)).toMatchObject({ path: "/v1/messages", search: "" });
+    expect(checkRoute("POST", url("//v1/./messages/?beta=true"), kind)).toMatchObject({ path: "/v1/messages", search: "?beta=true" });
+  });
+
+  it.each([
+    ["POST", "/v1/messages/batches", "route_not_allowed"],
+    ["GET", "/v1/messages/batches/msgbatch_01", "route_not_allowed"],
+    ["POST", "/v1/messages/batches/msgbatch_01/cancel", "route_not_allowed"],
+    ["POST", "/v1/files", "route_not_allowed"],
+    ["GET", "/v1/files/file_01/content", "route_not_allowed"],
+    ["POST", "/v1/skills", "route_not_allowed"],
+    ["GET", "/v1/organizations/api_keys", "route_not_allowed"],
+    ["POST", "/v1/organizations/invites", "route_not_allowed"],
+    ["GET", "/v1/models", "route_not_allowed"],
+    ["POST", "/v1/messages/count_tokens", "route_not_allowed"],
+    ["POST", "/v1/complete", "route_not_allowed"],
+    ["POST", "/api/oauth/claude_cli/create_api_key", "route_not_allowed"],
+    ["GET", "/v1/messages", "route_not_allowed"],
+    ["PUT", "/v1/messages", "route_not_allowed"],
+    ["DELETE", "/v1/messages", "route_not_allowed"],
+    ["POST", "/v1/messages/../files", "route_not_allowed"],
+    ["POST", "/v1/messages/%2e%2e/files", "route_not_allowed"],
+    ["POST", "/v1/messages%2f..%2ffiles", "route_not_allowed"],
+    ["POST", "/v1/messages%2Fbatches", "route_not_allowed"],
+    ["POST", "/v1//messages//batches", "route_not_allowed"],
+    ["POST", "/v1/%252e%252e/v1/files", "route_not_allowed"],
+    ["POST", "/v1/messages%E0%A4%A", "path_invalid"],
+    ["POST", "/v1/messages?beta=false", "query_not_allowed"],
+    ["POST", "/v1/messages?beta=true&callback=https://evil.example", "query_not_allowed"],
+    ["POST", "/v1/messages?url=https://evil.example", "query_not_allowed"],
+  ])("%s %s is refused: %s", (method, path, code) => {
+    for (const kind of KINDS) expect(checkRoute(method, url(path), kind)).toEqual({ refused: code });
+  });
+});
+
+describe("filterBetas", () => {
+  it.each(KINDS)("keeps every beta Claude Code sends with %s, whatever the spacing", (kind) => {
+    const header = ALLOWED_BETAS[kind].join(" , ");
+    expect(filterBetas(header, kind)).toEqual({ kept: [...ALLOWED_BETAS[kind]], dropped: 0 });
+  });
+
+  it.each([
+    ["mcp-client-2025-04-04"],
+    ["mcp-client-2025-11-20"],
+    ["files-api-2025-04-14"],
+    ["code-execution-2025-08-25"],
+    ["web-fetch-2025-09-10"],
+    ["skills-2025-10-02"],
+    ["message-batches-2024-09-24"],
+  ])("drops %s and keeps the rest", (beta) => {
+    for (const kind of KINDS) {
+      expect(filterBetas(`claude-code-20250219,${beta}`, kind)).toEqual({ kept: ["claude-code-20250219"], dropped: 1 });
+    }
+  });
+
+  it("drops the OAuth betas when the deployment holds an API key", () => {
+    expect(filterBetas("oauth-2025-04-20,claude-code-20250219", "apiKey")).toEqual({ kept: ["claude-code-20250219"], dropped: 1 });
+  });
+
+  it("reads a missing or empty header as no betas", () => {
+    expect(filterBetas(null, "oauth")).toEqual({ kept: [], dropped: 0 });
+    expect(filterBetas(" , ", "oauth")).toEqual({ kept: [], dropped: 0 });
+  });
+});
+
+describe("checkMessageBody", () => {
+  it("lets Claude Code's body through", () => {
+    expect(checkMessageBody(claudeCodeBody(), WEB_SEARCH_ON)).toBeNull();
+    expect(checkMessageBody(claudeCodeBody({ temperature: 1, stop_sequences: ["x"] }), WEB_SEARCH_OFF)).toBeNull();
+  });
+
+  it("lets Claude Code's web search through while it is allowed, and only then", () => {
+    const body = claudeCodeBody({
+      tools: [{ type: "web_search_20250305", name: "web_search", max_uses: 8 }],
+      tool_choice: { type: "tool", name: "web_search" },
+    });
+    expect(checkMessageBody(body, WEB_SEARCH_ON)).toBeNull();
+    expect(checkMessageBody(body, WEB_SEARCH_OFF)).toEqual({ refused: "web_search_disabled" });
+  });
+
+  it("lets images and documents sent inline through", () => {
+    const content = [
+      { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } },
+      { type: "document", source: { type: "text", media_type: "text/plain", data: "notes" } },
+      { type: "document", source: { type: "content", content: [{ type: "text", text: "notes" }] } },
+      { type: "search_result", source: "https://example.com/page", title: "t", content: [{ type: "text", text: "x" }] },
+    ];
+    expect(checkMessageBody(claudeCodeBody({ messages: [{ role: "user", content }] }), WEB_SEARCH_ON)).toBeNull();
+  });
+
+  const withTool = (tool: unknown) => claudeCodeBody({ tools: [{ name: "Bash", input_schema: { type: "object" } }, tool] });
+  const withContent = (content: unknown) => claudeCodeBody({ messages: [{ role: "user", content: [content] }] });
+
+  it.each<[string, unknown, string]>([
+    ["a JSON array", [], "body_not_json"],
+    ["a JSON string", "text", "body_not_json"],
+    ["nothing", undefined, "body_not_json"],
+    ["null", null, "body_not_json"],
+    [
+      "mcp_servers",
+      claudeCodeBody({ mcp_servers: [{ type: "url", url: "https://attacker.example/mcp", name: "x" }] }),
+      "mcp_servers_not_allowed",
+    ],
+    ["an empty mcp_servers", claudeCodeBody({ mcp_servers: [] }), "mcp_servers_not_allowed"],
+    ["a container to reuse", claudeCodeBody({ container: "container_011CPR5CNjB747bTd36fQLFk" }), "body_field_not_allowed"],
+    ["an unknown field", claudeCodeBody({ callback_url: "https://attacker.example" }), "body_field_not_allowed"],
+    ["__proto__", JSON.parse('{"model":"m","messages":[],"__proto__":{"mcp_servers":[]}}'), "body_field_not_allowed"],
+    ["web_fetch", withTool({ type: "web_fetch_20250910", name: "web_fetch", max_uses: 5 }), "tool_not_allowed"],
+    ["a future web_fetch", withTool({ type: "web_fetch_20260101", name: "web_fetch" }), "tool_not_allowed"],
+    ["code execution", withTool({ type: "code_execution_20250825", name: "code_execution" }), "tool_not_allowed"],
+    ["an MCP toolset", withTool({ type: "mcp_toolset", mcp_server_name: "x" }), "tool_not_allowed"],
+    ["a tool search server tool", withTool({ type: "tool_search_tool_regex_20251119", name: "tool_search" }), "tool_not_allowed"],
+    ["a web search of another version", withTool({ type: "web_search_20260209", name: "web_search" }), "tool_not_allowed"],
+    ["a tool type that is not a string", withTool({ type: ["web_search_20250305"], name: "web_search" }), "tool_not_allowed"],
+    ["a tool that is not an object", withTool("web_fetch"), "tool_not_allowed"],
+    ["tools that are not a list", claudeCodeBody({ tools: { type: "web_fetch_20250910" } }), "tool_not_allowed"],
+    [
+      "an image by URL",
+      withContent({ type: "image", source: { type: "url", url: "https://attacker.example/p.png?d=secret" } }),
+      "content_source_not_allowed",
+    ],
+    [
+      "a document by URL",
+      withContent({ type: "document", source: { type: "url", url: "https://attacker.example/d.pdf" } }),
+      "content_source_not_allowed",
+    ],
+    ["a document by file id", withContent({ type: "document", source: { type: "file", file_id: "file_011" } }), "content_source_not_allowed"],
+    ["a container upload", withContent({ type: "container_upload", file_id: "file_011" }), "content_source_not_allowed"],
+    ["a source with no type", withContent({ type: "image", source: { url: "https://attacker.example" } }), "content_source_not_allowed"],
+    [
+      "a URL image inside a tool result",
+      withContent({
+        type: "tool_result",
+        tool_use_id: "toolu_1",
+        content: [{ type: "image", source: { type: "url", url: "https://attacker.example/x" } }],
+      }),
+      "content_source_not_allowed",
+    ],
+    [
+      "a URL document in the system prompt",
+      claudeCodeBody({ system: [{ type: "document", source: { type: "url", url: "https://attacker.example/x" } }] }),
+      "content_source_not_allowed",
+    ],
+  ])("refuses %s: %s", (_name, body, code) => {
+    expect(checkMessageBody(body, WEB_SEARCH_ON)).toEqual({ refused: code });
+  });
+
+  it("walks a deeply nested body without overflowing the stack", () => {
+    let nested: unknown = { type: "image", source: { type: "url", url: "https://attacker.example" } };
+    for (let depth = 0; depth < 100_000; depth++) nested = [nested];
+    expect(checkMessageBody(withContent(nested), WEB_SEARCH_ON)).toEqual({ refused: "content_source_not_allowed" });
+  });
+});

@@ -1,0 +1,242 @@
+/**
+ * The rules of the door to the Anthropic API: which requests of the container
+ * may leave with the Claude credential on them. Pure functions over plain
+ * values, so each rule can be read and tested alone; the handler in
+ * outbound.ts only reads the request, asks these rules, and forwards or refuses.
+ *
+ * Everything here is an allowlist taken from what the pinned Claude Code was
+ * seen to send (test/container/fixtures/claude-code-api-recording.json, kept
+ * equal to these lists by test/container/egress-recording.test.ts): a method,
+ * path, query, body field, tool type or beta that Claude Code never sends is
+ * not forwarded, whatever it would do.
+ */
+import type { ClaudeCredential } from "../tasks/claude-command.js";
+
+/** Which kind of Claude credential the deployment holds. */
+export type CredentialKind = ClaudeCredential["kind"];
+
+/** A method and path the door forwards, with the query parameters it may carry. */
+export interface AllowedRoute {
+  method: string;
+  /** The canonical path, matched exactly. */
+  path: string;
+  /** Each query parameter the route may carry, with its allowed values. */
+  query: Readonly<Record<string, readonly string[]>>;
+}
+
+/** The Messages API, as the Anthropic SDK in Claude Code calls it (`?beta=true`). */
+const MESSAGES_ROUTE: AllowedRoute = { method: "POST", path: "/v1/messages", query: { beta: ["true"] } };
+
+/** The routes Claude Code uses, per credential kind. */
+export const ALLOWED_ROUTES: Readonly<Record<CredentialKind, readonly AllowedRoute[]>> = {
+  oauth: [MESSAGES_ROUTE],
+  apiKey: [MESSAGES_ROUTE],
+};
+
+/** `anthropic-beta` values Claude Code sends with an API key. */
+const API_KEY_BETAS = [
+  "advanced-tool-use-2025-11-20",
+  "claude-code-20250219",
+  "context-management-2025-06-27",
+  "effort-2025-11-24",
+  "interleaved-thinking-2025-05-14",
+  "mid-conversation-tool-changes-2026-07-01",
+  "per-turn-control-2026-07-01",
+  "thinking-display-updates-2026-08-18",
+  "thinking-token-count-2026-05-13",
+] as const;
+
+/** The `anthropic-beta` values Claude Code sends, per credential kind. */
+export const ALLOWED_BETAS: Readonly<Record<CredentialKind, readonly string[]>> = {
+  oauth: [...API_KEY_BETAS, "extended-cache-ttl-2025-04-11", "oauth-2025-04-20"].sort(),
+  apiKey: API_KEY_BETAS,
+};
+
+/** Top-level fields of a Messages request that Claude Code sends. */
+export const RECORDED_MESSAGE_FIELDS = [
+  "context_management",
+  "max_tokens",
+  "messages",
+  "metadata",
+  "model",
+  "output_config",
+  "stream",
+  "system",
+  "thinking",
+  "tool_choice",
+  "tools",
+] as const;
+
+/**
+ * Sampling fields of the Messages API that Claude Code may add for some models.
+ * They hold numbers and strings that shape the reply and reach nothing.
+ */
+export const SAMPLING_MESSAGE_FIELDS = ["stop_sequences", "temperature", "top_k", "top_p"] as const;
+
+/** Every top-level field a forwarded Messages request may have. */
+export const ALLOWED_MESSAGE_FIELDS: ReadonlySet<string> = new Set<string>([
+  ...RECORDED_MESSAGE_FIELDS,
+  ...SAMPLING_MESSAGE_FIELDS,
+]);
+
+/**
+ * Anthropic's web search server tool, the one server tool Claude Code uses (its
+ * WebSearch tool). Its queries go to Anthropic's search provider, not to a host
+ * the request names, so it is allowed unless the deployment turns it off.
+ */
+export const WEB_SEARCH_TOOL_TYPES: readonly string[] = ["web_search_20250305"];
+
+/** `source.type` values of content blocks that carry their data inline. */
+export const INLINE_SOURCE_TYPES: ReadonlySet<string> = new Set(["base64", "text", "content"]);
+
+/**
+ * The largest request body the door reads and inspects, in bytes. Claude Code
+ * sends the whole conversation each turn (a 1M-token context is about 4 MB of
+ * text, and images travel as base64), so this leaves room for long tasks while
+ * keeping one request's parse well inside a Worker's 128 MB.
+ */
+export const MAX_INSPECTED_BODY_BYTES = 16 * 1024 * 1024;
+
+/** The reasons the door refuses a request, each with its status and fixed message. */
+export const EGRESS_REFUSALS = {
+  path_invalid: { status: 403, message: "The request path cannot be read" },
+  route_not_allowed: { status: 403, message: "This method and path of the Anthropic API are not open to the sandbox" },
+  query_not_allowed: { status: 403, message: "The request has query parameters that are not allowed" },
+  body_too_large: { status: 413, message: "The request body is larger than the egress door inspects" },
+  body_not_json: { status: 403, message: "The request body is not a JSON object" },
+  body_field_not_allowed: { status: 403, message: "The request body has fields that are not allowed" },
+  mcp_servers_not_allowed: { status: 403, message: "MCP servers reached by the API are not allowed" },
+  tool_not_allowed: { status: 403, message: "The request names a server tool that is not allowed" },
+  web_search_disabled: { status: 403, message: "Web search is turned off for this deployment" },
+  content_source_not_allowed: { status: 403, message: "Content must be sent inline, not by URL or file id" },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type EgressRefusalCode = keyof typeof EGRESS_REFUSALS;
+
+/** A refused request: the code of the rule that fired. */
+export interface Refusal {
+  refused: EgressRefusalCode;
+}
+
+const refuse = (code: EgressRefusalCode): Refusal => ({ refused: code });
+
+/**
+ * The canonical form of a URL path: percent-decoded once, `\` read as `/`,
+ * empty and `.` segments dropped, `..` applied. What is checked is this form,
+ * and this form is what gets forwarded, so no spelling of a path (`..`,
+ * `%2e%2e`, `//`, `%2f`) can be checked as one API and reach another. Null
+ * when the path does not decode.
+ */
+export function canonicalPath(pathname: string): string | null {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return null;
+  }
+  const segments: string[] = [];
+  for (const segment of decoded.replaceAll("\\", "/").split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") segments.pop();
+    else segments.push(segment);
+  }
+  return `/${segments.join("/")}`;
+}
+
+/** A request line the door accepts: what to forward, in canonical form. */
+export interface AcceptedRoute {
+  route: AllowedRoute;
+  /** The canonical path to forward. */
+  path: string;
+  /** The query to forward (`?…`, or empty), rebuilt from the checked parameters. */
+  search: string;
+}
+
+/** Checks the method, path and query of a request against the routes of a credential kind. */
+export function checkRoute(method: string, url: URL, kind: CredentialKind): AcceptedRoute | Refusal {
+  const path = canonicalPath(url.pathname);
+  if (path === null) return refuse("path_invalid");
+  const route = ALLOWED_ROUTES[kind].find(
+    (candidate) => candidate.method === method.toUpperCase() && candidate.path === path,
+  );
+  if (!route) return refuse("route_not_allowed");
+  for (const [name, value] of url.searchParams) {
+    if (!Object.hasOwn(route.query, name) || !route.query[name]!.includes(value)) return refuse("query_not_allowed");
+  }
+  const search = url.searchParams.size === 0 ? "" : `?${url.searchParams.toString()}`;
+  return { route, path, search };
+}
+
+/**
+ * Keeps the `anthropic-beta` values Claude Code sends for this credential kind
+ * and drops the others. Dropping rather than refusing: a beta only switches an
+ * API feature on, so without it the API treats the request as if the feature
+ * did not exist, and the body rules refuse every feature that needs a field
+ * (`mcp_servers`, server tools, file and URL sources). Refusing would fail a
+ * whole task over a beta Claude Code adds for a model or option the recording
+ * did not cover, for the same protection.
+ */
+export function filterBetas(header: string | null, kind: CredentialKind): { kept: string[]; dropped: number } {
+  const values = (header ?? "")
+    .split(",")
+    .map((value) => value.trim())
+    .filter((value) => value.length > 0);
+  const kept = values.filter((value) => ALLOWED_BETAS[kind].includes(value));
+  return { kept, dropped: values.length - kept.length };
+}
+
+/** Options of the Messages body rules that come from the deployment's settings. */
+export interface MessageRuleOptions {
+  allowWebSearch: boolean;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** A tool with no `type` (or `custom`) is defined by Claude Code and runs in the container. */
+function checkTool(tool: unknown, options: MessageRuleOptions): Refusal | null {
+  if (!isRecord(tool)) return refuse("tool_not_allowed");
+  const type = tool.type;
+  if (type === undefined || type === "custom") return null;
+  if (typeof type === "string" && WEB_SEARCH_TOOL_TYPES.includes(type)) {
+    return options.allowWebSearch ? null : refuse("web_search_disabled");
+  }
+  return refuse("tool_not_allowed");
+}
+
+/**
+ * Finds content the API would fetch by itself: a `source` that is not inline
+ * (`url`, `file`, …) or a `file_id` (the Files API), anywhere in `value`.
+ * Walks with its own stack, so a deeply nested body cannot overflow the call stack.
+ */
+function findFetchedContent(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const current = pending.pop();
+    if (Array.isArray(current)) {
+      for (const item of current) pending.push(item);
+    } else if (isRecord(current)) {
+      if (Object.hasOwn(current, "file_id")) return true;
+      const source = current.source;
+      if (isRecord(source) && !(typeof source.type === "string" && INLINE_SOURCE_TYPES.has(source.type))) return true;
+      for (const item of Object.values(current)) pending.push(item);
+    }
+  }
+  return false;
+}
+
+/** Checks a parsed Messages request body; null when it may be forwarded. */
+export function checkMessageBody(body: unknown, options: MessageRuleOptions): Refusal | null {
+  if (!isRecord(body)) return refuse("body_not_json");
+  if (Object.hasOwn(body, "mcp_servers")) return refuse("mcp_servers_not_allowed");
+  if (Object.keys(body).some((field) => !ALLOWED_MESSAGE_FIELDS.has(field))) return refuse("body_field_not_allowed");
+  if (body.tools !== undefined) {
+    if (!Array.isArray(body.tools)) return refuse("tool_not_allowed");
+    for (const tool of body.tools) {
+      const refusal = checkTool(tool, options);
+      if (refusal) return refusal;
+    }
+  }
+  if (findFetchedContent(body.messages) || findFetchedContent(body.system)) return refuse("content_source_not_allowed");
+  return null;
+}

@@ -1,17 +1,106 @@
 /**
- * The container's egress, through the SDK's real ContainerProxy (the entrypoint
- * that carries every outbound request of a sandbox) with the policy and the
- * Anthropic handler that worker/src/sandbox.ts registers.
+ * The container's egress, through the real `Sandbox` class
+ * (worker/src/sandbox/sandbox.ts) as the containers library reads it. The class
+ * is constructed on a real Durable Object state whose container is a recorder,
+ * and started the way the library starts it; what the library hands the
+ * runtime (start options, interception calls) is asserted, and the container's
+ * requests are sent through the very interceptor it registered (the SDK's
+ * ContainerProxy with the props the library built). A renamed or flipped field
+ * (`enableInternet = true`, `interceptHttps = false`, a lost `allowedHosts` or
+ * `outboundByHost`) fails here instead of silently opening the container.
  */
-import { ContainerProxy } from "@cloudflare/sandbox";
+import { runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { CREDENTIAL_PLACEHOLDER } from "../../worker/src/tasks/claude-command.js";
 import { DEFAULT_ALLOWED_HOSTS } from "../../worker/src/contract.js";
 import { egressPolicy } from "../../worker/src/egress/outbound.js";
+import type { WorkerEnv } from "../../worker/src/env.js";
+import { ContainerProxy } from "../../worker/src/index.js";
 import { Sandbox } from "../../worker/src/sandbox/sandbox.js";
-import { type EnvOverrides, envWith, OAUTH_TOKEN } from "./helpers.js";
+import { CREDENTIAL_PLACEHOLDER } from "../../worker/src/tasks/claude-command.js";
+import { type EnvOverrides, envWith, OAUTH_TOKEN, testEnv } from "./helpers.js";
 
 const API_KEY = "fake-apikey-real-key-for-tests";
+
+interface Interception {
+  call: "interceptOutboundHttp" | "interceptOutboundHttps" | "interceptAllOutboundHttp";
+  address: string | null;
+  fetcher: Fetcher;
+}
+
+/** The runtime's container, reduced to a recorder of what the library asks of it. */
+class RecordingContainer {
+  running = false;
+  readonly starts: (ContainerStartupOptions | undefined)[] = [];
+  readonly interceptions: Interception[] = [];
+
+  start(options?: ContainerStartupOptions): void {
+    this.starts.push(options);
+    this.running = true;
+  }
+  monitor(): Promise<void> {
+    return new Promise(() => {});
+  }
+  getTcpPort(): Fetcher {
+    return { fetch: async () => Response.json({}) } as unknown as Fetcher;
+  }
+  async setInactivityTimeout(): Promise<void> {}
+  async destroy(): Promise<void> {
+    this.running = false;
+  }
+  signal(): void {}
+  async interceptOutboundHttp(address: string, fetcher: Fetcher): Promise<void> {
+    this.interceptions.push({ call: "interceptOutboundHttp", address, fetcher });
+  }
+  async interceptOutboundHttps(address: string, fetcher: Fetcher): Promise<void> {
+    this.interceptions.push({ call: "interceptOutboundHttps", address, fetcher });
+  }
+  async interceptAllOutboundHttp(fetcher: Fetcher): Promise<void> {
+    this.interceptions.push({ call: "interceptAllOutboundHttp", address: null, fetcher });
+  }
+}
+
+interface StartedSandbox {
+  container: RecordingContainer;
+  /** The props the library gave each ContainerProxy it asked the runtime for. */
+  proxyProps: Record<string, unknown>[];
+}
+
+/** Constructs the real Sandbox on a fresh Durable Object state and starts its container. */
+async function startRealSandbox(env: WorkerEnv = testEnv): Promise<StartedSandbox> {
+  const container = new RecordingContainer();
+  const proxyProps: Record<string, unknown>[] = [];
+  const exports = {
+    // What `ctx.exports.ContainerProxy({props})` is at runtime: the Worker's exported entrypoint with those props.
+    ContainerProxy: ({ props }: { props: Record<string, unknown> }) => {
+      proxyProps.push(props);
+      const proxy = new ContainerProxy({ props } as unknown as ExecutionContext, env as never);
+      return { fetch: (request: Request) => proxy.fetch(request) };
+    },
+  };
+  const stub = testEnv.Sandbox.get(testEnv.Sandbox.newUniqueId());
+  await runInDurableObject(stub, async (_instance, state) => {
+    // The runtime's own state object, with the two members a container-enabled deployment has.
+    Object.defineProperty(state, "container", { value: container });
+    Object.defineProperty(state, "exports", { value: exports });
+    const sandbox = new Sandbox(state as DurableObjectState<{}>, env);
+    // As the runtime does, deliver nothing to the object before its constructor's blockConcurrencyWhile ends.
+    await state.blockConcurrencyWhile(async () => {});
+    await sandbox.start();
+    await state.storage.deleteAlarm();
+  });
+  return { container, proxyProps };
+}
+
+/** Sends a request of the container through the interceptor the real Sandbox registered for its scheme. */
+async function fromContainer(url: string, init: RequestInit = {}, env: EnvOverrides = {}): Promise<Response> {
+  const { container } = await startRealSandbox(envWith(env));
+  const https = url.startsWith("https:");
+  const interception = container.interceptions.find(({ call, address }) =>
+    https ? call === "interceptOutboundHttps" && address === "*" : call === "interceptAllOutboundHttp",
+  );
+  if (!interception) throw new Error(`the Sandbox registered no interception for ${https ? "HTTPS" : "HTTP"}`);
+  return interception.fetcher.fetch(new Request(url, init));
+}
 
 let sent: Request[] = [];
 beforeEach(() => {
@@ -20,23 +109,40 @@ beforeEach(() => {
     sent.push(new Request(input, init));
     return new Response("upstream ok", { status: 200 });
   });
+  vi.spyOn(console, "log").mockImplementation(() => {});
+  // The SDK warns that the recorder reports no container version.
+  vi.spyOn(console, "warn").mockImplementation(() => {});
 });
 afterEach(() => vi.restoreAllMocks());
 
-/** Sends a request the way the container's traffic reaches the Worker. */
-function fromContainer(url: string, init: RequestInit = {}, env: EnvOverrides = {}): Promise<Response> {
-  const fullEnv = envWith(env);
-  const policy = egressPolicy(fullEnv);
-  const props = {
-    className: Sandbox.name,
-    containerId: "test-container",
-    enableInternet: policy.enableInternet,
-    allowedHosts: policy.allowedHosts,
-    interceptAll: true,
-  };
-  const proxy = new ContainerProxy({ props } as unknown as ExecutionContext, fullEnv as never);
-  return proxy.fetch(new Request(url, init));
-}
+describe("the real Sandbox class, as the containers library reads it", () => {
+  it("starts the container without general internet access", async () => {
+    const { container } = await startRealSandbox();
+    expect(container.starts).toHaveLength(1);
+    expect(container.starts[0]).toMatchObject({ enableInternet: false });
+  });
+
+  it("intercepts all outbound HTTP and HTTPS, and tells every proxy there is no general internet", async () => {
+    const { container, proxyProps } = await startRealSandbox();
+    const calls = container.interceptions.map(({ call, address }) => `${call} ${address ?? ""}`.trim());
+    expect(calls).toContain("interceptOutboundHttps *");
+    expect(calls).toContain("interceptAllOutboundHttp");
+    expect(proxyProps.length).toBeGreaterThan(0);
+    for (const props of proxyProps) {
+      expect(props).toMatchObject({ className: "Sandbox", enableInternet: false, interceptAll: true });
+      expect(props.allowedHosts).toEqual(testEnv.ALLOWED_HOSTS.split(","));
+    }
+  });
+
+  it("asks the container to trust the interception CA", async () => {
+    const { container } = await startRealSandbox();
+    expect(container.starts[0]?.env).toMatchObject({ SANDBOX_INTERCEPT_HTTPS: "1" });
+  });
+
+  it("registers a handler for the Anthropic API host only", () => {
+    expect(Object.keys(Sandbox.outboundByHost ?? {})).toEqual(["api.anthropic.com"]);
+  });
+});
 
 describe("egress policy", () => {
   it("turns off general internet, intercepts HTTPS and allows the configured hosts", () => {
@@ -58,15 +164,12 @@ describe("egress policy", () => {
   it("allows only the Anthropic API when the setting is invalid", () => {
     expect(egressPolicy({ ALLOWED_HOSTS: "github.com/evil path" }).allowedHosts).toEqual(["api.anthropic.com"]);
   });
-
-  it("registers a handler for the Anthropic API host only", () => {
-    expect(Object.keys(Sandbox.outboundByHost ?? {})).toEqual(["api.anthropic.com"]);
-  });
 });
 
 describe("only allowed hosts pass", () => {
   it.each([
     ["https://evil.example.com/exfiltrate"],
+    ["http://evil.example.com/exfiltrate"],
     ["http://169.254.169.254/latest/meta-data/"],
     ["https://api.anthropic.com.evil.example/v1/messages"],
     ["https://github.com.evil.example/"],
@@ -91,11 +194,29 @@ describe("only allowed hosts pass", () => {
 });
 
 describe("the credential is added only toward the Anthropic API", () => {
-  it("replaces the placeholder with the OAuth token on requests to api.anthropic.com", async () => {
+  const MESSAGE = '{"model":"claude","messages":[],"max_tokens":1}';
+  /** Everything a container might put on a request: both placeholders and a host of its choosing. */
+  const containerHeaders = {
+    authorization: `Bearer ${CREDENTIAL_PLACEHOLDER}`,
+    "x-api-key": CREDENTIAL_PLACEHOLDER,
+    host: "evil.example",
+    "content-type": "application/json",
+    "anthropic-version": "2023-06-01",
+  };
+
+  it("the request as the container sent it carries both placeholders and its own host", () => {
+    const request = new Request("https://api.anthropic.com/v1/messages", { method: "POST", headers: containerHeaders, body: MESSAGE });
+    expect(request.headers.get("authorization")).toBe(`Bearer ${CREDENTIAL_PLACEHOLDER}`);
+    expect(request.headers.get("x-api-key")).toBe(CREDENTIAL_PLACEHOLDER);
+    expect(request.headers.get("host")).toBe("evil.example");
+    expect(request.redirect).toBe("follow");
+  });
+
+  it("with an OAuth token: sets the Bearer token, drops x-api-key and host, and never follows a redirect", async () => {
     const response = await fromContainer("https://api.anthropic.com/v1/messages?beta=true", {
       method: "POST",
-      headers: { authorization: `Bearer ${CREDENTIAL_PLACEHOLDER}`, "content-type": "application/json", "anthropic-version": "2023-06-01" },
-      body: '{"model":"claude","messages":[]}',
+      headers: containerHeaders,
+      body: MESSAGE,
     });
     expect(response.status).toBe(200);
     expect(sent).toHaveLength(1);
@@ -103,24 +224,29 @@ describe("the credential is added only toward the Anthropic API", () => {
     expect(request!.url).toBe("https://api.anthropic.com/v1/messages?beta=true");
     expect(request!.headers.get("authorization")).toBe(`Bearer ${OAUTH_TOKEN}`);
     expect(request!.headers.get("x-api-key")).toBeNull();
+    expect(request!.headers.get("host")).toBeNull();
+    expect(request!.redirect).toBe("manual");
     expect(request!.headers.get("anthropic-version")).toBe("2023-06-01");
-    expect(await request!.text()).toBe('{"model":"claude","messages":[]}');
+    expect(JSON.parse(await request!.text())).toEqual(JSON.parse(MESSAGE));
   });
 
-  it("sets x-api-key when the deployment uses an API key", async () => {
+  it("with an API key: sets x-api-key, drops authorization and host, and never follows a redirect", async () => {
     await fromContainer(
       "https://api.anthropic.com/v1/messages",
-      { method: "POST", headers: { "x-api-key": CREDENTIAL_PLACEHOLDER }, body: "{}" },
+      { method: "POST", headers: containerHeaders, body: MESSAGE },
       { CLAUDE_CODE_OAUTH_TOKEN: undefined, ANTHROPIC_API_KEY: API_KEY },
     );
+    expect(sent).toHaveLength(1);
     const [request] = sent;
     expect(request!.headers.get("x-api-key")).toBe(API_KEY);
     expect(request!.headers.get("authorization")).toBeNull();
+    expect(request!.headers.get("host")).toBeNull();
+    expect(request!.redirect).toBe("manual");
   });
 
   it("always sends the credential over HTTPS to api.anthropic.com", async () => {
-    await fromContainer("http://api.anthropic.com/v1/messages", { method: "POST", body: "{}" });
-    expect(sent[0]!.url).toBe("https://api.anthropic.com/v1/messages");
+    await fromContainer("http://api.anthropic.com/v1/messages", { method: "POST", headers: containerHeaders, body: MESSAGE });
+    expect(sent.map((request) => request.url)).toEqual(["https://api.anthropic.com/v1/messages"]);
   });
 
   it("does not give the credential to another host, even one carrying its own Authorization header", async () => {
@@ -139,7 +265,7 @@ describe("the credential is added only toward the Anthropic API", () => {
   it("refuses to forward when no credential is configured", async () => {
     const response = await fromContainer(
       "https://api.anthropic.com/v1/messages",
-      { method: "POST", body: "{}" },
+      { method: "POST", headers: containerHeaders, body: MESSAGE },
       { CLAUDE_CODE_OAUTH_TOKEN: undefined, ANTHROPIC_API_KEY: undefined },
     );
     expect(response.status).toBe(502);

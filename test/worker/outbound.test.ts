@@ -262,6 +262,17 @@ describe("the credential is added only toward the Anthropic API", () => {
     expect(everything).not.toContain(API_KEY);
   });
 
+  it("refuses a message batch sent through the real interception, before the credential is added", async () => {
+    const response = await fromContainer("https://api.anthropic.com/v1/messages/batches", {
+      method: "POST",
+      headers: containerHeaders,
+      body: JSON.stringify({ requests: [{ custom_id: "a", params: JSON.parse(MESSAGE) as unknown }] }),
+    });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ code: "route_not_allowed" });
+    expect(sent).toEqual([]);
+  });
+
   it("refuses to forward when no credential is configured", async () => {
     const response = await fromContainer(
       "https://api.anthropic.com/v1/messages",

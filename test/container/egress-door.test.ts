@@ -24,6 +24,8 @@ interface Door {
   url: string;
   /** Every request the door sent on, as the API got it. */
   forwarded: Request[];
+  /** Errors the door threw instead of answering. */
+  failures: unknown[];
   close(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ const CONNECTION_HEADERS = ["connection", "keep-alive"];
 /** Serves `forwardToAnthropic` over HTTP on loopback; what it sends to api.anthropic.com goes to `apiUrl`. */
 async function startDoor(env: EgressEnv, apiUrl: string): Promise<Door> {
   const forwarded: Request[] = [];
+  const failures: unknown[] = [];
   const send = async (outgoing: Request): Promise<Response> => {
     const target = new URL(outgoing.url);
     if (target.origin !== "https://api.anthropic.com") throw new Error(`the door sent a request to ${target.origin}`);
@@ -55,17 +58,23 @@ async function startDoor(env: EgressEnv, apiUrl: string): Promise<Door> {
       headers,
       ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
     } as RequestInit);
-    void forwardToAnthropic(request, env, send).then(async (response) => {
-      res.writeHead(response.status, Object.fromEntries(response.headers));
-      if (response.body) for await (const chunk of response.body) res.write(chunk);
-      res.end();
-    });
+    forwardToAnthropic(request, env, send)
+      .then(async (response) => {
+        res.writeHead(response.status, Object.fromEntries(response.headers));
+        if (response.body) for await (const chunk of response.body) res.write(chunk);
+        res.end();
+      })
+      .catch((error: unknown) => {
+        failures.push(error);
+        res.writeHead(500).end();
+      });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     forwarded,
+    failures,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -113,6 +122,7 @@ describe.each(CREDENTIAL_KINDS)("Claude Code through the door with %s", (kind) =
     expect(outcome.exitCode, outcome.stderr).toBe(0);
     expect(result).toMatchObject({ subtype: "success", is_error: false, result: FAKE_REPLY });
     expect(api.requests.length).toBeGreaterThan(0);
+    expect(door.failures).toEqual([]);
     expect(door.forwarded).toHaveLength(api.requests.length);
     for (const request of api.requests) {
       expect(request.headers[credentialHeader]).toBe(expectedCredential);

@@ -8,20 +8,20 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildClaudeInvocation, PROMPT_ENV_VAR } from "../../worker/src/tasks/claude-command.js";
+import { buildClaudeInvocation, KILL_AFTER_SECONDS, PROMPT_ENV_VAR } from "../../worker/src/tasks/claude-command.js";
 import { LIMITS, PERMISSION_MODES } from "../../worker/src/contract.js";
 import { runInBash } from "./fixtures/run-command.js";
 
 let binDir: string;
 let canary: string;
 
+/** A stand-in `claude` that prints the argv and environment it received. */
+const STAND_IN = `#!${process.execPath}\nprocess.stdout.write(JSON.stringify({ argv: process.argv.slice(2), env: process.env }));\n`;
+
 beforeAll(async () => {
   binDir = await mkdtemp(join(tmpdir(), "claude-stand-in-"));
   canary = join(binDir, "pwned");
-  await writeFile(
-    join(binDir, "claude"),
-    `#!${process.execPath}\nprocess.stdout.write(JSON.stringify({ argv: process.argv.slice(2), env: process.env }));\n`,
-  );
+  await writeFile(join(binDir, "claude"), STAND_IN);
   await chmod(join(binDir, "claude"), 0o755);
 });
 
@@ -29,9 +29,10 @@ afterAll(async () => {
   await rm(binDir, { recursive: true, force: true });
 });
 
-async function received(task: string, extra: { model?: string; maxTurns?: number } = {}) {
+async function received(task: string, extra: { model?: string; maxTurns?: number; maxBudgetUsd?: number } = {}) {
   const invocation = buildClaudeInvocation({
     task,
+    timeoutMs: 60_000,
     permissionMode: "bypassPermissions",
     credential: { kind: "oauth", token: "fake-oauth-real" },
     credentialMode: "proxy",
@@ -90,7 +91,7 @@ describe("the task reaches claude as one prompt, byte for byte", () => {
 
   it.each(hostileTasks)("%s", async (_name, task) => {
     const { argv, env } = await received(task);
-    expect(argv).toEqual(["--print", "--output-format", "json", "--permission-mode", "bypassPermissions", "--", task]);
+    expect(argv).toEqual(["--print", "--output-format", "stream-json", "--verbose", "--permission-mode", "bypassPermissions", "--", task]);
     expect(Buffer.from(argv.at(-1)!, "utf8").equals(Buffer.from(task, "utf8"))).toBe(true);
     // The carrier variable is removed before claude starts.
     expect(env).not.toHaveProperty(PROMPT_ENV_VAR);
@@ -100,32 +101,79 @@ describe("the task reaches claude as one prompt, byte for byte", () => {
     await expect(access(canary)).rejects.toThrow();
   });
 
-  it("passes model and turn limit without touching the prompt", async () => {
-    const { argv, env } = await received("--model haiku", { model: "claude-opus-4-1[1m]", maxTurns: 3 });
+  it("passes model, turn limit and budget without touching the prompt", async () => {
+    const { argv, env } = await received("--model haiku", { model: "claude-opus-4-1[1m]", maxTurns: 3, maxBudgetUsd: 1.25 });
     expect(argv).toEqual([
       "--print",
       "--output-format",
-      "json",
+      "stream-json",
+      "--verbose",
       "--permission-mode",
       "bypassPermissions",
       "--model",
       "claude-opus-4-1[1m]",
+      "--max-budget-usd",
+      "1.25",
       "--",
       "--model haiku",
     ]);
     expect(env.CLAUDE_CODE_MAX_TURNS).toBe("3");
   });
 
+  it("gives claude an empty stdin, so it never waits for input", async () => {
+    const invocation = buildClaudeInvocation({ task: "t", timeoutMs: 60_000, permissionMode: "plan", credential: { kind: "apiKey", key: "k" }, credentialMode: "env" });
+    await writeFile(join(binDir, "claude"), `#!${process.execPath}\nlet n = 0; process.stdin.on("data", (d) => (n += d.length)); process.stdin.on("end", () => process.stdout.write(String(n)));\n`);
+    try {
+      const outcome = await runInBash(invocation, { PATH: `${binDir}:/usr/bin:/bin` });
+      expect(outcome.stdout).toBe("0");
+    } finally {
+      await writeFile(join(binDir, "claude"), STAND_IN);
+    }
+  });
+
+  it("stops claude at the task timeout with exit 124 (timeout(1))", async () => {
+    const invocation = buildClaudeInvocation({ task: "t", timeoutMs: 1000, permissionMode: "plan", credential: { kind: "apiKey", key: "k" }, credentialMode: "env" });
+    await writeFile(join(binDir, "claude"), "#!/bin/bash\nsleep 30\n");
+    try {
+      const started = Date.now();
+      const outcome = await runInBash(invocation, { PATH: `${binDir}:/usr/bin:/bin` });
+      expect(outcome.exitCode).toBe(124);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await writeFile(join(binDir, "claude"), STAND_IN);
+    }
+  });
+
+  it("kills a claude that ignores TERM once the kill-after wait is over", async () => {
+    const invocation = buildClaudeInvocation({ task: "t", timeoutMs: 1000, permissionMode: "plan", credential: { kind: "apiKey", key: "k" }, credentialMode: "env" });
+    expect(invocation.command).toContain(`--kill-after=${KILL_AFTER_SECONDS}s`);
+    await writeFile(join(binDir, "claude"), "#!/bin/bash\ntrap '' TERM\nsleep 30\n");
+    try {
+      const started = Date.now();
+      // The same command with a 1 s kill-after, so the test does not wait the real 10 s.
+      const outcome = await runInBash({ ...invocation, command: invocation.command.replace(`--kill-after=${KILL_AFTER_SECONDS}s`, "--kill-after=1s") }, {
+        PATH: `${binDir}:/usr/bin:/bin`,
+      });
+      // timeout(1) sends KILL to its whole process group, itself included: no exit code, or 137 from a shell.
+      expect([null, 137]).toContain(outcome.exitCode);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await writeFile(join(binDir, "claude"), STAND_IN);
+    }
+  });
+
   it.each(PERMISSION_MODES)("passes the permission mode %s", async (mode) => {
     const invocation = buildClaudeInvocation({
       task: "t",
+      timeoutMs: 60_000,
       permissionMode: mode,
       credential: { kind: "apiKey", key: "k" },
       credentialMode: "env",
     });
     const outcome = await runInBash(invocation, { PATH: `${binDir}:/usr/bin:/bin` });
     const { argv, env } = JSON.parse(outcome.stdout) as { argv: string[]; env: Record<string, string> };
-    expect(argv.slice(3, 5)).toEqual(["--permission-mode", mode]);
+    expect(argv.slice(4, 6)).toEqual(["--permission-mode", mode]);
     expect(env.ANTHROPIC_API_KEY).toBe("k");
   });
 
@@ -133,6 +181,7 @@ describe("the task reaches claude as one prompt, byte for byte", () => {
     const task = "UNIQUE-TASK-TEXT-4711";
     const { command } = buildClaudeInvocation({
       task,
+      timeoutMs: 60_000,
       permissionMode: "plan",
       credential: { kind: "oauth", token: "fake-oauth-secret" },
       credentialMode: "env",

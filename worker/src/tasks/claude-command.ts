@@ -1,6 +1,12 @@
 /**
  * The shell command that runs Claude Code in the sandbox, as a pure function.
  *
+ * Claude Code runs with `--output-format stream-json --verbose`: one JSON
+ * message per line as it works, read incrementally by the task's Durable
+ * Object. `timeout(1)` ends it at the task timeout (exit 124; the Durable
+ * Object's alarm is the second, independent deadline), and stdin is
+ * `/dev/null` so it never waits for input.
+ *
  * The sandbox runs commands with `bash -c`. The task text never appears in the
  * command string: it travels in the environment variable `CLAUDE_SANDBOX_PROMPT`
  * and reaches `claude` as `"$CLAUDE_SANDBOX_PROMPT"` after `--`, so bash passes it
@@ -27,6 +33,10 @@ export interface ClaudeInvocationInput {
   permissionMode: PermissionMode;
   model?: string;
   maxTurns?: number;
+  /** Passed as `--max-budget-usd`. */
+  maxBudgetUsd?: number;
+  /** The task timeout; `timeout(1)` stops Claude Code after it. */
+  timeoutMs: number;
   credential: ClaudeCredential;
   /** `proxy`: the container gets a placeholder; `env`: it gets the real credential. */
   credentialMode: "proxy" | "env";
@@ -38,7 +48,10 @@ export interface ClaudeInvocation {
 }
 
 /** Every flag passed to `claude`; a test checks each against `claude --help` of the pinned version. */
-export const CLAUDE_FLAGS = ["--print", "--output-format", "--permission-mode", "--model"] as const;
+export const CLAUDE_FLAGS = ["--print", "--output-format", "--verbose", "--permission-mode", "--model", "--max-budget-usd"] as const;
+
+/** Seconds `timeout(1)` waits after its TERM before it sends KILL. */
+export const KILL_AFTER_SECONDS = 10;
 
 /** Quotes a value as one POSIX shell word. */
 export function shellQuote(value: string): string {
@@ -52,9 +65,13 @@ export function credentialVariable(credential: ClaudeCredential): "CLAUDE_CODE_O
 
 /** Builds the command and environment for one task. */
 export function buildClaudeInvocation(input: ClaudeInvocationInput): ClaudeInvocation {
-  const args = ["--print", "--output-format", "json", "--permission-mode", input.permissionMode];
+  const args = ["--print", "--output-format", "stream-json", "--verbose", "--permission-mode", input.permissionMode];
   if (input.model !== undefined) args.push("--model", input.model);
-  const command = `exec env -u ${PROMPT_ENV_VAR} claude ${args.map(shellQuote).join(" ")} -- "$${PROMPT_ENV_VAR}"`;
+  if (input.maxBudgetUsd !== undefined) args.push("--max-budget-usd", String(input.maxBudgetUsd));
+  const seconds = Math.max(1, Math.ceil(input.timeoutMs / 1000));
+  const command =
+    `exec timeout --kill-after=${KILL_AFTER_SECONDS}s ${seconds}s env -u ${PROMPT_ENV_VAR} ` +
+    `claude ${args.map(shellQuote).join(" ")} -- "$${PROMPT_ENV_VAR}" < /dev/null`;
 
   const secret = input.credential.kind === "oauth" ? input.credential.token : input.credential.key;
   const env: Record<string, string> = {

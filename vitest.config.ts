@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { WORKER_TEST_BINDINGS } from "./test/fixtures/worker-bindings.js";
+import { WORKER_TEST_BINDINGS, WORKER_TEST_RATE_LIMIT } from "./test/fixtures/worker-bindings.js";
 
 export default defineConfig({
   test: {
@@ -10,10 +10,13 @@ export default defineConfig({
           cloudflareTest({
             main: "./test/worker/harness.ts",
             wrangler: { configPath: "./worker/wrangler.jsonc" },
-            miniflare: { bindings: WORKER_TEST_BINDINGS },
+            miniflare: {
+              bindings: WORKER_TEST_BINDINGS,
+              ratelimits: { TASK_RATE_LIMIT: { simple: { limit: WORKER_TEST_RATE_LIMIT, period: 60 } } },
+            },
           }),
         ],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"] },
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"], globalSetup: ["./test/fixtures/webhook-sink.ts"] },
       },
       {
         test: {

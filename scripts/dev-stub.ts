@@ -2,7 +2,9 @@
  * `npm run dev:stub [-- --port N] [--state dir]`: the real Worker API on 127.0.0.1 with the
  * stand-in sandbox (worker/dev/stub-sandbox.ts) instead of containers: no
  * Docker, no Cloudflare account, no Claude credential. The bearer token is
- * SERVER_AUTH_TOKEN when set, else `dev-token`.
+ * SERVER_AUTH_TOKEN when set, else `dev-token`; the webhook signing secret is
+ * WEBHOOK_SECRET when set, else a fixed development secret (said on start), and
+ * `callbackUrl` may be plain http to localhost.
  */
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
@@ -37,12 +39,17 @@ async function freePort(): Promise<number> {
 
 const fromEnvironment = Boolean(process.env.SERVER_AUTH_TOKEN);
 const token = process.env.SERVER_AUTH_TOKEN || "dev-token";
+/** A fixed, public development secret: `whsec_` and the base64 of 32 bytes. */
+const DEV_WEBHOOK_SECRET = `whsec_${Buffer.from("claude-sandbox-dev-webhook-key!!").toString("base64")}`;
+const webhookSecret = process.env.WEBHOOK_SECRET || DEV_WEBHOOK_SECRET;
 
 console.error(
   [
     `claude-sandbox dev stub: http://${values.ip}:${port} (stand-in sandbox, no container, no Claude)`,
     fromEnvironment ? "Bearer token: the value of SERVER_AUTH_TOKEN" : "Bearer token: dev-token (set SERVER_AUTH_TOKEN to choose another)",
-    `Try: curl -s -X POST http://${values.ip}:${port}/execute -H "Authorization: Bearer ${fromEnvironment ? "$SERVER_AUTH_TOKEN" : token}" -H "Content-Type: application/json" -d '{"task":"What is 2 + 2?"}'`,
+    process.env.WEBHOOK_SECRET ? "Webhook secret: the value of WEBHOOK_SECRET" : `Webhook secret: ${DEV_WEBHOOK_SECRET} (set WEBHOOK_SECRET to choose another)`,
+    `Try: curl -s -X POST http://${values.ip}:${port}/tasks -H "Authorization: Bearer ${fromEnvironment ? "$SERVER_AUTH_TOKEN" : token}" -H "Content-Type: application/json" -d '{"task":"What is 2 + 2?"}'`,
+    `then: curl -N http://${values.ip}:${port}/tasks/<taskId>/events -H "Authorization: Bearer ${fromEnvironment ? "$SERVER_AUTH_TOKEN" : token}" -H "Accept: text/event-stream"`,
   ].join("\n"),
 );
 
@@ -68,6 +75,10 @@ const child = spawn(
     `SERVER_AUTH_TOKEN:${token}`,
     "--var",
     "CLAUDE_CODE_OAUTH_TOKEN:stub-sandbox-needs-no-credential",
+    "--var",
+    `WEBHOOK_SECRET:${webhookSecret}`,
+    "--var",
+    "ALLOW_INSECURE_CALLBACKS:true",
   ],
   {
     stdio: "inherit",

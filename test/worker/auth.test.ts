@@ -1,5 +1,12 @@
+/**
+ * Bearer authentication on every route but /health, by attack: wrong
+ * schemes, near-miss tokens, empty slots; and the per-token rate limit on
+ * task creation.
+ */
 import { describe, expect, it } from "vitest";
-import { events } from "./harness.js";
+import { authorize, slotMatches } from "../../worker/src/http/auth.js";
+import { WORKER_TEST_RATE_LIMIT } from "../fixtures/worker-bindings.js";
+import { sandboxEvents } from "./harness.js";
 import {
   call,
   callWithEnv,
@@ -9,6 +16,8 @@ import {
   freshState,
   PREVIOUS_TOKEN,
   storedKeys,
+  storedResult,
+  submit,
 } from "./helpers.js";
 
 freshState();
@@ -34,32 +43,79 @@ const rejected: [string, Record<string, string>][] = [
   ["the token in a query-style header", { "x-api-key": CURRENT_TOKEN }],
 ];
 
-describe.each([
-  ["POST /execute", (headers: Record<string, string>) => execute({ task: "t" }, { ...headers, "content-type": "application/json" })],
-  ["GET /tasks/:taskId/result", (headers: Record<string, string>) => call("/tasks/3f1c1c3e-5a7b-4c8d-9e0f-112233445566/result", { headers })],
-])("%s", (_route, send) => {
+const KNOWN_ID = "3f1c1c3e-5a7b-4c8d-9e0f-112233445566";
+
+/** Each protected route, and the status it answers a valid token with (for an unknown task where it needs one). */
+const routes: [string, (headers: Record<string, string>) => Promise<Response>, number][] = [
+  ["POST /execute", (headers) => execute({ task: "t" }, { ...headers, "content-type": "application/json" }), 200],
+  ["POST /tasks", (headers) => submit({ task: "t" }, { ...headers, "content-type": "application/json" }), 202],
+  ["GET /tasks", (headers) => call("/tasks", { headers }), 200],
+  ["GET /tasks/:taskId", (headers) => call(`/tasks/${KNOWN_ID}`, { headers }), 404],
+  ["GET /tasks/:taskId/events", (headers) => call(`/tasks/${KNOWN_ID}/events`, { headers }), 404],
+  ["POST /tasks/:taskId/cancel", (headers) => call(`/tasks/${KNOWN_ID}/cancel`, { method: "POST", headers }), 404],
+  ["GET /tasks/:taskId/result", (headers) => call(`/tasks/${KNOWN_ID}/result`, { headers }), 404],
+];
+
+/** Waits for the task a response created (if any) to end, so no test leaves one running. */
+async function settle(response: Response): Promise<void> {
+  const body = (await response.json()) as { taskId?: string };
+  if ((response.status === 200 || response.status === 202) && body.taskId) await storedResult(body.taskId);
+}
+
+describe.each(routes)("%s", (_route, send, okStatus) => {
   it.each(rejected)("rejects %s with 401 and WWW-Authenticate: Bearer", async (_name, headers) => {
+    const keysBefore = await storedKeys();
     const response = await send(headers);
     expect(response.status).toBe(401);
     expect(response.headers.get("www-authenticate")).toMatch(/^Bearer/);
     expect(await response.json()).toEqual({ error: "Unauthorized", code: "unauthorized" });
-    expect(events.execs).toEqual([]);
-    expect(await storedKeys()).toEqual([]);
+    expect(sandboxEvents.starts).toEqual([]);
+    expect(await storedKeys()).toEqual(keysBefore);
   });
 
-  it("accepts the current token", async () => {
+  it(`accepts the current token (${okStatus})`, async () => {
     const response = await send({ authorization: `Bearer ${CURRENT_TOKEN}` });
-    expect(response.status).not.toBe(401);
+    expect(response.status).toBe(okStatus);
+    await settle(response);
   });
 
-  it("accepts the previous token until the next rotation", async () => {
+  it(`accepts the previous token until the next rotation (${okStatus})`, async () => {
     const response = await send({ authorization: `Bearer ${PREVIOUS_TOKEN}` });
-    expect(response.status).not.toBe(401);
+    expect(response.status).toBe(okStatus);
+    await settle(response);
   });
 
-  it("accepts the scheme in any case", async () => {
+  it(`accepts the scheme in any case (${okStatus})`, async () => {
     const response = await send({ authorization: `bearer ${CURRENT_TOKEN}` });
-    expect(response.status).not.toBe(401);
+    expect(response.status).toBe(okStatus);
+    await settle(response);
+  });
+});
+
+describe("authorize", () => {
+  const tokens = { current: "current-token-value", previous: "previous-token-value" };
+  it.each([
+    ["the current token", "Bearer current-token-value", tokens, "current"],
+    ["the previous token", "Bearer previous-token-value", tokens, "previous"],
+    ["another token", "Bearer something-else", tokens, "unauthorized"],
+    ["no header", undefined, tokens, "unauthorized"],
+    ["the previous token once the slot is empty", "Bearer previous-token-value", { current: "current-token-value", previous: "" }, "unauthorized"],
+    ["any token when no current token is bound", "Bearer current-token-value", { current: undefined, previous: "x" }, "not_configured"],
+  ] as const)("%s → %s", async (_name, header, slots, outcome) => {
+    expect(await authorize(header, slots)).toBe(outcome);
+  });
+});
+
+describe("slotMatches", () => {
+  it.each([
+    ["an empty slot never matches, not even an empty token", "", "", false],
+    ["an unset slot never matches", "", undefined, false],
+    ["an empty slot never matches a token", "x", "", false],
+    ["an equal token matches", "abc", "abc", true],
+    ["a different token of equal length does not", "abd", "abc", false],
+    ["a prefix does not", "ab", "abc", false],
+  ] as const)("%s", async (_name, presented, slot, expected) => {
+    expect(await slotMatches(presented, slot)).toBe(expected);
   });
 });
 
@@ -75,27 +131,45 @@ describe("token slots", () => {
     expect(response.status).toBe(401);
   });
 
-  it("rejects an empty bearer when the previous slot is empty", async () => {
-    const response = await callWithEnv(
-      "/execute",
-      { ...init(), headers: { authorization: "Bearer ", "content-type": "application/json" } },
-      { SERVER_AUTH_TOKEN_PREVIOUS: "" },
-    );
-    expect(response.status).toBe(401);
-  });
 
   it("answers 500 auth_not_configured, never open access, when no token is bound", async () => {
     const response = await callWithEnv("/execute", init(), { SERVER_AUTH_TOKEN: undefined });
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ error: "Server auth token is not configured", code: "auth_not_configured" });
-    expect(events.execs).toEqual([]);
+    expect(sandboxEvents.starts).toEqual([]);
   });
 
   it("never writes a token to the log", async () => {
-    await execute({ task: "t" });
+    await settle(await execute({ task: "t" }));
     await execute({ task: "t" }, { authorization: `Bearer ${sameLengthWrong}`, "content-type": "application/json" });
     const text = logs.lines().join("\n");
     expect(text).not.toContain(CURRENT_TOKEN);
     expect(text).not.toContain(sameLengthWrong);
   });
+});
+
+describe("rate limit on task creation", () => {
+  // Through the Worker's handler with the test's own bindings: the limiter keeps its counts in that binding object.
+  const post = (path: string, token: string) =>
+    callWithEnv(path, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" }, {});
+
+  it("answers 429 rate_limited with Retry-After once a token made its tasks of the minute, and counts each token apart", async () => {
+    // The previous token's budget is used only here: every creation request counts, accepted or not.
+    // The limit counts in fixed one-minute windows: a window may end during the loop, so it may take up to twice the limit.
+    let limited: Response | undefined;
+    let sent = 0;
+    for (; sent <= 2 * WORKER_TEST_RATE_LIMIT + 1 && !limited; sent++) {
+      const response = await post("/tasks", PREVIOUS_TOKEN);
+      if (response.status === 429) limited = response;
+      else expect(response.status).toBe(400);
+    }
+    expect(limited).toBeDefined();
+    expect(sent).toBeGreaterThan(WORKER_TEST_RATE_LIMIT);
+    expect(Number(limited!.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await limited!.json()).toEqual({ error: "Too many tasks created; retry later", code: "rate_limited" });
+    // The same token is limited on /execute too; reading is not limited; the current token is unaffected.
+    expect((await post("/execute", PREVIOUS_TOKEN)).status).toBe(429);
+    expect((await callWithEnv("/tasks", { headers: { authorization: `Bearer ${PREVIOUS_TOKEN}` } }, {})).status).toBe(200);
+    expect((await post("/tasks", CURRENT_TOKEN)).status).toBe(400);
+  }, 60_000);
 });

@@ -1,77 +1,175 @@
 /**
- * The Worker under test, with a scripted stand-in for the Sandbox Durable
- * Object (the container boundary is the only stand-in). Tests queue what the
- * next sandbox does and read back what happened; the stand-in runs in the same
- * isolate as the tests, so both see this module's state.
+ * The Worker under test: the real entry point, the real Task and TaskIndex
+ * Durable Objects, Miniflare's real R2, and a scripted stand-in for the
+ * Sandbox Durable Object (the container boundary is the only stand-in). Tests
+ * script what the next sandboxes do and read back what happened; the stand-in
+ * runs in the same isolate as the tests, so both see this module's state.
  */
-import worker from "../../worker/src/index.js";
-import { StubSandbox, type StubExecOptions, type StubExecResult } from "../../worker/dev/stub-sandbox.js";
+import worker, { Task as RealTask } from "../../worker/src/index.js";
+import type { WorkerEnv } from "../../worker/src/env.js";
+import { StubSandbox, type StubProcessOptions } from "../../worker/dev/stub-sandbox.js";
+import { DEFAULT_DIRECTIVES, type StubRun, stubRun } from "../../worker/dev/stub-script.js";
+import { PROMPT_ENV_VAR } from "../../worker/src/tasks/claude-command.js";
 
 export default worker;
+export { TaskIndex } from "../../worker/src/index.js";
 
-/** What the next sandbox does when asked to exec. */
-export type ExecBehavior =
-  | { kind: "echo" }
-  | { kind: "result"; exitCode: number; stdout: string; stderr?: string }
-  | { kind: "throw"; message: string }
-  | { kind: "hang" };
-
-export const script = {
-  exec: [] as ExecBehavior[],
-  destroy: "ok" as "ok" | "throw",
+/** Faults injected into the real R2 bucket as the task objects see it. */
+export const storageScript = {
+  /** The next this-many `put`s of the task objects fail like an R2 outage. */
+  failPuts: 0,
 };
 
-export interface RecordedExec {
-  sandboxId: string;
-  command: string;
-  options: StubExecOptions | undefined;
+/** The real Task object, with R2 writes that fail while `storageScript.failPuts` says so. */
+export class Task extends RealTask {
+  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+    const bucket = env.RESULTS;
+    const RESULTS = new Proxy(bucket, {
+      get(target, property) {
+        if (property === "put" && storageScript.failPuts > 0) {
+          return async () => {
+            storageScript.failPuts--;
+            throw new Error("We encountered an internal error. Please try again. (10001)");
+          };
+        }
+        const value = Reflect.get(target, property) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    super(ctx, { ...env, RESULTS });
+  }
 }
 
-export const events = {
-  execs: [] as RecordedExec[],
+/** What the next sandboxes do. Reset before each test (see helpers.ts). */
+export const sandboxScript = {
+  /** Errors thrown by the next `startProcess` calls, one per call. */
+  startErrors: [] as string[],
+  /** Runs played by the next processes instead of the task's `@stub` run, one per process. */
+  runs: [] as StubRun[],
+  /** The container of the next process is lost after it printed this many log frames. */
+  loseContainerAfterFrames: null as number | null,
+  /** The next log stream ends after this many frames while the process keeps running (once). */
+  endStreamAfterFrames: null as number | null,
+  destroy: "ok" as "ok" | "throw" | "hang",
+};
+
+export interface RecordedStart {
+  sandboxId: string;
+  /** The task id the sandbox was opened for (its name). */
+  taskId: string | undefined;
+  command: string;
+  env: Record<string, string | undefined>;
+}
+
+/** What the stand-in saw. */
+export const sandboxEvents = {
+  starts: [] as RecordedStart[],
+  /** Process ids killed. */
+  kills: [] as string[],
   /** Durable Object ids (hex) of destroyed sandboxes. */
   destroyed: [] as string[],
+  /** Log streams opened. */
+  streams: 0,
 };
 
 export function resetSandboxScript(): void {
-  script.exec = [];
-  script.destroy = "ok";
-  events.execs = [];
-  events.destroyed = [];
+  storageScript.failPuts = 0;
+  sandboxScript.startErrors = [];
+  sandboxScript.runs = [];
+  sandboxScript.loseContainerAfterFrames = null;
+  sandboxScript.endStreamAfterFrames = null;
+  sandboxScript.destroy = "ok";
+  sandboxEvents.starts = [];
+  sandboxEvents.kills = [];
+  sandboxEvents.destroyed = [];
+  sandboxEvents.streams = 0;
+}
+
+/** Cuts a stream after `frames` chunks: with an error (a lost container) or a clean end. */
+function cut(stream: ReadableStream<Uint8Array>, frames: number, how: "error" | "end", onCut: () => void): ReadableStream<Uint8Array> {
+  const reader = stream.getReader();
+  let seen = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (seen >= frames) {
+        onCut();
+        await reader.cancel();
+        if (how === "error") controller.error(new Error("Network connection lost."));
+        else controller.close();
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else {
+        seen++;
+        controller.enqueue(value);
+      }
+    },
+    cancel: () => reader.cancel(),
+  });
 }
 
 export class Sandbox extends StubSandbox {
-  #release: ((error: Error) => void) | undefined;
+  #lost = false;
+  #name: string | undefined;
+
+  override async configure(configuration: unknown): Promise<void> {
+    this.#name = (configuration as { sandboxName?: { name?: string } }).sandboxName?.name ?? this.#name;
+  }
+
+  protected override runFor(task: string): StubRun {
+    // Tests run without the pauses of dev:stub unless the task asks for them.
+    return sandboxScript.runs.shift() ?? stubRun(task, crypto.randomUUID(), { ...DEFAULT_DIRECTIVES, delayMs: 0 });
+  }
+
+  override async startProcess(command: string, options?: StubProcessOptions) {
+    sandboxEvents.starts.push({ sandboxId: this.ctx.id.toString(), taskId: this.#name, command, env: { ...options?.env } });
+    const error = sandboxScript.startErrors.shift();
+    if (error !== undefined) throw new Error(error);
+    this.#lost = false;
+    return super.startProcess(command, options);
+  }
+
+  override async streamProcessLogs(processId: string): Promise<ReadableStream<Uint8Array>> {
+    if (this.#lost) throw new Error("Network connection lost.");
+    sandboxEvents.streams++;
+    const stream = await super.streamProcessLogs(processId);
+    const lose = sandboxScript.loseContainerAfterFrames;
+    if (lose !== null) {
+      sandboxScript.loseContainerAfterFrames = null;
+      return cut(stream, lose, "error", () => {
+        // The container is gone: its processes with it.
+        this.#lost = true;
+        this.processes.clear();
+      });
+    }
+    const end = sandboxScript.endStreamAfterFrames;
+    if (end !== null) {
+      sandboxScript.endStreamAfterFrames = null;
+      return cut(stream, end, "end", () => undefined);
+    }
+    return stream;
+  }
+
+  override async getProcess(processId: string) {
+    if (this.#lost) return null;
+    return super.getProcess(processId);
+  }
+
+  override async killProcess(processId: string): Promise<void> {
+    sandboxEvents.kills.push(processId);
+    return super.killProcess(processId);
+  }
 
   override async destroy(): Promise<void> {
-    events.destroyed.push(this.ctx.id.toString());
-    this.#release?.(new Error("Container was destroyed"));
-    if (script.destroy === "throw") throw new Error("destroy failed: control plane unreachable");
+    sandboxEvents.destroyed.push(this.ctx.id.toString());
+    await super.destroy();
+    if (sandboxScript.destroy === "throw") throw new Error("destroy failed: control plane unreachable");
+    if (sandboxScript.destroy === "hang") await new Promise(() => undefined);
   }
+}
 
-  protected override async run(command: string, options?: StubExecOptions): Promise<StubExecResult> {
-    events.execs.push({ sandboxId: this.ctx.id.toString(), command, options });
-    const behavior = script.exec.shift() ?? { kind: "echo" };
-    switch (behavior.kind) {
-      case "echo":
-        return super.run(command, options);
-      case "result":
-        return {
-          success: behavior.exitCode === 0,
-          exitCode: behavior.exitCode,
-          stdout: behavior.stdout,
-          stderr: behavior.stderr ?? "",
-          command,
-          duration: 1,
-          timestamp: new Date().toISOString(),
-        };
-      case "throw":
-        throw new Error(behavior.message);
-      case "hang":
-        // Like a real container, the exec ends only when the sandbox is destroyed.
-        return new Promise((_, reject) => {
-          this.#release = reject;
-        });
-    }
-  }
+/** The task text a recorded start carried. */
+export function taskOf(start: RecordedStart): string | undefined {
+  return start.env[PROMPT_ENV_VAR];
 }

@@ -1,22 +1,43 @@
+/**
+ * Hostile bodies, ids and queries are refused with a stable code before
+ * anything runs or is stored, and never echoed or logged.
+ */
 import { describe, expect, it } from "vitest";
-import { LIMITS } from "../../worker/src/contract.js";
-import { events } from "./harness.js";
-import { auth, call, callWithEnv, captureLogs, execute, freshState, jsonHeaders, storedKeys } from "./helpers.js";
+import { LIMITS, type TaskListDocument } from "../../worker/src/contract.js";
+import { sandboxEvents } from "./harness.js";
+import { auth, call, callWithEnv, captureLogs, execute, freshState, getJson, jsonHeaders, storedKeys, storedResult, submit } from "./helpers.js";
 
 freshState();
 const logs = captureLogs();
+
+/** The newest task id in the index, to show that a refused request created none. */
+async function newestTask(): Promise<string | null> {
+  const { body } = await getJson<TaskListDocument>("/tasks?limit=1");
+  return body.tasks[0]?.taskId ?? null;
+}
+
+/** An accepted request (200 from /execute, 202 from /tasks), once its task's result is stored. */
+async function settled(response: Response): Promise<void> {
+  expect([200, 202]).toContain(response.status);
+  await storedResult(((await response.json()) as { taskId: string }).taskId);
+}
 
 async function expectRejected(response: Response, status: number, code: string): Promise<Record<string, unknown>> {
   const body = (await response.json()) as Record<string, unknown>;
   expect({ status: response.status, code: body.code }).toEqual({ status, code });
   expect(typeof body.error).toBe("string");
-  // Nothing ran and nothing was stored.
-  expect(events.execs).toEqual([]);
-  expect(await storedKeys()).toEqual([]);
+  expect(body).not.toHaveProperty("taskId");
+  // Nothing ran.
+  expect(sandboxEvents.starts).toEqual([]);
   return body;
 }
 
-describe("POST /execute rejects hostile bodies", () => {
+describe.each([
+  ["POST /execute", execute],
+  ["POST /tasks", submit],
+])("%s rejects hostile bodies", (name, send) => {
+  const route = () => (name === "POST /execute" ? "/execute" : "/tasks");
+
   it.each([
     ["empty body", "", "invalid_json"],
     ["malformed JSON", "{task: 'x'}", "invalid_json"],
@@ -64,29 +85,48 @@ describe("POST /execute rejects hostile bodies", () => {
     ["a fractional maxTurns", '{"task": "x", "maxTurns": 2.5}', "invalid_max_turns"],
     ["a string maxTurns", '{"task": "x", "maxTurns": "3"}', "invalid_max_turns"],
     ["a maxTurns over the limit", `{"task": "x", "maxTurns": ${LIMITS.maxTurns + 1}}`, "invalid_max_turns"],
+    ["a zero maxBudgetUsd", '{"task": "x", "maxBudgetUsd": 0}', "invalid_max_budget"],
+    ["a negative maxBudgetUsd", '{"task": "x", "maxBudgetUsd": -1}', "invalid_max_budget"],
+    ["a string maxBudgetUsd", '{"task": "x", "maxBudgetUsd": "5"}', "invalid_max_budget"],
+    ["a maxBudgetUsd over the cap", `{"task": "x", "maxBudgetUsd": ${LIMITS.maxBudgetUsd + 1}}`, "invalid_max_budget"],
+    ["a callbackUrl with a shell command", '{"task": "x", "callbackUrl": "https://x.example/$(id)` `"}', "invalid_callback_url"],
+    ["a javascript: callbackUrl", '{"task": "x", "callbackUrl": "javascript:alert(1)"}', "invalid_callback_url"],
+    ["a file: callbackUrl", '{"task": "x", "callbackUrl": "file:///etc/passwd"}', "invalid_callback_url"],
   ])("%s → 400", async (_name, body, code) => {
-    await expectRejected(await execute(body), 400, code);
+    const before = await newestTask();
+    await expectRejected(await send(body), 400, code);
+    expect(await newestTask()).toBe(before);
   });
 
   it("names unknown fields without echoing their values", async () => {
-    const body = await expectRejected(await execute({ task: "x", secretive: "value-not-to-echo" }), 400, "unknown_field");
-    expect(body.details).toEqual({ fields: ["secretive"], allowed: ["task", "timeout", "model", "maxTurns", "permissionMode"] });
+    const body = await expectRejected(await send({ task: "x", secretive: "value-not-to-echo" }), 400, "unknown_field");
+    expect(body.details).toEqual({
+      fields: ["secretive"],
+      allowed: ["task", "timeout", "model", "maxTurns", "permissionMode", "maxBudgetUsd", "callbackUrl"],
+    });
     expect(JSON.stringify(body)).not.toContain("value-not-to-echo");
   });
 
   it("says the allowed range of a bad timeout", async () => {
-    const body = await expectRejected(await execute({ task: "x", timeout: 5 }), 400, "invalid_timeout");
+    const body = await expectRejected(await send({ task: "x", timeout: 5 }), 400, "invalid_timeout");
     expect(body.details).toEqual({ min: 1000, max: 600000 });
   });
 
+  it("reports the first bad field in field order, whatever the body's order", async () => {
+    const body = await expectRejected(await send('{"callbackUrl": "ftp://x", "maxTurns": 0, "timeout": 1}'), 400, "task_required");
+    expect(body.code).toBe("task_required");
+    await expectRejected(await send('{"callbackUrl": "ftp://x", "maxTurns": 0, "timeout": 1, "task": "x"}'), 400, "invalid_timeout");
+    await expectRejected(await send('{"callbackUrl": "ftp://x", "maxTurns": 0, "task": "x"}'), 400, "invalid_max_turns");
+    await expectRejected(await send('{"callbackUrl": "ftp://x", "maxBudgetUsd": -1, "task": "x"}'), 400, "invalid_max_budget");
+  });
+
   it("accepts a task of exactly the maximum length", async () => {
-    const response = await execute({ task: "y".repeat(LIMITS.maxTaskLength) });
-    expect(response.status).toBe(200);
+    await settled(await send({ task: "y".repeat(LIMITS.maxTaskLength) }));
   });
 
   it("rejects a body over the size limit with 413", async () => {
     const body = JSON.stringify({ task: "x", pad: "p".repeat(LIMITS.maxBodyBytes) });
-    await expectRejected(await execute(body), 413, "body_too_large");
+    await expectRejected(await send(body), 413, "body_too_large");
   });
 
   it("rejects a large streamed body without Content-Length with 413", async () => {
@@ -101,21 +141,32 @@ describe("POST /execute rejects hostile bodies", () => {
         }
       },
     });
-    const response = await call("/execute", { method: "POST", headers: jsonHeaders(), body: stream });
+    const response = await call(route(), { method: "POST", headers: jsonHeaders(), body: stream });
     await expectRejected(response, 413, "body_too_large");
+    // Reading stopped at the limit: the rest of the stream was never pulled.
+    expect(sent).toBeLessThanOrEqual(LIMITS.maxBodyBytes + 2 * chunk.byteLength);
   });
 
-  it("rejects a Content-Length over the limit before reading", async () => {
-    const response = await call("/execute", {
+  it("rejects a Content-Length over the limit before reading the body", async () => {
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(new Uint8Array(1024));
+      },
+    });
+    const response = await call(route(), {
       method: "POST",
       headers: { ...jsonHeaders(), "content-length": String(LIMITS.maxBodyBytes + 1) },
-      body: "x".repeat(LIMITS.maxBodyBytes + 1),
+      body,
     });
     await expectRejected(response, 413, "body_too_large");
+    // At most what the runtime buffers on its own: the handler read nothing.
+    expect(pulled).toBeLessThanOrEqual(2);
   });
 
   it("rejects a body that is not UTF-8", async () => {
-    const response = await call("/execute", {
+    const response = await call(route(), {
       method: "POST",
       headers: jsonHeaders(),
       body: new Uint8Array([0x7b, 0x22, 0x74, 0x61, 0x73, 0x6b, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
@@ -130,32 +181,39 @@ describe("POST /execute rejects hostile bodies", () => {
     ["multipart", { "content-type": "multipart/form-data; boundary=x" }],
     ["json-ish text", { "content-type": "text/json" }],
   ])("rejects %s with 415", async (_name, headers) => {
-    const response = await call("/execute", { method: "POST", headers: { ...auth(), ...headers }, body: '{"task":"x"}' });
+    const response = await call(route(), { method: "POST", headers: { ...auth(), ...headers }, body: '{"task":"x"}' });
     await expectRejected(response, 415, "unsupported_media_type");
   });
 
   it.each([["application/json; charset=utf-8"], ["Application/JSON"], ["application/vnd.api+json"]])(
     "accepts the content type %s",
     async (contentType) => {
-      const response = await call("/execute", {
+      const response = await call(route(), {
         method: "POST",
         headers: { ...auth(), "content-type": contentType },
         body: '{"task":"x"}',
       });
-      expect(response.status).toBe(200);
+      await settled(response);
     },
   );
 
   it("checks the token before anything else", async () => {
-    const response = await call("/execute", { method: "POST", headers: { "content-type": "text/plain" }, body: "[" });
+    const response = await call(route(), { method: "POST", headers: { "content-type": "text/plain" }, body: "[" });
     expect(response.status).toBe(401);
   });
 
-  it("never logs or echoes the body of a rejected request", async () => {
+  it("never logs, echoes or stores the body of a rejected request", async () => {
     const marker = "HOSTILE-MARKER-$(id)";
-    await execute(`{"task": "${marker}", "oops": 1}`);
-    await execute(`{"task": "${marker}`);
+    const keysBefore = await storedKeys();
+    const answers = [await send(`{"task": "${marker}", "oops": 1}`), await send(`{"task": "${marker}`), await send({ task: marker, timeout: -1 })];
+    for (const answer of answers) {
+      expect(answer.status).toBe(400);
+      expect(await answer.text()).not.toContain("HOSTILE-MARKER");
+    }
+    expect(logs.lines().length).toBeGreaterThanOrEqual(3);
     expect(logs.lines().join("\n")).not.toContain("HOSTILE-MARKER");
+    expect(await storedKeys()).toEqual(keysBefore);
+    expect(sandboxEvents.starts).toEqual([]);
   });
 });
 
@@ -175,24 +233,36 @@ const hostileIds: [string, string][] = [
     ["a unicode id", "%E2%80%AE3f1c1c3e-5a7b-4c8d-9e0f-112233445566"],
 ];
 
-describe("GET /tasks/:taskId/result rejects hostile ids before touching storage", () => {
+const idRoutes: [string, string, (id: string) => string][] = [
+  ["GET", "status", (id) => `/tasks/${id}`],
+  ["GET", "events", (id) => `/tasks/${id}/events`],
+  ["POST", "cancel", (id) => `/tasks/${id}/cancel`],
+  ["GET", "result", (id) => `/tasks/${id}/result`],
+];
+
+describe.each(idRoutes)("%s /tasks/:taskId (%s) rejects hostile ids before touching storage", (method, _name, path) => {
   it.each(hostileIds)("%s → 400 invalid_task_id", async (_name, id) => {
-    const response = await call(`/tasks/${id}/result`, { headers: auth() });
+    const response = await call(path(id), { method, headers: auth() });
     const body = (await response.json()) as Record<string, unknown>;
     expect({ status: response.status, code: body.code }).toEqual({ status: 400, code: "invalid_task_id" });
     expect(body.error).toBe("Task id must be a UUID");
   });
 
-  it("never calls the bucket for a hostile id", async () => {
+  it("never calls the bucket or a Durable Object for a hostile id", async () => {
     const calls: string[] = [];
-    const recordingBucket = new Proxy({} as R2Bucket, {
-      get: (_target, method) => () => {
-        calls.push(String(method));
-        throw new Error("storage must not be touched");
-      },
-    });
+    const recording = <T extends object>(name: string) =>
+      new Proxy({} as T, {
+        get: (_target, member) => () => {
+          calls.push(`${name}.${String(member)}`);
+          throw new Error("storage must not be touched");
+        },
+      });
     for (const [, id] of hostileIds) {
-      const response = await callWithEnv(`/tasks/${id}/result`, { headers: auth() }, { RESULTS: recordingBucket });
+      const response = await callWithEnv(
+        path(id),
+        { method, headers: auth() },
+        { RESULTS: recording<R2Bucket>("RESULTS"), TASKS: recording("TASKS"), TASK_INDEX: recording("TASK_INDEX") },
+      );
       expect(response.status).toBe(400);
     }
     expect(calls).toEqual([]);

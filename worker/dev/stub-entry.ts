@@ -1,11 +1,13 @@
 /**
- * Entry point of `npm run dev:stub`: the real HTTP API with the stand-in
- * sandbox bound as the `Sandbox` Durable Object.
+ * Entry point of `npm run dev:stub`: the real HTTP API and task objects, with
+ * the stand-in sandbox bound as the `Sandbox` Durable Object.
  */
 import { createApp } from "../src/http/app.js";
 import type { WorkerEnv } from "../src/env.js";
 
 export { StubSandbox as Sandbox } from "./stub-sandbox.js";
+export { Task } from "../src/tasks/task-object.js";
+export { TaskIndex } from "../src/tasks/task-index.js";
 
 const app = createApp();
 

@@ -1,71 +1,177 @@
 /**
  * A stand-in for the Sandbox Durable Object that starts no container, for
- * `npm run dev:stub` and the Worker tests. It answers the way
- * `claude --print --output-format json` does and echoes the task, so clients
- * and the CLI can be tried without Docker or a Claude credential.
+ * `npm run dev:stub` and the Worker tests. It plays Claude Code's stream-json
+ * output for each task (stub-script.ts) as a background process, with the
+ * methods the task object uses (sandbox/control.ts) and the container's log
+ * stream format (Server-Sent Events with `stdout`, `stderr` and `exit` frames,
+ * earlier output replayed first). Clients and the CLI can follow a live task
+ * with no Docker and no Claude credential.
  * It is never part of the deployed bundle (the deployed entry is src/index.ts).
  */
 import { DurableObject } from "cloudflare:workers";
+import type { SandboxProcessInfo } from "../src/sandbox/control.js";
 import { PROMPT_ENV_VAR } from "../src/tasks/claude-command.js";
+import { type StubRun, stubRun } from "./stub-script.js";
 
-/** The exec options the Worker sends (a subset of the SDK's ExecOptions). */
-export interface StubExecOptions {
-  timeout?: number;
+/** The process options the task object sends (a subset of the SDK's ProcessOptions). */
+export interface StubProcessOptions {
   env?: Record<string, string | undefined>;
+  sessionId?: string;
 }
 
-/** The fields of the SDK's ExecResult that the Worker reads. */
-export interface StubExecResult {
-  success: boolean;
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  command: string;
-  duration: number;
-  timestamp: string;
+const encoder = new TextEncoder();
+
+/** 64 KiB of filler lines: what `@stub bytes=N` prints, chunk by chunk. */
+const FILLER_CHUNK = `${"x".repeat(1023)}\n`.repeat(64);
+
+function frame(payload: Record<string, unknown>): Uint8Array {
+  return encoder.encode(`data: ${JSON.stringify({ ...payload, timestamp: new Date().toISOString() })}\n\n`);
 }
 
-/** What Claude Code would print for a task, with the task echoed as the result. */
-export function stubClaudeJson(task: string, sessionId: string): string {
-  const inputTokens = Math.ceil(task.length / 4);
-  return JSON.stringify({
-    type: "result",
-    subtype: "success",
-    is_error: false,
-    duration_ms: 1,
-    num_turns: 1,
-    result: `Stub sandbox (no container, no Claude) received this task:\n${task}`,
-    session_id: sessionId,
-    total_cost_usd: 0,
-    usage: { input_tokens: inputTokens, output_tokens: 12, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
-  });
+interface Listener {
+  controller: ReadableStreamDefaultController<Uint8Array>;
+  /** Resolves when the reader wants more. */
+  demand(): Promise<void>;
+}
+
+/** One played run: it goes on whether or not anyone reads its logs, as a real process does. */
+export class StubProcess {
+  readonly id = crypto.randomUUID();
+  status: SandboxProcessInfo["status"] = "running";
+  exitCode: number | null = null;
+  /** What a new log stream replays (filler excluded, to keep the stand-in small). */
+  #stdout = "";
+  #stderr = "";
+  #listeners = new Set<Listener>();
+
+  constructor(
+    readonly command: string,
+    run: StubRun,
+  ) {
+    void this.#play(run);
+  }
+
+  get ended(): boolean {
+    return this.status !== "running";
+  }
+
+  async #play(run: StubRun): Promise<void> {
+    for (const step of run.steps) {
+      if (step.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, step.delayMs));
+      if (this.ended) return;
+      if (step.kind === "stdout") {
+        this.#stdout += step.text;
+        this.#emit({ type: "stdout", data: step.text });
+      } else if (step.kind === "stderr") {
+        this.#stderr += step.text;
+        this.#emit({ type: "stderr", data: step.text });
+      } else {
+        // Filler is not kept for replay, so it waits for a reader, as a full pipe would.
+        while (this.#listeners.size === 0 && !this.ended) await new Promise((resolve) => setTimeout(resolve, 10));
+        for (let sent = 0; sent < step.bytes && !this.ended; sent += FILLER_CHUNK.length) {
+          const rest = step.bytes - sent;
+          // The last chunk still ends its line, so the next message starts on a line of its own.
+          const chunk = rest >= FILLER_CHUNK.length ? FILLER_CHUNK : `${FILLER_CHUNK.slice(0, rest - 1)}\n`;
+          await Promise.all([...this.#listeners].map((listener) => (listener.controller.desiredSize ?? 1) > 0 || listener.demand()));
+          this.#emit({ type: "stdout", data: chunk });
+        }
+      }
+    }
+    if (run.exitCode !== null && !this.ended) this.end("completed", run.exitCode);
+  }
+
+  /** Ends the process: `completed` with an exit code, or `killed`. */
+  end(status: "completed" | "killed", exitCode: number | null): void {
+    if (this.ended) return;
+    this.status = status;
+    this.exitCode = exitCode;
+    this.#emit({ type: "exit", exitCode, data: `Process ${status} with exit code ${exitCode}` });
+    for (const listener of this.#listeners) listener.controller.close();
+    this.#listeners.clear();
+  }
+
+  #emit(payload: Record<string, unknown>): void {
+    const bytes = frame({ ...payload, processId: this.id });
+    for (const listener of this.#listeners) {
+      try {
+        listener.controller.enqueue(bytes);
+      } catch {
+        this.#listeners.delete(listener);
+      }
+    }
+  }
+
+  /** The log stream: `process_info`, the output so far, then live frames until `exit`. */
+  logs(): ReadableStream<Uint8Array> {
+    let listener: Listener | undefined;
+    let wake: (() => void) | undefined;
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          controller.enqueue(frame({ type: "process_info", processId: this.id, command: this.command, status: this.status }));
+          if (this.#stdout) controller.enqueue(frame({ type: "stdout", data: this.#stdout, processId: this.id }));
+          if (this.#stderr) controller.enqueue(frame({ type: "stderr", data: this.#stderr, processId: this.id }));
+          if (this.ended) {
+            controller.enqueue(frame({ type: "exit", exitCode: this.exitCode, processId: this.id }));
+            controller.close();
+            return;
+          }
+          listener = { controller, demand: () => new Promise<void>((resolve) => (wake = resolve)) };
+          this.#listeners.add(listener);
+        },
+        pull: () => {
+          wake?.();
+        },
+        cancel: () => {
+          if (listener) this.#listeners.delete(listener);
+          wake?.();
+        },
+      },
+      { highWaterMark: 4 },
+    );
+  }
 }
 
 export class StubSandbox extends DurableObject {
+  #processes = new Map<string, StubProcess>();
+
   /** Called by `getSandbox()` with the sandbox name and options. */
   async configure(_configuration: unknown): Promise<void> {}
 
-  async exec(command: string, options?: StubExecOptions): Promise<StubExecResult> {
-    return this.run(command, options);
+  async startProcess(command: string, options?: StubProcessOptions): Promise<{ id: string; command: string; status: string }> {
+    const process = new StubProcess(command, this.runFor(options?.env?.[PROMPT_ENV_VAR] ?? ""));
+    this.#processes.set(process.id, process);
+    return { id: process.id, command, status: process.status };
   }
 
-  /** What `getSandbox(..., { enableDefaultSession: false })` calls for `exec`. */
-  async execWithSessionToken(command: string, _sessionToken: string, options?: StubExecOptions): Promise<StubExecResult> {
-    return this.run(command, options);
+  async streamProcessLogs(processId: string): Promise<ReadableStream<Uint8Array>> {
+    const process = this.#processes.get(processId);
+    if (!process) throw new Error(`Process not found: ${processId}`);
+    return process.logs();
   }
 
-  async destroy(): Promise<void> {}
+  async getProcess(processId: string, _sessionId?: string): Promise<SandboxProcessInfo | null> {
+    const process = this.#processes.get(processId);
+    return process ? { status: process.status, exitCode: process.exitCode } : null;
+  }
 
-  protected async run(command: string, options?: StubExecOptions): Promise<StubExecResult> {
-    const task = options?.env?.[PROMPT_ENV_VAR] ?? "";
-    return {
-      success: true,
-      exitCode: 0,
-      stdout: `${stubClaudeJson(task, crypto.randomUUID())}\n`,
-      stderr: "",
-      command,
-      duration: 1,
-      timestamp: new Date().toISOString(),
-    };
+  async killProcess(processId: string): Promise<void> {
+    this.#processes.get(processId)?.end("killed", null);
+  }
+
+  /** Stops every process and forgets them, as destroying the container does. */
+  async destroy(): Promise<void> {
+    for (const process of this.#processes.values()) process.end("killed", null);
+    this.#processes.clear();
+  }
+
+  /** What the process of `task` prints (the test harness plays other runs). */
+  protected runFor(task: string): StubRun {
+    return stubRun(task, crypto.randomUUID());
+  }
+
+  /** The processes of this sandbox, for the test harness. */
+  protected get processes(): Map<string, StubProcess> {
+    return this.#processes;
   }
 }

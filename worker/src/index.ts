@@ -1,13 +1,16 @@
 /**
- * The Worker entry point: the HTTP API, the Sandbox Durable Object class, and
- * the SDK's ContainerProxy entrypoint that carries the container's outbound
- * traffic through the egress policy.
+ * The Worker entry point: the HTTP API, the Durable Object classes (Sandbox:
+ * one container per task; Task: one task's lifecycle; TaskIndex: the task
+ * list), and the SDK's ContainerProxy entrypoint that carries the container's
+ * outbound traffic through the egress policy.
  */
 import { createApp } from "./http/app.js";
 import type { WorkerEnv } from "./env.js";
 
 export { ContainerProxy } from "@cloudflare/sandbox";
 export { Sandbox } from "./sandbox/sandbox.js";
+export { Task } from "./tasks/task-object.js";
+export { TaskIndex } from "./tasks/task-index.js";
 
 const app = createApp();
 

@@ -25,8 +25,19 @@ export interface Settings {
   permissionMode: PermissionMode;
   credentialMode: CredentialMode;
   deadlineGraceMs: number;
+  /** Longest wait of a task for a container, in ms. */
+  queueTimeoutMs: number;
+  /** Most bytes of stdout and of stderr a result keeps. */
+  maxOutputBytes: number;
+  /** Largest `maxBudgetUsd` a task may ask for; null when the deployment sets no cap. */
+  maxBudgetUsd: number | null;
+  /** Whether `callbackUrl` may be plain http to localhost. */
+  allowInsecureCallbacks: boolean;
+  /** Days results, events and listing entries are kept. */
+  resultRetentionDays: number;
+  /** Whether the egress door lets Claude Code use Anthropic's server-side web search. */
+  allowWebSearch: boolean;
 }
-
 
 const integerVar = (min: number, max: number) =>
   z.optional(
@@ -35,6 +46,15 @@ const integerVar = (min: number, max: number) =>
       z.int().check(z.gte(min), z.lte(max)),
     ),
   );
+
+const booleanVar = z.optional(z.pipe(z.enum(["true", "false"]), z.transform((value) => value === "true")));
+
+const usdVar = z.optional(
+  z.pipe(
+    z.pipe(z.string().check(z.regex(/^\d+(\.\d+)?$/)), z.transform(Number)),
+    z.number().check(z.gte(0), z.lte(1_000_000)),
+  ),
+);
 
 const hostList = z.optional(
   z.pipe(
@@ -58,6 +78,12 @@ const settingsSchema = z.object({
   [SETTING_VARS.permissionMode]: z.optional(z.enum(PERMISSION_MODES)),
   [SETTING_VARS.credentialMode]: z.optional(z.enum(CREDENTIAL_MODES)),
   [SETTING_VARS.deadlineGraceMs]: integerVar(0, 600_000),
+  [SETTING_VARS.queueTimeoutMs]: integerVar(0, 24 * 3_600_000),
+  [SETTING_VARS.maxOutputBytes]: integerVar(1024, LIMITS.ceilingOutputBytes),
+  [SETTING_VARS.maxBudgetUsd]: usdVar,
+  [SETTING_VARS.allowInsecureCallbacks]: booleanVar,
+  [SETTING_VARS.resultRetentionDays]: integerVar(1, 3650),
+  [SETTING_VARS.allowWebSearch]: booleanVar,
 });
 
 type SettingsSource = Partial<Record<(typeof SETTING_VARS)[keyof typeof SETTING_VARS], unknown>>;
@@ -91,5 +117,12 @@ export function readSettings(env: SettingsSource): Settings {
     permissionMode: vars[SETTING_VARS.permissionMode] ?? "bypassPermissions",
     credentialMode: vars[SETTING_VARS.credentialMode] ?? "proxy",
     deadlineGraceMs: vars[SETTING_VARS.deadlineGraceMs] ?? LIMITS.deadlineGraceMs,
+    queueTimeoutMs: vars[SETTING_VARS.queueTimeoutMs] ?? LIMITS.queueTimeoutMs,
+    maxOutputBytes: vars[SETTING_VARS.maxOutputBytes] ?? LIMITS.maxOutputBytes,
+    // 0 means no cap, as an unset value does.
+    maxBudgetUsd: vars[SETTING_VARS.maxBudgetUsd] || null,
+    allowInsecureCallbacks: vars[SETTING_VARS.allowInsecureCallbacks] ?? false,
+    resultRetentionDays: vars[SETTING_VARS.resultRetentionDays] ?? LIMITS.resultRetentionDays,
+    allowWebSearch: vars[SETTING_VARS.allowWebSearch] ?? true,
   };
 }

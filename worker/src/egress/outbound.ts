@@ -12,7 +12,7 @@
  */
 import { type ClaudeCredential } from "../tasks/claude-command.js";
 import { ANTHROPIC_API_HOST } from "../contract.js";
-import type { WorkerSecrets } from "../env.js";
+import type { WorkerSecrets } from "../secrets.js";
 import { readSettings } from "../settings.js";
 import {
   checkMessageBody,

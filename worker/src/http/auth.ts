@@ -11,7 +11,8 @@ export interface AuthTokens {
   previous: string | undefined;
 }
 
-export type AuthOutcome = "authorized" | "unauthorized" | "not_configured";
+/** `current` or `previous`: the slot whose token the request carried. */
+export type AuthOutcome = "current" | "previous" | "unauthorized" | "not_configured";
 
 const BEARER = /^Bearer ([\x21-\x7e]+)$/i;
 
@@ -26,6 +27,11 @@ async function digest(value: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
 }
 
+/** Whether `presented` is the token of a slot; an unset or empty slot matches nothing. */
+export async function slotMatches(presented: string, expected: string | undefined): Promise<boolean> {
+  return matches(await digest(presented), expected);
+}
+
 async function matches(presented: ArrayBuffer, expected: string | undefined): Promise<boolean> {
   // An unset or empty slot is compared against a fresh random value so the work done is the same.
   const usable = typeof expected === "string" && expected.length > 0;
@@ -33,11 +39,12 @@ async function matches(presented: ArrayBuffer, expected: string | undefined): Pr
   return crypto.subtle.timingSafeEqual(presented, expectedDigest) && usable;
 }
 
-/** Decides whether the `Authorization` header carries the current or the previous token. */
+/** Decides whether the `Authorization` header carries the current or the previous token, and which. */
 export async function authorize(header: string | null | undefined, tokens: AuthTokens): Promise<AuthOutcome> {
   if (!tokens.current) return "not_configured";
   const token = bearerToken(header);
   const presented = await digest(token ?? "");
   const [current, previous] = await Promise.all([matches(presented, tokens.current), matches(presented, tokens.previous)]);
-  return token !== null && (current || previous) ? "authorized" : "unauthorized";
+  if (token === null) return "unauthorized";
+  return current ? "current" : previous ? "previous" : "unauthorized";
 }

@@ -14,17 +14,25 @@ export const API_ERRORS = {
   invalid_model: { status: 400, message: "Model must be a Claude model name or alias" },
   invalid_max_turns: { status: 400, message: "maxTurns must be a positive integer within the allowed range" },
   invalid_permission_mode: { status: 400, message: "permissionMode is not one of the allowed modes" },
+  invalid_max_budget: { status: 400, message: "maxBudgetUsd must be a number above 0 and within the deployment's cap" },
+  invalid_callback_url: { status: 400, message: "callbackUrl must be an https:// URL without credentials" },
   unknown_field: { status: 400, message: "Request body has unknown fields" },
   invalid_task_id: { status: 400, message: "Task id must be a UUID" },
+  invalid_query: { status: 400, message: "Query parameter is not valid" },
   // 401
   unauthorized: { status: 401, message: "Unauthorized" },
   // 404 / 405
+  task_not_found: { status: 404, message: "Task not found" },
   result_not_found: { status: 404, message: "Task result not found" },
   not_found: { status: 404, message: "Not found" },
   method_not_allowed: { status: 405, message: "Method not allowed" },
-  // 413 / 415
+  // 409: the task is not in a state that allows this.
+  task_finished: { status: 409, message: "Task has already finished" },
+  task_not_finished: { status: 409, message: "Task has not finished yet" },
+  // 413 / 415 / 429
   body_too_large: { status: 413, message: "Request body is too large" },
   unsupported_media_type: { status: 415, message: "Content-Type must be application/json" },
+  rate_limited: { status: 429, message: "Too many tasks created; retry later" },
   // 5xx: failures of the platform or of this deployment.
   task_execution_failed: { status: 500, message: "Task execution failed" },
   result_store_failed: { status: 500, message: "Task ran but its result could not be stored" },
@@ -32,6 +40,8 @@ export const API_ERRORS = {
   auth_not_configured: { status: 500, message: "Server auth token is not configured" },
   credential_not_configured: { status: 500, message: "Claude credential is not configured" },
   settings_invalid: { status: 500, message: "Worker settings are invalid" },
+  webhook_not_configured: { status: 500, message: "Webhook signing secret is not configured" },
+  task_store_failed: { status: 500, message: "Task state could not be reached" },
   internal_error: { status: 500, message: "Internal error" },
   sandbox_unavailable: { status: 503, message: "No sandbox is available right now; retry later" },
 } as const satisfies Record<string, { status: number; message: string }>;
@@ -40,6 +50,9 @@ export type ApiErrorCode = keyof typeof API_ERRORS;
 
 /** Seconds a client should wait before retrying a 503. */
 export const RETRY_AFTER_SECONDS = 30;
+
+/** Seconds a client should wait before retrying a 429 (the rate limit's window). */
+export const RATE_LIMIT_RETRY_AFTER_SECONDS = 60;
 
 /** An error answer: thrown anywhere in request handling, rendered by the app. */
 export class ApiError extends Error {

@@ -1,0 +1,30 @@
+/**
+ * The Worker's secret bindings (never in wrangler.jsonc, so declared here) and
+ * the list of their values that must never appear in a result, an event or a
+ * log. No runtime type is needed, so Node code (tests, infra) can import it.
+ */
+export interface WorkerSecrets {
+  /** The current API bearer token. */
+  SERVER_AUTH_TOKEN?: string;
+  /** The previous API bearer token; unset until the first rotation. */
+  SERVER_AUTH_TOKEN_PREVIOUS?: string;
+  /** Claude subscription token from `claude setup-token`. */
+  CLAUDE_CODE_OAUTH_TOKEN?: string;
+  /** Anthropic API key, used when no OAuth token is set. */
+  ANTHROPIC_API_KEY?: string;
+  /** The webhook signing secret, `whsec_<base64>`. */
+  WEBHOOK_SECRET?: string;
+  /** Optional override of the wait beyond the task timeout, in ms. */
+  DEADLINE_GRACE_MS?: string;
+  /** `true` only in dev:stub: lets `callbackUrl` be plain http to localhost. */
+  ALLOW_INSECURE_CALLBACKS?: string;
+  /** Optional cap of `maxBudgetUsd`, in USD (unset: no cap). */
+  MAX_BUDGET_USD?: string;
+}
+
+/** Every secret value of the deployment: none of them may appear in a result, an event or a log. */
+export function deploymentSecrets(env: WorkerSecrets): string[] {
+  return [env.SERVER_AUTH_TOKEN, env.SERVER_AUTH_TOKEN_PREVIOUS, env.CLAUDE_CODE_OAUTH_TOKEN, env.ANTHROPIC_API_KEY, env.WEBHOOK_SECRET].filter(
+    (value): value is string => typeof value === "string" && value.length > 0,
+  );
+}

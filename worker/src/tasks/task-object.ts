@@ -1,0 +1,811 @@
+/**
+ * The Task Durable Object: one instance per task id owns the task from
+ * acceptance to its stored result, whoever is connected. It asks the task's
+ * sandbox for a container (retrying while none is free), starts Claude Code as
+ * a background process, reads its stream-json output as it comes, persists the
+ * task's state and events as they happen, and ends the task exactly once. Its
+ * alarm fires at least every 30 s while the task runs and at each deadline, so
+ * the task ends within timeout + grace (+ queue timeout) even when the Worker is
+ * redeployed, the object is evicted or the container dies. At the end it
+ * destroys the container, writes the result and events to R2, delivers the
+ * webhook, and clears its storage.
+ *
+ * Decisions are pure functions (lifecycle.ts, events/, webhooks/); this class
+ * applies them. State lives in the object's SQLite storage: the task record
+ * under one key, events in a table.
+ */
+import { DurableObject } from "cloudflare:workers";
+import {
+  type CallbackState,
+  LIMITS,
+  TASK_INDEX_NAME,
+  type TaskError,
+  type TaskResult,
+  type TaskStatus,
+  type TaskStatusDocument,
+  type TerminalStatus,
+} from "../contract.js";
+import type { WorkerEnv } from "../env.js";
+import { deploymentSecrets } from "../secrets.js";
+import { LineSplitter } from "../events/lines.js";
+import { ProcessLogParser } from "../events/process-log.js";
+import { type ClaudeResultMessage, type EventDraft, parseStreamJsonLine } from "../events/stream-json.js";
+import { claudeCredential } from "../egress/outbound.js";
+import { redactSecrets } from "../redaction.js";
+import { isSandboxUnavailable, openTaskSandbox, type TaskSandbox } from "../sandbox/control.js";
+import { type EventPages, storeEvents, storeResult } from "../storage/results.js";
+import { attemptWebhook, nextWebhookAttemptAt, webhookBody } from "../webhooks/delivery.js";
+import { webhookKey } from "../webhooks/signature.js";
+import type { TaskRequest } from "../http/validation.js";
+import { buildClaudeInvocation } from "./claude-command.js";
+import {
+  isTerminal,
+  type LifecycleTrigger,
+  nextAlarmAt,
+  queueBackoffMs,
+  queueDeadline,
+  runDeadline,
+  runOutcome,
+  transition,
+} from "./lifecycle.js";
+import { OutputTail } from "./output-tail.js";
+
+/** Everything a task needs, fixed when it is accepted. */
+export interface TaskSubmission {
+  taskId: string;
+  /** Epoch ms. */
+  createdAt: number;
+  request: TaskRequest;
+  graceMs: number;
+  queueTimeoutMs: number;
+  maxOutputBytes: number;
+  credentialMode: "proxy" | "env";
+}
+
+/** The persisted state of a task. */
+interface TaskRecord {
+  submission: TaskSubmission;
+  status: TaskStatus;
+  startedAt: number | null;
+  finishedAt: number | null;
+  error: TaskError | null;
+  /** Failed requests for a container so far. */
+  queueAttempts: number;
+  /** Failed starts that were not about capacity. */
+  startFailures: number;
+  nextAttemptAt: number | null;
+  processId: string | null;
+  /** Streams that ended without the process's exit, in a row. */
+  lostStreams: number;
+  /** `uuid` of the last stream-json message turned into events: where a reattached stream resumes. */
+  lastLineUuid: string | null;
+  eventCount: number;
+  droppedEvents: number;
+  exitCode: number | null;
+  /** Claude Code's final `result` message, once seen. */
+  final: ClaudeResultMessage | null;
+  /** Whether the result and events are in R2. */
+  archived: boolean;
+  /** Failed attempts to store them. */
+  storeFailures: number;
+  /** Webhook delivery, when the task has a `callbackUrl`. */
+  callback: (CallbackState & { nextAttemptAt: number | null }) | null;
+}
+
+/** `awaitResult`: the task's result once it is stored, or why not yet. */
+export type ResultWait =
+  | { state: "pending"; status: TaskStatus }
+  /** Stored in R2; `result` is null when this object no longer holds it (read R2). */
+  | { state: "stored"; result: TaskResult | null }
+  /** The task ended but R2 refused the result: it is retried; here it is meanwhile. */
+  | { state: "store_failed"; result: TaskResult };
+
+/** A page of events as stored: each event is its JSON text, passed through to clients unparsed. */
+export interface StoredEventsPage {
+  /** The events' JSON, in `seq` order. */
+  events: string[];
+  /** The last `seq` returned (`after` when none). */
+  next: number;
+  /** Whether the page holds the `end` event. */
+  done: boolean;
+  status: TaskStatus;
+}
+
+/** `cancel`: whether the task was cancelled now or had already ended. */
+export type CancelOutcome = { outcome: "cancelled" | "finished"; document: TaskStatusDocument };
+
+/** Longest wait for the container to be destroyed before the task is wrapped up anyway (at most the grace, at least 1 s). */
+const DESTROY_TIMEOUT_MS = 15_000;
+/** Waits before storing the result again after R2 refused it: 5 s, then every 30 s. */
+const ARCHIVE_RETRY_MS = [5_000, 30_000] as const;
+/** Wait before reattaching to a process whose log stream ended early. */
+const REATTACH_DELAY_MS = 1_000;
+/** Log streams that may end early in a row before the container counts as lost. */
+const MAX_LOST_STREAMS = 5;
+/** When the alarm asks for a container if the first request, made at once, was lost with this object. */
+const FIRST_ATTEMPT_SAFETY_MS = 5_000;
+/** Failed starts (other than capacity) before the task fails. */
+const MAX_START_FAILURES = 3;
+
+const RECORD_KEY = "record";
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export class Task extends DurableObject<WorkerEnv> {
+  /** The running log reader, when this instance has one. */
+  #following: Promise<void> | null = null;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  #acquiring = false;
+  #wrappingUp: Promise<void> | null = null;
+  #stdout: OutputTail | null = null;
+  #stderr: OutputTail | null = null;
+  /** The result, kept in memory for waiters once the storage is cleared. */
+  #result: TaskResult | null = null;
+  #waiters = new Set<() => void>();
+  #sandbox: TaskSandbox | null = null;
+
+  constructor(ctx: DurableObjectState, env: WorkerEnv) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, json TEXT NOT NULL)");
+  }
+
+  // ---------------------------------------------------------------------------
+  // RPC methods, called by the Worker's routes.
+  // ---------------------------------------------------------------------------
+
+  /** Accepts a task (idempotent: a second call returns the task as it is). */
+  async start(submission: TaskSubmission): Promise<TaskStatusDocument> {
+    const existing = this.#load();
+    if (existing) return this.#document(existing);
+    const record: TaskRecord = {
+      submission,
+      status: "queued",
+      startedAt: null,
+      finishedAt: null,
+      error: null,
+      queueAttempts: 0,
+      startFailures: 0,
+      nextAttemptAt: Date.now(),
+      processId: null,
+      lostStreams: 0,
+      lastLineUuid: null,
+      eventCount: 0,
+      droppedEvents: 0,
+      exitCode: null,
+      final: null,
+      archived: false,
+      storeFailures: 0,
+      callback: null,
+    };
+    this.#append(record, { type: "status", data: { status: "queued" } });
+    this.#save(record);
+    // The first request for a container is made now; the alarm is the safety net if this object goes away meanwhile.
+    await this.ctx.storage.setAlarm(Date.now() + FIRST_ATTEMPT_SAFETY_MS);
+    await this.#index(record);
+    this.ctx.waitUntil(this.#advance());
+    return this.#document(record);
+  }
+
+  /** The status document, or null when this object holds no task (never accepted, or finished and cleared). */
+  async status(): Promise<TaskStatusDocument | null> {
+    const record = this.#load();
+    return record ? this.#document(record) : null;
+  }
+
+  /**
+   * Events after `after`, at most `limit`; when there are none yet and the
+   * task has not ended, waits up to `waitMs` for the next one. Null when this
+   * object holds no task.
+   */
+  async events(after: number, limit: number, waitMs: number): Promise<StoredEventsPage | null> {
+    let record = this.#load();
+    if (!record) return null;
+    let rows = this.#readEvents(after, limit);
+    if (rows.length === 0 && waitMs > 0 && record.eventCount <= after && !isTerminal(record.status)) {
+      await this.#changed(waitMs);
+      record = this.#load();
+      if (!record) return null;
+      rows = this.#readEvents(after, limit);
+    }
+    const last = rows.at(-1);
+    return {
+      events: rows.map((row) => row.json),
+      next: last?.seq ?? after,
+      done: last !== undefined && last.seq === record.eventCount && isTerminal(record.status),
+      status: record.status,
+    };
+  }
+
+  /** Waits up to `waitMs` for the task's result to be stored. Null when this object holds no task. */
+  async awaitResult(waitMs: number): Promise<ResultWait | null> {
+    if (this.#result) return { state: "stored", result: this.#result };
+    let record = this.#load();
+    if (!record) return null;
+    if (!record.archived && !(isTerminal(record.status) && this.#storeFailed)) {
+      await this.#changed(waitMs);
+      if (this.#result) return { state: "stored", result: this.#result };
+      record = this.#load();
+      if (!record) return null;
+    }
+    if (record.archived) return { state: "stored", result: this.#result };
+    if (isTerminal(record.status) && this.#storeFailed) return { state: "store_failed", result: this.#buildResult(record) };
+    return { state: "pending", status: record.status };
+  }
+
+  /** Cancels the task: Claude Code is stopped, the container destroyed, what it printed so far stored. */
+  async cancel(): Promise<CancelOutcome | null> {
+    const record = this.#load();
+    if (!record) return null;
+    if (isTerminal(record.status)) return { outcome: "finished", document: this.#document(record) };
+    const ended = this.#apply(record, { kind: "cancel" });
+    return { outcome: "cancelled", document: this.#document(ended ?? record) };
+  }
+
+  // ---------------------------------------------------------------------------
+  // The alarm: queue retries, the watchdog, deadlines, archive and webhook retries.
+  // ---------------------------------------------------------------------------
+
+  override async alarm(): Promise<void> {
+    await this.#advance();
+  }
+
+  /** Does what the task's status calls for now, then sets the alarm for the next time. */
+  async #advance(): Promise<void> {
+    const record = this.#load();
+    if (!record) return;
+    try {
+      await this.#step(record);
+    } finally {
+      const current = this.#load();
+      if (current) await this.#schedule(current);
+    }
+  }
+
+  async #step(record: TaskRecord): Promise<void> {
+    const now = Date.now();
+    switch (record.status) {
+      case "queued":
+        if (now >= queueDeadline(record.submission)) {
+          this.#apply(record, { kind: "queue_timeout", queueTimeoutMs: record.submission.queueTimeoutMs });
+        } else if ((record.nextAttemptAt ?? now) <= now) {
+          await this.#acquire(record);
+        }
+        return;
+      case "running": {
+        const deadline = runDeadline({ startedAt: record.startedAt, timeoutMs: record.submission.request.timeoutMs, graceMs: record.submission.graceMs });
+        if (deadline !== null && now >= deadline) {
+          this.#apply(record, { kind: "deadline_passed", timeoutMs: record.submission.request.timeoutMs });
+        } else {
+          this.#follow();
+        }
+        return;
+      }
+      default:
+        // Terminal: finish what the end left undone (a refused R2 write, a webhook retry).
+        this.#wrapUp();
+        await this.#wrappingUp;
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // Getting a container and starting Claude Code.
+  // ---------------------------------------------------------------------------
+
+  async #acquire(record: TaskRecord): Promise<void> {
+    if (this.#acquiring) return;
+    this.#acquiring = true;
+    try {
+      const credential = claudeCredential(this.env);
+      if (!credential) {
+        this.#endWith(record, "failed", { code: "platform_interrupted", message: "No Claude credential is configured" });
+        return;
+      }
+      const { request } = record.submission;
+      const invocation = buildClaudeInvocation({
+        task: request.task,
+        permissionMode: request.permissionMode,
+        timeoutMs: request.timeoutMs,
+        credential,
+        credentialMode: record.submission.credentialMode,
+        ...(request.model === undefined ? {} : { model: request.model }),
+        ...(request.maxTurns === undefined ? {} : { maxTurns: request.maxTurns }),
+        ...(request.maxBudgetUsd === undefined ? {} : { maxBudgetUsd: request.maxBudgetUsd }),
+      });
+      let processId: string;
+      try {
+        processId = (await this.#openSandbox(record).startProcess(invocation.command, { env: invocation.env })).id;
+      } catch (error) {
+        this.#startFailed(error);
+        return;
+      }
+      const current = this.#load();
+      if (!current || current.status !== "queued") {
+        // Cancelled while the container started: it must not keep running.
+        await this.#release(processId);
+        return;
+      }
+      const started = this.#apply(current, { kind: "container_acquired" }, (next) => {
+        next.startedAt = Date.now();
+        next.processId = processId;
+        next.nextAttemptAt = null;
+      });
+      if (started) {
+        await this.#index(started);
+        this.#follow();
+      }
+    } finally {
+      this.#acquiring = false;
+    }
+  }
+
+  #startFailed(error: unknown): void {
+    const record = this.#load();
+    if (!record || record.status !== "queued") return;
+    const capacity = isSandboxUnavailable(error);
+    if (!capacity && record.startFailures + 1 >= MAX_START_FAILURES) {
+      this.#endWith(record, "failed", { code: "platform_interrupted", message: "The sandbox could not start Claude Code" });
+      return;
+    }
+    this.#apply(record, { kind: "container_unavailable" }, (next) => {
+      next.queueAttempts += 1;
+      if (!capacity) next.startFailures += 1;
+      next.nextAttemptAt = Date.now() + queueBackoffMs(next.queueAttempts, Math.random());
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Reading Claude Code's output as it comes.
+  // ---------------------------------------------------------------------------
+
+  /** Starts the log reader unless one runs (after an eviction, the watchdog alarm calls this again). */
+  #follow(): void {
+    if (this.#following) return;
+    const reading = this.#readLogs().finally(() => {
+      this.#following = null;
+    });
+    this.#following = reading;
+    this.ctx.waitUntil(reading);
+  }
+
+  async #readLogs(): Promise<void> {
+    let record = this.#load();
+    if (!record || record.status !== "running" || record.processId === null) return;
+    const processId = record.processId;
+    const sandbox = this.#openSandbox(record);
+    const secrets = deploymentSecrets(this.env);
+    const maxOutputBytes = record.submission.maxOutputBytes;
+    // A (re)attached stream replays the output from the start: the tails are rebuilt from it.
+    this.#stdout = new OutputTail(maxOutputBytes);
+    this.#stderr = new OutputTail(maxOutputBytes);
+
+    let stream: ReadableStream<Uint8Array>;
+    try {
+      stream = await sandbox.streamProcessLogs(processId);
+    } catch {
+      await this.#streamEnded(processId);
+      return;
+    }
+    const frames = new ProcessLogParser();
+    const lines = new LineSplitter();
+    // Only the first stdout frame replays earlier output; its lines up to the last one seen are skipped.
+    let replayFrame = true;
+    let skipUntil = record.lastLineUuid;
+    let exit: { exitCode: number | null } | null = null;
+
+    const consume = (text: string[]): void => {
+      const current = this.#load();
+      if (!current || current.status !== "running") return;
+      for (const line of text) {
+        const parsed = parseStreamJsonLine(line);
+        if (skipUntil !== null) {
+          if (parsed.uuid === skipUntil) skipUntil = null;
+          continue;
+        }
+        for (const draft of parsed.events) this.#append(current, draft, secrets);
+        if (parsed.final) current.final = { ...parsed.final, result: redactSecrets(parsed.final.result, secrets), errors: parsed.final.errors.map((error) => redactSecrets(error, secrets)) };
+        if (parsed.uuid !== null) current.lastLineUuid = parsed.uuid;
+      }
+      current.lostStreams = 0;
+      this.#save(current);
+    };
+
+    const reader = stream.getReader();
+    this.#reader = reader;
+    try {
+      while (exit === null) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        for (const frame of frames.push(value)) {
+          switch (frame.type) {
+            case "stdout":
+              this.#stdout.push(frame.data);
+              consume(lines.push(frame.data));
+              if (replayFrame) {
+                // Lines after the replay are new even when the last one seen was not found in it.
+                skipUntil = null;
+                replayFrame = false;
+              }
+              break;
+            case "stderr":
+              this.#stderr.push(frame.data);
+              break;
+            case "gap":
+              lines.gap();
+              this.#stdout.truncated = true;
+              replayFrame = false;
+              skipUntil = null;
+              break;
+            case "exit":
+              exit = { exitCode: frame.exitCode };
+              break;
+          }
+        }
+        record = this.#load();
+        if (!record || record.status !== "running") return;
+      }
+    } catch {
+      // The stream broke: decided below, as for a stream that ended early.
+    } finally {
+      this.#reader = null;
+      reader.cancel().catch(() => undefined);
+    }
+    consume(lines.end());
+    if (exit) {
+      this.#claudeEnded(exit.exitCode);
+    } else {
+      await this.#streamEnded(processId);
+    }
+  }
+
+  /** The log stream ended without the exit: ask the sandbox what became of the process. */
+  async #streamEnded(processId: string): Promise<void> {
+    const record = this.#load();
+    if (!record || record.status !== "running") return;
+    let info;
+    try {
+      info = await this.#openSandbox(record).getProcess(processId);
+    } catch {
+      info = undefined;
+    }
+    const current = this.#load();
+    if (!current || current.status !== "running") return;
+    if (info === null) {
+      this.#apply(current, { kind: "container_lost" });
+    } else if (info && info.status !== "running" && info.status !== "starting") {
+      this.#claudeEnded(info.exitCode);
+    } else if (current.lostStreams + 1 >= MAX_LOST_STREAMS) {
+      this.#apply(current, { kind: "container_lost" });
+    } else {
+      current.lostStreams += 1;
+      this.#save(current);
+      // The process still runs (or the sandbox did not answer): reattach shortly.
+      await this.ctx.storage.setAlarm(Date.now() + REATTACH_DELAY_MS);
+    }
+  }
+
+  #claudeEnded(exitCode: number | null): void {
+    const record = this.#load();
+    if (!record || record.status !== "running") return;
+    const outcome = runOutcome({
+      final: record.final,
+      exitCode,
+      elapsedMs: Date.now() - (record.startedAt ?? record.submission.createdAt),
+      timeoutMs: record.submission.request.timeoutMs,
+    });
+    this.#apply(record, { kind: "claude_ended", outcome }, (next) => {
+      next.exitCode = exitCode;
+    });
+  }
+
+  // ---------------------------------------------------------------------------
+  // Transitions and the end of a task.
+  // ---------------------------------------------------------------------------
+
+  /**
+   * Applies a trigger through the lifecycle; `update` adjusts the record of a
+   * non-terminal move. Returns the record as saved, or null when the trigger
+   * meant nothing. An end is recorded at once and wrapped up in the background.
+   */
+  #apply(record: TaskRecord, trigger: LifecycleTrigger, update?: (next: TaskRecord) => void): TaskRecord | null {
+    const next = transition(record.status, trigger);
+    if (next.kind === "ignored") return null;
+    if (next.kind === "end") {
+      update?.(record);
+      return this.#endWith(record, next.status, next.error);
+    }
+    const moved = next.status !== record.status;
+    record.status = next.status;
+    update?.(record);
+    if (moved) this.#append(record, { type: "status", data: { status: next.status } });
+    this.#save(record);
+    this.#notify();
+    return record;
+  }
+
+  /** Records the terminal status with its `result` and `end` events, then wraps the task up. */
+  #endWith(record: TaskRecord, status: TerminalStatus, error: TaskError | null): TaskRecord {
+    record.status = status;
+    record.error = error;
+    record.finishedAt = Date.now();
+    this.#append(record, { type: "result", data: { success: status === "succeeded", error, usage: record.final?.usage ?? null } });
+    this.#append(record, { type: "end", data: { status } });
+    this.#save(record);
+    this.#notify();
+    this.#wrapUp();
+    return record;
+  }
+
+  /** Releases the container, stores the result and events, delivers the webhook, then clears the storage. */
+  #wrapUp(): void {
+    if (this.#wrappingUp) return;
+    const work = this.#finish().finally(() => {
+      this.#wrappingUp = null;
+    });
+    this.#wrappingUp = work;
+    this.ctx.waitUntil(work);
+  }
+
+  #storeFailed = false;
+
+  async #finish(): Promise<void> {
+    let record = this.#load();
+    if (!record || !isTerminal(record.status)) return;
+    if (!record.archived) {
+      await this.#index(record);
+      await this.#release(record.processId);
+      // The stream ends by itself when the process is killed; a stream that outlived the container is dropped.
+      this.#reader?.cancel().catch(() => undefined);
+      const result = this.#buildResult(record);
+      try {
+        await storeResult(this.env.RESULTS, result);
+        await storeEvents(this.env.RESULTS, record.submission.taskId, this.#eventPages());
+      } catch {
+        this.#storeFailed = true;
+        record.storeFailures += 1;
+        this.#save(record);
+        this.#warn("result_store_failed");
+        this.#notify();
+        await this.#schedule(record);
+        return;
+      }
+      this.#storeFailed = false;
+      this.#result = result;
+      record = this.#load()!;
+      record.archived = true;
+      if (record.submission.request.callbackUrl !== undefined) {
+        record.callback = { attempts: 0, delivered: false, lastStatus: null, nextAttemptAt: Date.now() };
+      }
+      this.#save(record);
+      this.#notify();
+    }
+    if (record.callback && !record.callback.delivered && record.callback.nextAttemptAt !== null && record.callback.nextAttemptAt <= Date.now()) {
+      await this.#deliverWebhook(record);
+    }
+    await this.#index(record);
+    const pending = record.callback !== null && !record.callback.delivered && record.callback.nextAttemptAt !== null;
+    if (pending) {
+      await this.#schedule(record);
+    } else {
+      await this.#clear();
+    }
+  }
+
+  async #deliverWebhook(record: TaskRecord): Promise<void> {
+    const url = record.submission.request.callbackUrl;
+    const key = webhookKey(this.env.WEBHOOK_SECRET ?? "");
+    if (url === undefined || !record.callback) return;
+    if (!key) {
+      this.#warn("webhook_secret_invalid");
+      record.callback = { ...record.callback, nextAttemptAt: null };
+      this.#save(record);
+      return;
+    }
+    const now = Date.now();
+    const state = await attemptWebhook({
+      url,
+      key,
+      taskId: record.submission.taskId,
+      body: webhookBody(this.#document(record)),
+      state: record.callback,
+      now,
+    });
+    if (!state.delivered) this.#warn(`webhook_failed_${state.lastStatus ?? "network"}`);
+    record.callback = { ...state, nextAttemptAt: state.delivered ? null : nextWebhookAttemptAt(state.attempts, now) };
+    this.#save(record);
+  }
+
+  /** Stops Claude Code and destroys the container; failures are logged, never fatal. */
+  async #release(processId: string | null): Promise<void> {
+    const record = this.#load();
+    if (!record) return;
+    const sandbox = this.#openSandbox(record);
+    if (processId !== null) await sandbox.killProcess(processId).catch(() => undefined);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), Math.min(DESTROY_TIMEOUT_MS, Math.max(1_000, record.submission.graceMs)));
+    });
+    try {
+      const outcome = await Promise.race([sandbox.destroy().then(() => "destroyed" as const), timeout]);
+      if (outcome === "timeout") this.#warn("sandbox_destroy_timeout");
+    } catch {
+      this.#warn("sandbox_destroy_failed");
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+
+  /** Deletes everything this object stores: its task now lives in R2 and the index. */
+  async #clear(): Promise<void> {
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#notify();
+  }
+
+  // ---------------------------------------------------------------------------
+  // Documents.
+  // ---------------------------------------------------------------------------
+
+  #buildResult(record: TaskRecord): TaskResult {
+    const secrets = deploymentSecrets(this.env);
+    const status = record.status as TerminalStatus;
+    const stdout = redactSecrets(this.#stdout?.text() ?? "", secrets);
+    const stderr = redactSecrets(this.#stderr?.text() ?? "", secrets);
+    const result = record.final?.result ?? "";
+    const finished = record.finishedAt ?? Date.now();
+    // After an eviction without a replay, nothing of the output is known here any more.
+    const outputLost = record.startedAt !== null && this.#stdout === null;
+    return {
+      taskId: record.submission.taskId,
+      status,
+      success: status === "succeeded",
+      exitCode: record.exitCode,
+      stdout,
+      stderr,
+      output: result.trim().length > 0 ? result : stderr,
+      result,
+      usage: record.final?.usage ?? null,
+      timedOut: status === "timed_out",
+      truncated: outputLost || (this.#stdout?.truncated ?? false) || (this.#stderr?.truncated ?? false),
+      ...(record.error === null ? {} : { error: record.error }),
+      startedAt: iso(record.startedAt),
+      timestamp: new Date(finished).toISOString(),
+      durationMs: finished - (record.startedAt ?? record.submission.createdAt),
+    };
+  }
+
+  #document(record: TaskRecord): TaskStatusDocument {
+    const { taskId, createdAt, request } = record.submission;
+    const self = `/tasks/${taskId}`;
+    return {
+      taskId,
+      status: record.status,
+      createdAt: new Date(createdAt).toISOString(),
+      startedAt: iso(record.startedAt),
+      finishedAt: iso(record.finishedAt),
+      durationMs: record.finishedAt === null ? null : record.finishedAt - (record.startedAt ?? createdAt),
+      timeoutMs: request.timeoutMs,
+      eventCount: record.eventCount,
+      usage: record.final?.usage ?? null,
+      error: record.error,
+      ...(record.callback
+        ? { callback: { attempts: record.callback.attempts, delivered: record.callback.delivered, lastStatus: record.callback.lastStatus } }
+        : request.callbackUrl !== undefined
+          ? { callback: { attempts: 0, delivered: false, lastStatus: null } }
+          : {}),
+      links: { self, events: `${self}/events`, result: `${self}/result`, cancel: `${self}/cancel` },
+    };
+  }
+
+  // ---------------------------------------------------------------------------
+  // Storage and small helpers.
+  // ---------------------------------------------------------------------------
+
+  #load(): TaskRecord | null {
+    return (this.ctx.storage.kv.get<TaskRecord>(RECORD_KEY) as TaskRecord | undefined) ?? null;
+  }
+
+  #save(record: TaskRecord): void {
+    this.ctx.storage.kv.put(RECORD_KEY, record);
+  }
+
+  /** Numbers, stamps, redacts and stores an event (beyond `LIMITS.maxEvents`, only `result` and `end` are kept). */
+  #append(record: TaskRecord, draft: EventDraft, secrets: readonly string[] = deploymentSecrets(this.env)): void {
+    if (record.eventCount >= LIMITS.maxEvents && draft.type !== "result" && draft.type !== "end") {
+      record.droppedEvents += 1;
+      return;
+    }
+    record.eventCount += 1;
+    const event = { seq: record.eventCount, type: draft.type, at: new Date().toISOString(), data: draft.data };
+    this.ctx.storage.sql.exec("INSERT INTO events (seq, json) VALUES (?, ?)", event.seq, redactSecrets(JSON.stringify(event), secrets));
+    this.#notify();
+  }
+
+  #readEvents(after: number, limit: number): { seq: number; json: string }[] {
+    return this.ctx.storage.sql.exec<{ seq: number; json: string }>("SELECT seq, json FROM events WHERE seq > ? ORDER BY seq LIMIT ?", after, limit).toArray();
+  }
+
+  /** The stored events as pages of JSON lines, with their total size, for R2. */
+  #eventPages(): EventPages {
+    const sql = this.ctx.storage.sql;
+    const total = sql.exec<{ bytes: number | null }>("SELECT SUM(LENGTH(CAST(json AS BLOB)) + 1) AS bytes FROM events").one().bytes ?? 0;
+    return {
+      totalBytes: total,
+      *pages() {
+        let after = 0;
+        for (;;) {
+          const rows = sql.exec<{ seq: number; json: string }>("SELECT seq, json FROM events WHERE seq > ? ORDER BY seq LIMIT 200", after).toArray();
+          if (rows.length === 0) return;
+          yield rows.map((row) => row.json);
+          after = rows.at(-1)!.seq;
+        }
+      },
+    };
+  }
+
+  #openSandbox(record: TaskRecord): TaskSandbox {
+    this.#sandbox ??= openTaskSandbox(
+      this.env.Sandbox,
+      record.submission.taskId,
+      record.submission.request.timeoutMs + record.submission.graceMs,
+    );
+    return this.#sandbox;
+  }
+
+  async #schedule(record: TaskRecord): Promise<void> {
+    const now = Date.now();
+    let at: number | null;
+    if (!isTerminal(record.status)) {
+      at = nextAlarmAt(
+        {
+          status: record.status,
+          createdAt: record.submission.createdAt,
+          startedAt: record.startedAt,
+          timeoutMs: record.submission.request.timeoutMs,
+          graceMs: record.submission.graceMs,
+          queueTimeoutMs: record.submission.queueTimeoutMs,
+          nextAttemptAt: record.nextAttemptAt,
+        },
+        now,
+      );
+    } else if (!record.archived) {
+      at = now + (record.storeFailures <= 1 ? ARCHIVE_RETRY_MS[0] : ARCHIVE_RETRY_MS[1]);
+    } else {
+      at = record.callback && !record.callback.delivered ? record.callback.nextAttemptAt : null;
+    }
+    if (at === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Math.max(at, now));
+  }
+
+  /** Keeps the task index up to date; a failure is logged and repaired by the next update. */
+  async #index(record: TaskRecord): Promise<void> {
+    try {
+      await this.env.TASK_INDEX.get(this.env.TASK_INDEX.idFromName(TASK_INDEX_NAME)).record(this.#document(record));
+    } catch {
+      this.#warn("task_index_failed");
+    }
+  }
+
+  /** Resolves after the next change (an event, a status, the stored result) or after `ms`. */
+  #changed(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#waiters.add(done);
+    });
+  }
+
+  #notify(): void {
+    for (const waiter of [...this.#waiters]) waiter();
+  }
+
+  #warn(code: string): void {
+    const record = this.#load();
+    console.log(JSON.stringify({ level: "warn", event: "task", taskId: record?.submission.taskId ?? null, code }));
+  }
+}

@@ -6,7 +6,8 @@
  * process, so the client is loaded at call time (`loadPackage`) and the API
  * token is never an input: it comes from the stack config `cloudflare:apiToken`
  * (handed to the provider's `configure`) or from `CLOUDFLARE_API_TOKEN`. It is
- * never stored in state and never appears in an error message.
+ * never stored in state and never appears in an error message, nor does any
+ * secret value a call sends.
  */
 import type Cloudflare from "cloudflare";
 
@@ -62,21 +63,35 @@ interface ApiErrorShape {
   message?: string;
 }
 
+/** Longest part of an API failure's details kept in an error message (the rest is cut). */
+const MAX_DETAILS_LENGTH = 2_000;
+
 /**
  * Turns a failed API call into an Error that says what was being done, the
- * HTTP status and Cloudflare's error codes and messages, with every occurrence
- * of the API token removed.
+ * HTTP status and Cloudflare's error codes and messages. Every occurrence of
+ * each value in `redact` (the API token, the secret values the call sent) is
+ * removed first, since an API may echo a request back in its error; then
+ * overly long details are cut.
  */
-export function apiFailure(action: string, error: unknown, apiToken: string | undefined): Error {
+export function apiFailure(action: string, error: unknown, redact: readonly (string | undefined)[]): Error {
   const shaped = (typeof error === "object" && error !== null ? error : {}) as ApiErrorShape;
-  const details =
+  let details =
     shaped.errors && shaped.errors.length > 0
       ? shaped.errors.map((item) => `${item.code ?? "?"}: ${item.message ?? "unknown error"}`).join("; ")
       : (shaped.message ?? String(error));
+  // Each secret as sent and as it reads inside an echoed JSON string; longest first, so a
+  // secret that contains another is removed whole.
+  const secrets = redact
+    .filter((value): value is string => typeof value === "string" && value !== "")
+    .flatMap((value) => [value, JSON.stringify(value).slice(1, -1)]);
+  for (const secret of [...new Set(secrets)].sort((a, b) => b.length - a.length)) {
+    details = details.replaceAll(secret, "[redacted]");
+  }
+  if (details.length > MAX_DETAILS_LENGTH) {
+    details = `${details.slice(0, MAX_DETAILS_LENGTH)}… (${details.length - MAX_DETAILS_LENGTH} more characters)`;
+  }
   const status = typeof shaped.status === "number" ? `HTTP ${shaped.status}: ` : "";
-  let message = `Cloudflare API: could not ${action}: ${status}${details}`;
-  if (apiToken) message = message.replaceAll(apiToken, "[redacted]");
-  return new Error(message);
+  return new Error(`Cloudflare API: could not ${action}: ${status}${details}`);
 }
 
 /** Whether a failed API call was a 404. */

@@ -6,7 +6,12 @@
  * drives the Containers API through the official `cloudflare` client:
  *
  * - create: a scheduler-backed application (`scheduling_policy: "default"`,
- *   no pre-started instances) bound to the Worker script's Durable Object class;
+ *   no pre-started instances) bound to the Worker script's Durable Object class.
+ *   Right after the Worker upload the class may not be visible yet
+ *   (`DURABLE_OBJECT_NOT_FOUND`): the create is retried for a short while. An
+ *   application that already exists with the same name, script and class (a
+ *   create whose answer was lost, then retried) is adopted and brought to the
+ *   desired configuration; one serving another Worker or class is reported;
  * - update: `maxInstances` is edited in place; a new image, instance type or
  *   logging setting goes out as a rolling rollout (the API accepts image
  *   changes only through a rollout);
@@ -116,7 +121,7 @@ interface ApplicationView {
   };
   observability?: { logs?: { enabled?: boolean } };
   /** The API documents only `namespace_id` here; the script and class are read when it also returns them. */
-  durable_objects?: { script_name?: string; class_name?: string };
+  durable_objects?: { namespace_id?: string; script_name?: string; class_name?: string };
 }
 
 /** Implements create, read, diff, update and delete of a Containers application. */
@@ -125,6 +130,14 @@ export class ContainerApplicationProvider
 {
   /** The stack config, given by Pulumi's provider host before any other call. */
   private config: ProviderConfigSource | undefined;
+
+  /** How often a create is tried while the Durable Object class is not visible yet, and the pause between tries. */
+  private readonly createRetry: { attempts: number; delayMs: number };
+
+  /** `createAttempts` (12) tries, `createRetryDelayMs` (5000) apart: about a minute in all. */
+  constructor(options: { createAttempts?: number; createRetryDelayMs?: number } = {}) {
+    this.createRetry = { attempts: options.createAttempts ?? 12, delayMs: options.createRetryDelayMs ?? 5_000 };
+  }
 
   /** Keeps the stack config (it may hold `cloudflare:apiToken` and `cloudflare:baseUrl`). */
   async configure(request: pulumi.dynamic.ConfigureRequest): Promise<void> {
@@ -139,15 +152,30 @@ export class ContainerApplicationProvider
     return { inputs: news, failures: inputFailures(news) };
   }
 
-  /** Creates the application; an existing one with the same name is reported, not adopted. */
+  /**
+   * Creates the application, retrying while the Worker's Durable Object class
+   * is not visible yet; adopts an existing application with the same name,
+   * script and class; reports any other conflict.
+   */
   async create(inputs: ContainerApplicationInputs): Promise<pulumi.dynamic.CreateResult<ContainerApplicationState>> {
     const desired = desiredApplication(inputs);
     const connection = await this.connect();
-    try {
-      const application = await connection.client.containers.applications.create(createParams(desired));
-      return { id: application.id, outs: { ...desired, applicationId: application.id } };
-    } catch (error) {
-      throw await createFailure(connection, desired, error);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const application = await connection.client.containers.applications.create(createParams(desired));
+        return { id: application.id, outs: { ...desired, applicationId: application.id } };
+      } catch (error) {
+        if (containersErrorCode(error) === "DURABLE_OBJECT_NOT_FOUND" && attempt < this.createRetry.attempts) {
+          await new Promise((resolve) => setTimeout(resolve, this.createRetry.delayMs));
+          continue;
+        }
+        const existing = await existingApplication(connection, desired, error);
+        if (existing && servesDesiredClass(existing, desired)) {
+          await adoptApplication(connection, existing, desired);
+          return { id: existing.id, outs: { ...desired, applicationId: existing.id } };
+        }
+        throw createFailure(connection, desired, error, existing, attempt);
+      }
     }
   }
 
@@ -165,7 +193,7 @@ export class ContainerApplicationProvider
       return { id, props: { ...props, ...liveProperties(application as ApplicationView), applicationId: id } };
     } catch (error) {
       if (isNotFound(error)) return {};
-      throw apiFailure(`read container application ${id}`, error, connection.apiToken);
+      throw apiFailure(`read container application ${id}`, error, [connection.apiToken]);
     }
   }
 
@@ -202,7 +230,7 @@ export class ContainerApplicationProvider
     try {
       await connection.client.containers.applications.delete(id, { account_id: props.accountId });
     } catch (error) {
-      if (!isNotFound(error)) throw apiFailure(`delete container application ${id}`, error, connection.apiToken);
+      if (!isNotFound(error)) throw apiFailure(`delete container application ${id}`, error, [connection.apiToken]);
     }
   }
 
@@ -269,32 +297,132 @@ function createParams(
   };
 }
 
-/** The error for a failed create: a clear conflict message when the name is taken, else the API failure. */
-async function createFailure(connection: Connection, desired: DesiredApplication, error: unknown): Promise<Error> {
+/**
+ * The machine-readable code of a Containers API failure: the body's `error`
+ * (`{"error": "DURABLE_OBJECT_NOT_FOUND", "details": …}`), else the first
+ * Cloudflare error message.
+ */
+function containersErrorCode(error: unknown): string | undefined {
+  const shaped = (typeof error === "object" && error !== null ? error : {}) as {
+    error?: { error?: unknown };
+    errors?: { message?: unknown }[];
+  };
+  const code = shaped.error?.error ?? shaped.errors?.[0]?.message;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** An application found after a failed create, with the Worker script and class it serves when they are known. */
+interface ExistingApplication {
+  id: string;
+  name: string;
+  view: ApplicationView;
+  owner: { scriptName: string; className: string } | undefined;
+}
+
+/**
+ * The application a failed create collided with: the one the API names when
+ * the class already has an application, else the account's application with
+ * the desired name (for a 409, or a 400 when one exists). Undefined when there
+ * is none or it cannot be looked up (the create failure is then reported).
+ */
+async function existingApplication(
+  connection: Connection,
+  desired: DesiredApplication,
+  error: unknown,
+): Promise<ExistingApplication | undefined> {
   const status = (error as { status?: unknown } | null)?.status;
-  const existingId = status === 400 || status === 409 ? await applicationIdByName(connection, desired) : undefined;
-  if (status !== 409 && existingId === undefined) {
-    return apiFailure(`create container application ${desired.name}`, error, connection.apiToken);
+  const code = containersErrorCode(error);
+  if (status !== 400 && status !== 409 && code !== "DURABLE_OBJECT_ALREADY_HAS_APPLICATION") return undefined;
+  try {
+    const details = (error as { error?: { details?: { id?: unknown } } }).error?.details;
+    let id = code === "DURABLE_OBJECT_ALREADY_HAS_APPLICATION" && typeof details?.id === "string" ? details.id : undefined;
+    if (id === undefined) {
+      const filter = { account_id: desired.accountId, name: desired.name };
+      for await (const application of connection.client.containers.applications.list(filter)) {
+        if (application.name === desired.name) {
+          id = application.id;
+          break;
+        }
+      }
+    }
+    if (id === undefined) return undefined;
+    const view = (await connection.client.containers.applications.get(id, { account_id: desired.accountId })) as ApplicationView;
+    return { id, name: view.name ?? "", view, owner: await applicationOwner(connection, desired.accountId, view) };
+  } catch {
+    // The lookup only decides between adopting and reporting; the create failure is what gets reported.
+    return undefined;
   }
-  const which = existingId ? ` (id ${existingId})` : "";
-  const deleteCommand = `wrangler containers delete ${existingId ?? "<id>"}`;
-  return new Error(
-    `A Containers application named "${desired.name}" already exists in account ${desired.accountId}${which}. ` +
-      `Delete it (Cloudflare dashboard, or \`${deleteCommand}\`) and run \`pulumi up\` again.`,
+}
+
+/** The Worker script and Durable Object class an application serves, from the application or its namespace. */
+async function applicationOwner(
+  connection: Connection,
+  accountId: string,
+  view: ApplicationView,
+): Promise<ExistingApplication["owner"]> {
+  const objects = view.durable_objects;
+  if (objects?.script_name && objects.class_name) return { scriptName: objects.script_name, className: objects.class_name };
+  if (!objects?.namespace_id) return undefined;
+  for await (const namespace of connection.client.durableObjects.namespaces.list({ account_id: accountId })) {
+    if (namespace.id === objects.namespace_id) {
+      return namespace.script && namespace.class ? { scriptName: namespace.script, className: namespace.class } : undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Whether an existing application is the one this resource would have created. */
+function servesDesiredClass(existing: ExistingApplication, desired: DesiredApplication): boolean {
+  return (
+    existing.name === desired.name &&
+    existing.owner?.scriptName === desired.scriptName &&
+    existing.owner.className === desired.className
   );
 }
 
-/** The id of the account's application with the desired name, if the list shows one. */
-async function applicationIdByName(connection: Connection, desired: DesiredApplication): Promise<string | undefined> {
-  try {
-    const filter = { account_id: desired.accountId, name: desired.name };
-    for await (const application of connection.client.containers.applications.list(filter)) {
-      if (application.name === desired.name) return application.id;
-    }
-  } catch {
-    // The lookup only refines the message; the create failure is what gets reported.
+/** Brings an adopted application to the desired size, image, instance type and logging. */
+async function adoptApplication(connection: Connection, existing: ExistingApplication, desired: DesiredApplication): Promise<void> {
+  const live = liveProperties(existing.view);
+  if (live.maxInstances !== desired.maxInstances) await editMaxInstances(connection, existing.id, desired);
+  const rollout = (["image", "instanceType", "observability"] as const).some((property) => live[property] !== desired[property]);
+  if (rollout) await startRollout(connection, existing.id, desired);
+}
+
+/** The error for a create that failed and adopted nothing: what stands in the way and what to do, else the API failure. */
+function createFailure(
+  connection: Connection,
+  desired: DesiredApplication,
+  error: unknown,
+  existing: ExistingApplication | undefined,
+  attempts: number,
+): Error {
+  const status = (error as { status?: unknown } | null)?.status;
+  const code = containersErrorCode(error);
+  if (code === "DURABLE_OBJECT_NOT_FOUND") {
+    return new Error(
+      `Cloudflare API: could not create container application ${desired.name}: the Durable Object class ${desired.className} ` +
+        `of Worker ${desired.scriptName} was still not found after ${attempts} attempts. Run \`pulumi up\` again.`,
+    );
   }
-  return undefined;
+  if (existing === undefined && status !== 409 && code !== "DURABLE_OBJECT_ALREADY_HAS_APPLICATION") {
+    return apiFailure(`create container application ${desired.name}`, error, [connection.apiToken]);
+  }
+  const id = existing?.id ?? "<id>";
+  const remedy = `(Cloudflare dashboard, or \`wrangler containers delete ${id}\`) and run \`pulumi up\` again.`;
+  if (existing && existing.name !== desired.name) {
+    return new Error(
+      `Class ${desired.className} of Worker ${desired.scriptName} already has a Containers application, "${existing.name}" ` +
+        `(id ${existing.id}), in account ${desired.accountId}. Delete it ${remedy}`,
+    );
+  }
+  const which = existing ? ` (id ${existing.id})` : "";
+  const serves = existing?.owner
+    ? `serves class ${existing.owner.className} of Worker ${existing.owner.scriptName}`
+    : "could not be matched to this Worker's class";
+  return new Error(
+    `A Containers application named "${desired.name}"${which} already exists in account ${desired.accountId} and ${serves}. ` +
+      `Choose another workerName, or delete it ${remedy}`,
+  );
 }
 
 /** Sets the most instances that may run at once. */
@@ -305,7 +433,7 @@ async function editMaxInstances(connection: Connection, id: string, desired: Des
       max_instances: desired.maxInstances,
     });
   } catch (error) {
-    throw apiFailure(`set max instances of container application ${id}`, error, connection.apiToken);
+    throw apiFailure(`set max instances of container application ${id}`, error, [connection.apiToken]);
   }
 }
 
@@ -321,7 +449,7 @@ async function startRollout(connection: Connection, id: string, desired: Desired
       target_configuration: containerConfiguration(desired),
     });
   } catch (error) {
-    throw apiFailure(`roll out a new configuration to container application ${id}`, error, connection.apiToken);
+    throw apiFailure(`roll out a new configuration to container application ${id}`, error, [connection.apiToken]);
   }
 }
 

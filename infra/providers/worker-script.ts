@@ -1,19 +1,29 @@
 /**
  * A Pulumi dynamic provider that uploads the Worker the way `wrangler deploy`
  * does for container Workers: one multipart `PUT /accounts/{id}/workers/scripts/{name}`
- * whose metadata carries, together, the bindings (the Sandbox Durable Object,
- * R2, secrets, settings), `containers: [{class_name}]` and the Durable Object
- * migration. That endpoint applies the migration atomically with the upload, so
- * a new SQLite class and the binding to it can be created in one step. The
- * native `cloudflare.WorkerVersion` cannot do that (it defers migrations to the
- * deployment and rejects a binding to a class the same version creates), and
- * `cloudflare.WorkersScript` has no `containers`; see docs/architecture.md.
+ * whose metadata carries, together, the bindings (Durable Objects, R2, rate
+ * limit, secrets, settings), `containers: [{class_name}]` and the Durable
+ * Object migrations still to apply. That endpoint applies the migrations
+ * atomically with the upload, so a new SQLite class and the binding to it can
+ * be created in one step. The native `cloudflare.WorkerVersion` cannot do that
+ * (it defers migrations to the deployment and rejects a binding to a class the
+ * same version creates), and `cloudflare.WorkersScript` has no `containers`;
+ * see docs/architecture.md.
  *
- * The migration is sent only while the Worker's applied migration tag is not
- * yet the one asked for, as wrangler does. Module files are read from disk at
- * upload time and checked against the SHA-256 recorded at planning time, so
- * state holds digests, not code. Secret bindings stay secret in state
- * (`additionalSecretOutputs`).
+ * Migrations are an ordered list. Like wrangler, the provider reads the tag the
+ * Worker has, and sends `old_tag` (that tag) with the steps after it; a new
+ * Worker gets every step, an up-to-date one none, and a Worker whose tag is
+ * not in the list is refused.
+ *
+ * The upload endpoint keeps secret bindings that an upload does not send, so
+ * after each upload the managed secret names that are no longer wanted (for
+ * example the OAuth token after a switch to an API key) are deleted.
+ *
+ * Module files are read from disk at upload time and checked against the
+ * SHA-256 recorded at planning time, so state holds digests, not code; a
+ * module is compared by name, type and digest only, so the same code from
+ * another checkout is no change. Secret bindings stay secret in state
+ * (`additionalSecretOutputs`) and never appear in an error message.
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -28,7 +38,7 @@ import {
 export interface WorkerModule {
   /** Module name in the upload, e.g. `index.js`. */
   name: string;
-  /** Absolute path of the file. */
+  /** Absolute path of the file; where it lives is not part of the diff. */
   path: string;
   /** `application/javascript+module` or `application/source-map`. */
   contentType: string;
@@ -40,9 +50,10 @@ export interface WorkerModule {
 export type PlainBinding =
   | { type: "durable_object_namespace"; name: string; class_name: string }
   | { type: "r2_bucket"; name: string; bucket_name: string }
+  | { type: "ratelimit"; name: string; namespace_id: string; simple: { limit: number; period: 10 | 60 } }
   | { type: "plain_text"; name: string; text: string };
 
-/** The Durable Object migration the Worker needs. */
+/** One Durable Object migration: its tag and the SQLite classes it creates. */
 export interface WorkerMigration {
   tag: string;
   newSqliteClasses: string[];
@@ -59,9 +70,12 @@ export interface WorkerScriptInputs {
   bindings: PlainBinding[];
   /** Secret bindings by name (`secret_text`). */
   secrets: Record<string, string>;
+  /** Every secret name this program manages: any of them not in `secrets` is removed from the Worker. */
+  managedSecretNames: string[];
   /** Durable Object classes backed by containers. */
   containerClasses: string[];
-  migration: WorkerMigration;
+  /** Every migration, oldest first; the Worker ends at the last one's tag. */
+  migrations: WorkerMigration[];
   observability: boolean;
 }
 
@@ -77,6 +91,13 @@ export interface WorkerScriptOutputs extends WorkerScriptInputs {
 
 export type WorkerScriptArgs = { [Key in keyof WorkerScriptInputs]: pulumi.Input<WorkerScriptInputs[Key]> };
 
+/** The `migrations` part of an upload's metadata. */
+export interface MigrationsToSend {
+  old_tag?: string;
+  new_tag: string;
+  steps: { new_sqlite_classes: string[] }[];
+}
+
 /** Properties whose change needs a new Worker rather than a new upload. */
 const REPLACE_ON = ["accountId", "scriptName"] as const;
 
@@ -88,14 +109,19 @@ const UPLOAD_ON = [
   "compatibilityFlags",
   "bindings",
   "secrets",
+  "managedSecretNames",
   "containerClasses",
-  "migration",
+  "migrations",
   "observability",
 ] as const;
 
-/** Compares two JSON-like values by content. */
-function sameValue(a: unknown, b: unknown): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+/** Compares two values of a property by content; modules by name, type and digest, wherever they were written. */
+function sameValue(key: string, a: unknown, b: unknown): boolean {
+  const comparable = (value: unknown) =>
+    key === "modules" && Array.isArray(value)
+      ? value.map(({ name, contentType, sha256 }: WorkerModule) => ({ name, contentType, sha256 }))
+      : value;
+  return JSON.stringify(canonical(comparable(a))) === JSON.stringify(canonical(comparable(b)));
 }
 
 function canonical(value: unknown): unknown {
@@ -122,27 +148,39 @@ async function appliedMigrationTag(
     }
     return { exists: false, tag: undefined };
   } catch (error) {
-    throw apiFailure(`read Worker ${scriptName}`, error, apiToken);
+    throw apiFailure(`read Worker ${scriptName}`, error, [apiToken]);
   }
 }
 
-/** The migration to send, given the tag the Worker has now. */
-export function migrationToSend(
-  wanted: WorkerMigration,
+/**
+ * The migrations to send, given the tag the Worker has now: every step for a
+ * Worker without one, `old_tag` and the steps after it otherwise, nothing when
+ * it has the last tag. A tag that is not in the list means the Worker has a
+ * history this program does not know, and is refused.
+ */
+export function migrationsToSend(
+  migrations: readonly WorkerMigration[],
   applied: string | undefined,
   scriptName: string,
-): { new_tag: string; new_sqlite_classes: string[] } | undefined {
-  if (applied === wanted.tag) return undefined;
-  if (applied !== undefined) {
+): MigrationsToSend | undefined {
+  const last = migrations.at(-1);
+  if (!last) throw new Error(`Worker ${scriptName}: the list of Durable Object migrations is empty.`);
+  const step = (migration: WorkerMigration) => ({ new_sqlite_classes: [...migration.newSqliteClasses] });
+  if (applied === undefined) return { new_tag: last.tag, steps: migrations.map(step) };
+  const index = migrations.findIndex((migration) => migration.tag === applied);
+  if (index < 0) {
+    const known = migrations.map((migration) => `"${migration.tag}"`).join(", ");
     throw new Error(
-      `Worker ${scriptName} has Durable Object migration tag "${applied}", not "${wanted.tag}": it was not deployed by this program. Choose another workerName, or delete that Worker.`,
+      `Worker ${scriptName} has Durable Object migration tag "${applied}", which is not one of this program's (${known}): ` +
+        "it was not deployed by this program. Choose another workerName, or delete that Worker.",
     );
   }
-  return { new_tag: wanted.tag, new_sqlite_classes: wanted.newSqliteClasses };
+  if (index === migrations.length - 1) return undefined;
+  return { old_tag: applied, new_tag: last.tag, steps: migrations.slice(index + 1).map(step) };
 }
 
 /** The upload's metadata part. */
-export function uploadMetadata(inputs: WorkerScriptInputs, migration: ReturnType<typeof migrationToSend>): Record<string, unknown> {
+export function uploadMetadata(inputs: WorkerScriptInputs, migrations: MigrationsToSend | undefined): Record<string, unknown> {
   return {
     main_module: inputs.mainModule,
     compatibility_date: inputs.compatibilityDate,
@@ -153,7 +191,7 @@ export function uploadMetadata(inputs: WorkerScriptInputs, migration: ReturnType
     ],
     // Every upload must carry this: an upload without it turns containers off for the class.
     containers: inputs.containerClasses.map((className) => ({ class_name: className })),
-    ...(migration ? { migrations: migration } : {}),
+    ...(migrations ? { migrations } : {}),
     observability: { enabled: inputs.observability },
   };
 }
@@ -174,6 +212,30 @@ async function readModules(modules: WorkerModule[]): Promise<{ module: WorkerMod
   );
 }
 
+/** Deletes the managed secrets the Worker still has but the inputs no longer want. */
+async function removeUnwantedSecrets(connection: CloudflareConnection, inputs: WorkerScriptInputs): Promise<void> {
+  const { client, apiToken } = connection;
+  const unwanted = new Set(inputs.managedSecretNames.filter((name) => !(name in inputs.secrets)));
+  if (unwanted.size === 0) return;
+  const params = { account_id: inputs.accountId };
+  const redact = [apiToken, ...Object.values(inputs.secrets)];
+  const present: string[] = [];
+  try {
+    for await (const secret of client.workers.scripts.secrets.list(inputs.scriptName, params)) {
+      if (unwanted.has(secret.name)) present.push(secret.name);
+    }
+  } catch (error) {
+    throw apiFailure(`list the secrets of Worker ${inputs.scriptName}`, error, redact);
+  }
+  for (const name of present) {
+    try {
+      await client.workers.scripts.secrets.delete(name, { ...params, script_name: inputs.scriptName });
+    } catch (error) {
+      if (!isNotFound(error)) throw apiFailure(`remove secret ${name} from Worker ${inputs.scriptName}`, error, redact);
+    }
+  }
+}
+
 export class WorkerScriptProvider implements pulumi.dynamic.ResourceProvider<WorkerScriptInputs, WorkerScriptOutputs> {
   private config: ProviderConfigSource | undefined;
 
@@ -182,8 +244,8 @@ export class WorkerScriptProvider implements pulumi.dynamic.ResourceProvider<Wor
   }
 
   async diff(_id: string, olds: WorkerScriptOutputs, news: WorkerScriptInputs): Promise<pulumi.dynamic.DiffResult> {
-    const replaces = REPLACE_ON.filter((key) => !sameValue(olds[key], news[key]));
-    const updates = UPLOAD_ON.filter((key) => !sameValue(olds[key], news[key]));
+    const replaces = REPLACE_ON.filter((key) => !sameValue(key, olds[key], news[key]));
+    const updates = UPLOAD_ON.filter((key) => !sameValue(key, olds[key], news[key]));
     return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
   }
 
@@ -207,7 +269,7 @@ export class WorkerScriptProvider implements pulumi.dynamic.ResourceProvider<Wor
     try {
       await client.workers.scripts.delete(id, { account_id: props.accountId, force: true });
     } catch (error) {
-      if (!isNotFound(error)) throw apiFailure(`delete Worker ${id}`, error, apiToken);
+      if (!isNotFound(error)) throw apiFailure(`delete Worker ${id}`, error, [apiToken]);
     }
   }
 
@@ -215,30 +277,34 @@ export class WorkerScriptProvider implements pulumi.dynamic.ResourceProvider<Wor
     const connection = await connectCloudflare(this.config);
     const modules = await readModules(inputs.modules);
     const applied = await appliedMigrationTag(connection, inputs.accountId, inputs.scriptName);
-    const migration = migrationToSend(inputs.migration, applied.tag, inputs.scriptName);
+    const migrations = migrationsToSend(inputs.migrations, applied.tag, inputs.scriptName);
     const form = new FormData();
-    form.append("metadata", new Blob([JSON.stringify(uploadMetadata(inputs, migration))], { type: "application/json" }));
+    form.append("metadata", new Blob([JSON.stringify(uploadMetadata(inputs, migrations))], { type: "application/json" }));
     for (const { module, content } of modules) {
       form.append(module.name, new Blob([content], { type: module.contentType }), module.name);
     }
+    let result: { deployment_id?: string; etag?: string; migration_tag?: string } | undefined;
+    let subdomain: string;
     try {
       const response = (await connection.client.put(`/accounts/${inputs.accountId}/workers/scripts/${inputs.scriptName}`, {
         body: form,
       })) as { result?: { deployment_id?: string; etag?: string; migration_tag?: string } };
-      const subdomain = await connection.client.workers.subdomains.get({ account_id: inputs.accountId });
-      return {
-        ...inputs,
-        migrationTag: response.result?.migration_tag ?? inputs.migration.tag,
-        deploymentId: response.result?.deployment_id ?? response.result?.etag ?? "",
-        url: `https://${inputs.scriptName}.${subdomain.subdomain}.workers.dev`,
-      };
+      result = response.result;
+      subdomain = (await connection.client.workers.subdomains.get({ account_id: inputs.accountId })).subdomain;
     } catch (error) {
-      throw apiFailure(`upload Worker ${inputs.scriptName}`, error, connection.apiToken);
+      throw apiFailure(`upload Worker ${inputs.scriptName}`, error, [connection.apiToken, ...Object.values(inputs.secrets)]);
     }
+    await removeUnwantedSecrets(connection, inputs);
+    return {
+      ...inputs,
+      migrationTag: result?.migration_tag ?? inputs.migrations.at(-1)?.tag ?? "",
+      deploymentId: result?.deployment_id ?? result?.etag ?? "",
+      url: `https://${inputs.scriptName}.${subdomain}.workers.dev`,
+    };
   }
 }
 
-/** The Worker upload (a Workers script with its bindings, containers and migration). */
+/** The Worker upload (a Workers script with its bindings, containers and migrations). */
 export class WorkerScript extends pulumi.dynamic.Resource {
   declare readonly scriptName: pulumi.Output<string>;
   declare readonly migrationTag: pulumi.Output<string>;

@@ -151,39 +151,151 @@ describe("create", () => {
     expect(standIn.requests[0]?.body).toMatchObject({ configuration: { observability: { logs: { enabled: false } } } });
   });
 
-  it("reports a name conflict (409) with the existing application's id", async () => {
+  /** Answers the Durable Object namespace list: `namespace-1` belongs to `owner`. */
+  function namespaces(owner: { script: string; class: string }): void {
+    standIn.on("GET", "/accounts/:account/workers/durable_objects/namespaces", ({ query }) => ({
+      result:
+        query.get("page") === null || query.get("page") === "1"
+          ? [
+              { id: "namespace-0", name: "other", script: "another-worker", class: "Other", use_sqlite: true },
+              { id: "namespace-1", name: "sandbox", script: owner.script, class: owner.class, use_sqlite: true },
+            ]
+          : [],
+    }));
+  }
+
+  /** A create that collides with `existing` (409 after a lost answer), with the list and get routes to find it. */
+  function collideWith(existing: Record<string, unknown>): void {
     standIn
       .on("POST", "/accounts/:account/containers/applications", () => apiError(409, 1000, "conflict", RETRY_NOW))
       .on("GET", "/accounts/:account/containers/applications", () => ({
-        result: [liveApplication({ name: "other", id: "other-id" }), liveApplication()],
+        result: [liveApplication({ name: "other", id: "other-id" }), existing],
         extra: { result_info: { per_page: 20 } },
-      }));
+      }))
+      .on("GET", "/accounts/:account/containers/applications/:id", ({ pathname }) =>
+        pathname === `${APPLICATIONS}/${String(existing.id)}` ? { result: existing } : apiError(404, 1000, "not found"),
+      );
+  }
+
+  it("adopts an application with the same name, script and class (a create whose answer was lost)", async () => {
+    collideWith(liveApplication());
+    namespaces({ script: INPUTS.scriptName, class: INPUTS.className });
+    const provider = await configuredProvider();
+
+    const result = await provider.create(INPUTS);
+
+    expect(result).toEqual({ id: APP_ID, outs: { ...INPUTS, observability: true, applicationId: APP_ID } });
+    expect(standIn.requestsTo("GET", APPLICATIONS)[0]?.query.get("name")).toBe("claude-sandbox");
+    // Already as desired: nothing to edit or roll out.
+    expect(standIn.requests.filter((request) => request.method === "PATCH" || request.pathname === ROLLOUTS)).toEqual([]);
+  });
+
+  it("brings an adopted application to the desired size and image", async () => {
+    collideWith(liveApplication({ max_instances: 1 }));
+    namespaces({ script: INPUTS.scriptName, class: INPUTS.className });
+    standIn
+      .on("PATCH", "/accounts/:account/containers/applications/:id", () => ({ result: liveApplication() }))
+      .on("POST", "/accounts/:account/containers/applications/:id/rollouts", () => ({ result: { id: "rollout-1" } }));
+    const provider = await configuredProvider();
+
+    const result = await provider.create({ ...INPUTS, image: NEW_IMAGE });
+
+    expect(result.id).toBe(APP_ID);
+    expect(standIn.requestsTo("PATCH", APPLICATION).map((request) => request.body)).toEqual([{ max_instances: 5 }]);
+    expect(standIn.requestsTo("POST", ROLLOUTS).map((request) => request.body)).toEqual([
+      expect.objectContaining({ target_configuration: expect.objectContaining({ image: NEW_IMAGE }) }),
+    ]);
+  });
+
+  it("reports an application with the same name that serves another Worker, and adopts nothing", async () => {
+    collideWith(liveApplication());
+    namespaces({ script: "someone-elses-worker", class: "Sandbox" });
+    const provider = await configuredProvider();
+
+    const error = await rejection(provider.create(INPUTS));
+
+    expect(error.message).toBe(
+      `A Containers application named "claude-sandbox" (id ${APP_ID}) already exists in account ${ACCOUNT} and serves class ` +
+        "Sandbox of Worker someone-elses-worker. Choose another workerName, or delete it " +
+        `(Cloudflare dashboard, or \`wrangler containers delete ${APP_ID}\`) and run \`pulumi up\` again.`,
+    );
+    expect(standIn.requests.filter((request) => request.method === "PATCH" || request.pathname === ROLLOUTS)).toEqual([]);
+  });
+
+  it("reports a 409 it cannot look up, naming no id", async () => {
+    standIn
+      .on("POST", "/accounts/:account/containers/applications", () => apiError(409, 1000, "conflict", RETRY_NOW))
+      .on("GET", "/accounts/:account/containers/applications", () => ({ result: [] }));
     const provider = await configuredProvider();
 
     const error = await rejection(provider.create(INPUTS));
 
     expect(error.message).toContain(`A Containers application named "claude-sandbox" already exists in account ${ACCOUNT}`);
-    expect(error.message).toContain(`(id ${APP_ID})`);
-    expect(error.message).toContain(`wrangler containers delete ${APP_ID}`);
-    expect(standIn.requestsTo("GET", APPLICATIONS)[0]?.query.get("name")).toBe("claude-sandbox");
-
-    standIn.on("GET", "/accounts/:account/containers/applications", () => ({ result: [] }));
-    const unlisted = await rejection(provider.create(INPUTS));
-    expect(unlisted.message).toContain('A Containers application named "claude-sandbox" already exists');
-    expect(unlisted.message).toContain("wrangler containers delete <id>");
+    expect(error.message).toContain("wrangler containers delete <id>");
   });
 
-  it("reports a 400 as a name conflict only when an application with that name exists", async () => {
-    standIn.on("POST", "/accounts/:account/containers/applications", () => apiError(400, 1000, "invalid application"));
-    standIn.on("GET", "/accounts/:account/containers/applications", () => ({ result: [liveApplication()] }));
+  it("reports that the class already has an application under another name", async () => {
+    const other = liveApplication({ id: "older-id", name: "claude-sandbox-old" });
+    standIn
+      .on("POST", "/accounts/:account/containers/applications", () => ({
+        status: 400,
+        extra: { error: "DURABLE_OBJECT_ALREADY_HAS_APPLICATION", details: { name: "claude-sandbox-old", id: "older-id" } },
+      }))
+      .on("GET", "/accounts/:account/containers/applications/:id", () => ({ result: other }));
+    namespaces({ script: INPUTS.scriptName, class: INPUTS.className });
     const provider = await configuredProvider();
-    expect((await rejection(provider.create(INPUTS))).message).toContain("already exists");
 
-    standIn.on("GET", "/accounts/:account/containers/applications", () => ({ result: [] }));
     const error = await rejection(provider.create(INPUTS));
+
+    expect(error.message).toContain(
+      'Class Sandbox of Worker claude-sandbox-worker already has a Containers application, "claude-sandbox-old" (id older-id)',
+    );
+  });
+
+  it("reports a 400 as a conflict only when an application with that name exists", async () => {
+    standIn.on("POST", "/accounts/:account/containers/applications", () => apiError(400, 1000, "invalid application"));
+    standIn.on("GET", "/accounts/:account/containers/applications", () => ({ result: [] }));
+    const provider = await configuredProvider();
+
+    const error = await rejection(provider.create(INPUTS));
+
     expect(error.message).toBe(
       "Cloudflare API: could not create container application claude-sandbox: HTTP 400: 1000: invalid application",
     );
+  });
+
+  it("retries while the Worker's Durable Object class is not visible yet", async () => {
+    let attempts = 0;
+    standIn.on("POST", "/accounts/:account/containers/applications", () => {
+      attempts += 1;
+      return attempts < 3
+        ? { status: 400, extra: { error: "DURABLE_OBJECT_NOT_FOUND", details: {} } }
+        : { result: liveApplication() };
+    });
+    const provider = new ContainerApplicationProvider({ createAttempts: 4, createRetryDelayMs: 1 });
+    await provider.configure({ config: stackConfig({ "cloudflare:apiToken": TOKEN, "cloudflare:baseUrl": standIn.url }) });
+
+    const result = await provider.create(INPUTS);
+
+    expect(result.id).toBe(APP_ID);
+    expect(standIn.requestsTo("POST", APPLICATIONS)).toHaveLength(3);
+  });
+
+  it("gives up on a class that stays invisible, saying what to do", async () => {
+    standIn.on("POST", "/accounts/:account/containers/applications", () => ({
+      status: 400,
+      extra: { error: "DURABLE_OBJECT_NOT_FOUND", details: {} },
+    }));
+    const provider = new ContainerApplicationProvider({ createAttempts: 3, createRetryDelayMs: 1 });
+    await provider.configure({ config: stackConfig({ "cloudflare:apiToken": TOKEN, "cloudflare:baseUrl": standIn.url }) });
+
+    const error = await rejection(provider.create(INPUTS));
+
+    expect(error.message).toBe(
+      "Cloudflare API: could not create container application claude-sandbox: the Durable Object class Sandbox of Worker " +
+        "claude-sandbox-worker was still not found after 3 attempts. Run `pulumi up` again.",
+    );
+    expect(standIn.requestsTo("POST", APPLICATIONS)).toHaveLength(3);
   });
 
   it("fails clearly, without calling the API, when no token is configured", async () => {

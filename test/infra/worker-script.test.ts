@@ -1,32 +1,61 @@
 /**
- * The Worker upload provider against a local stand-in of the Cloudflare API,
- * driven through the real `cloudflare` client: what it sends, when it sends the
- * migration, how it decides updates and replacements, and how it fails.
+ * The Worker upload provider against a local stand-in of the Cloudflare API
+ * that behaves like the Workers API where it matters here (an upload keeps the
+ * secrets it does not send; migrations must start at the Worker's tag), driven
+ * through the real `cloudflare` client: what it sends, which migrations, how it
+ * removes secrets no longer wanted, how it decides updates and replacements,
+ * and how it fails. Then once more the way Pulumi runs it: serialized, and
+ * loaded in a plain `node` process.
  */
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
-  migrationToSend,
+  migrationsToSend,
+  type WorkerMigration,
   type WorkerScriptInputs,
   type WorkerScriptOutputs,
   WorkerScriptProvider,
 } from "../../infra/providers/worker-script.js";
-import { apiError, CloudflareApiStandIn, type RecordedRequest } from "./fixtures/cloudflare-api-stand-in.js";
+import {
+  apiError,
+  CloudflareApiStandIn,
+  echoingApiError,
+  type RecordedRequest,
+} from "./fixtures/cloudflare-api-stand-in.js";
 
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const TOKEN = "cf-api-token-must-never-leak-4711";
 const SCRIPT = "claude-sandbox-dev";
 const SCRIPT_PATH = `/accounts/${ACCOUNT}/workers/scripts/${SCRIPT}`;
+const MIGRATIONS: WorkerMigration[] = [
+  { tag: "v1", newSqliteClasses: ["Sandbox"] },
+  { tag: "v2", newSqliteClasses: ["Task", "TaskIndex"] },
+];
+const MANAGED = ["SERVER_AUTH_TOKEN", "SERVER_AUTH_TOKEN_PREVIOUS", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "WEBHOOK_SECRET"];
+const SECRETS = { SERVER_AUTH_TOKEN: "server-token-secret", CLAUDE_CODE_OAUTH_TOKEN: "fake-oauth-secret", WEBHOOK_SECRET: "whsec_ZmFrZQ==" };
 
 const api = new CloudflareApiStandIn();
 let dir: string;
 let provider: WorkerScriptProvider;
-let scripts: { id: string; migration_tag?: string }[];
 
 const CODE = "export default { fetch() { return new Response('ok') } }; export class Sandbox {}";
+
+/** A binding as the fake Workers API stores it. */
+interface StoredBinding {
+  type: string;
+  name: string;
+  text?: string;
+}
+
+/** What the fake Workers API knows of each Worker. */
+let workers: Map<string, { migrationTag: string | undefined; bindings: StoredBinding[] }>;
 
 async function inputs(overrides: Partial<WorkerScriptInputs> = {}): Promise<WorkerScriptInputs> {
   const path = join(dir, "index.js");
@@ -43,29 +72,79 @@ async function inputs(overrides: Partial<WorkerScriptInputs> = {}): Promise<Work
     bindings: [
       { type: "durable_object_namespace", name: "Sandbox", class_name: "Sandbox" },
       { type: "r2_bucket", name: "RESULTS", bucket_name: "claude-sandbox-results-dev" },
+      { type: "ratelimit", name: "TASK_RATE_LIMIT", namespace_id: "1234567", simple: { limit: 60, period: 60 } },
       { type: "plain_text", name: "CREDENTIAL_MODE", text: "proxy" },
     ],
-    secrets: { SERVER_AUTH_TOKEN: "server-token-secret", CLAUDE_CODE_OAUTH_TOKEN: "fake-oauth-secret" },
+    secrets: { ...SECRETS },
+    managedSecretNames: [...MANAGED],
     containerClasses: ["Sandbox"],
-    migration: { tag: "v1", newSqliteClasses: ["Sandbox"] },
+    migrations: MIGRATIONS,
     observability: true,
     ...overrides,
   };
 }
 
-/** The multipart upload's parts. */
-async function uploadParts(request: RecordedRequest): Promise<{ metadata: Record<string, unknown>; files: Record<string, string> }> {
-  const form = await new Request("http://upload", {
-    method: "PUT",
-    body: request.rawBody,
-    headers: { "content-type": String(request.headers["content-type"]) },
-  }).formData();
+/** A multipart upload's parts. */
+async function formParts(
+  rawBody: string,
+  contentType: string,
+): Promise<{ metadata: Record<string, unknown>; files: Record<string, string> }> {
+  const form = await new Request("http://upload", { method: "PUT", body: rawBody, headers: { "content-type": contentType } }).formData();
   const metadata = JSON.parse(await (form.get("metadata") as Blob).text()) as Record<string, unknown>;
   const files: Record<string, string> = {};
   for (const [name, value] of form.entries()) {
     if (name !== "metadata") files[name] = `${(value as File).type}|${await (value as Blob).text()}`;
   }
   return { metadata, files };
+}
+
+const uploadParts = (request: RecordedRequest) => formParts(request.rawBody, String(request.headers["content-type"]));
+
+/** The names of the secrets the fake API holds for the test Worker. */
+const liveSecrets = () =>
+  (workers.get(SCRIPT)?.bindings ?? [])
+    .filter((binding) => binding.type === "secret_text")
+    .map((binding) => binding.name)
+    .sort();
+
+/**
+ * Routes that behave like the Workers API: an upload replaces every binding
+ * except the secrets it does not send, and its migrations must start at the
+ * Worker's tag.
+ */
+function fakeWorkersApi(): void {
+  api
+    .on("GET", "/accounts/:account/workers/scripts", () => ({
+      result: [...workers].map(([id, worker]) => ({ id, ...(worker.migrationTag ? { migration_tag: worker.migrationTag } : {}) })),
+    }))
+    .on("PUT", "/accounts/:account/workers/scripts/:script", async (request, params) => {
+      const { metadata } = await uploadParts(request);
+      const before = workers.get(params.script!);
+      const migrations = metadata.migrations as { old_tag?: string; new_tag: string } | undefined;
+      if (migrations && migrations.old_tag !== before?.migrationTag) {
+        return apiError(400, 10079, `when expected tag is ${String(migrations.old_tag)}, script tag is ${String(before?.migrationTag)}`);
+      }
+      const sent = metadata.bindings as StoredBinding[];
+      const kept = (before?.bindings ?? []).filter(
+        (binding) => binding.type === "secret_text" && !sent.some((other) => other.name === binding.name),
+      );
+      const migrationTag = migrations?.new_tag ?? before?.migrationTag;
+      workers.set(params.script!, { migrationTag, bindings: [...sent, ...kept] });
+      return { result: { id: params.script, etag: "etag-1", deployment_id: "deployment-1", migration_tag: migrationTag } };
+    })
+    .on("GET", "/accounts/:account/workers/scripts/:script/secrets", (_request, params) => ({
+      result: (workers.get(params.script!)?.bindings ?? [])
+        .filter((binding) => binding.type === "secret_text")
+        .map(({ name, type }) => ({ name, type })),
+    }))
+    .on("DELETE", "/accounts/:account/workers/scripts/:script/secrets/:name", (_request, params) => {
+      const worker = workers.get(params.script!);
+      if (!worker?.bindings.some((binding) => binding.name === params.name)) return apiError(404, 10056, "secret not found");
+      worker.bindings = worker.bindings.filter((binding) => binding.name !== params.name);
+      return { result: null };
+    })
+    .on("GET", "/accounts/:account/workers/subdomain", () => ({ result: { subdomain: "example-account" } }))
+    .on("DELETE", "/accounts/:account/workers/scripts/:script", () => ({ result: null }));
 }
 
 beforeAll(async () => {
@@ -79,15 +158,8 @@ afterAll(async () => {
 
 beforeEach(async () => {
   api.reset();
-  scripts = [];
-  api
-    .on("GET", "/accounts/:account/workers/scripts", () => ({ result: scripts }))
-    .on("PUT", "/accounts/:account/workers/scripts/:script", (_request, params) => {
-      scripts = [{ id: params.script!, migration_tag: "v1" }];
-      return { result: { id: params.script, etag: "etag-1", deployment_id: "deployment-1", migration_tag: "v1" } };
-    })
-    .on("GET", "/accounts/:account/workers/subdomain", () => ({ result: { subdomain: "example-account" } }))
-    .on("DELETE", "/accounts/:account/workers/scripts/:script", () => ({ result: null }));
+  workers = new Map();
+  fakeWorkersApi();
   provider = new WorkerScriptProvider();
   await provider.configure({
     config: {
@@ -98,7 +170,7 @@ beforeEach(async () => {
 });
 
 describe("create", () => {
-  it("uploads code, bindings, secrets, containers and the migration in one PUT", async () => {
+  it("uploads code, bindings, secrets, containers and every migration step in one PUT", async () => {
     const result = await provider.create(await inputs());
     const [put] = api.requestsTo("PUT", SCRIPT_PATH);
     expect(put).toBeDefined();
@@ -111,27 +183,30 @@ describe("create", () => {
       bindings: [
         { type: "durable_object_namespace", name: "Sandbox", class_name: "Sandbox" },
         { type: "r2_bucket", name: "RESULTS", bucket_name: "claude-sandbox-results-dev" },
+        { type: "ratelimit", name: "TASK_RATE_LIMIT", namespace_id: "1234567", simple: { limit: 60, period: 60 } },
         { type: "plain_text", name: "CREDENTIAL_MODE", text: "proxy" },
         { type: "secret_text", name: "SERVER_AUTH_TOKEN", text: "server-token-secret" },
         { type: "secret_text", name: "CLAUDE_CODE_OAUTH_TOKEN", text: "fake-oauth-secret" },
+        { type: "secret_text", name: "WEBHOOK_SECRET", text: "whsec_ZmFrZQ==" },
       ],
       containers: [{ class_name: "Sandbox" }],
-      migrations: { new_tag: "v1", new_sqlite_classes: ["Sandbox"] },
+      migrations: { new_tag: "v2", steps: [{ new_sqlite_classes: ["Sandbox"] }, { new_sqlite_classes: ["Task", "TaskIndex"] }] },
       observability: { enabled: true },
     });
     expect(files).toEqual({ "index.js": `application/javascript+module|${CODE}` });
     expect(result.id).toBe(SCRIPT);
     expect(result.outs).toMatchObject({
-      migrationTag: "v1",
+      migrationTag: "v2",
       deploymentId: "deployment-1",
       url: `https://${SCRIPT}.example-account.workers.dev`,
     });
+    expect(workers.get(SCRIPT)?.migrationTag).toBe("v2");
   });
 
-  it("fails clearly, uploading nothing, when the Worker has another migration history", async () => {
-    scripts = [{ id: SCRIPT, migration_tag: "someone-elses-v7" }];
+  it("fails clearly, uploading nothing, when the Worker has a migration tag this program does not know", async () => {
+    workers.set(SCRIPT, { migrationTag: "someone-elses-v7", bindings: [] });
     await expect(provider.create(await inputs())).rejects.toThrow(
-      `Worker ${SCRIPT} has Durable Object migration tag "someone-elses-v7", not "v1"`,
+      `Worker ${SCRIPT} has Durable Object migration tag "someone-elses-v7", which is not one of this program's ("v1", "v2")`,
     );
     expect(api.requestsTo("PUT", SCRIPT_PATH)).toEqual([]);
   });
@@ -145,34 +220,83 @@ describe("create", () => {
 });
 
 describe("update", () => {
-  it("sends no migration once the Worker has the tag, and keeps containers on every upload", async () => {
-    scripts = [{ id: SCRIPT, migration_tag: "v1" }];
-    const before = (await provider.create(await inputs())).outs;
+  it("applies only the steps after the Worker's tag, from that tag (old_tag), and keeps containers on", async () => {
+    workers.set(SCRIPT, { migrationTag: "v1", bindings: [] });
+    const before = { ...(await inputs()), migrationTag: "v1", deploymentId: "deployment-0", url: "https://x" };
+    const result = await provider.update(SCRIPT, before, await inputs());
+    const { metadata } = await uploadParts(api.requestsTo("PUT", SCRIPT_PATH)[0]!);
+    expect(metadata.migrations).toEqual({ old_tag: "v1", new_tag: "v2", steps: [{ new_sqlite_classes: ["Task", "TaskIndex"] }] });
+    expect(metadata.containers).toEqual([{ class_name: "Sandbox" }]);
+    expect(workers.get(SCRIPT)?.migrationTag).toBe("v2");
+    expect(result.outs?.migrationTag).toBe("v2");
+  });
+
+  it("sends no migrations once the Worker has the last tag", async () => {
+    const before = (await provider.create(await inputs())).outs!;
     api.requests.length = 0;
-    await provider.update(SCRIPT, before!, await inputs({ bindings: [] }));
+    await provider.update(SCRIPT, before, await inputs({ bindings: [] }));
     const { metadata } = await uploadParts(api.requestsTo("PUT", SCRIPT_PATH)[0]!);
     expect(metadata).not.toHaveProperty("migrations");
     expect(metadata.containers).toEqual([{ class_name: "Sandbox" }]);
+  });
+
+  it("removes a managed secret that is no longer configured, and leaves other secrets alone", async () => {
+    const before = (await provider.create(await inputs())).outs!;
+    // A secret someone set by hand (`wrangler secret put`), which this program does not manage.
+    workers.get(SCRIPT)!.bindings.push({ type: "secret_text", name: "HAND_SET", text: "x" });
+    const switched = { SERVER_AUTH_TOKEN: "server-token-secret", ANTHROPIC_API_KEY: "fake-apikey-secret", WEBHOOK_SECRET: "whsec_ZmFrZQ==" };
+
+    await provider.update(SCRIPT, before, await inputs({ secrets: switched }));
+
+    expect(liveSecrets()).toEqual(["ANTHROPIC_API_KEY", "HAND_SET", "SERVER_AUTH_TOKEN", "WEBHOOK_SECRET"]);
+    expect(api.requests.filter((request) => request.method === "DELETE").map((request) => request.pathname)).toEqual([
+      `${SCRIPT_PATH}/secrets/CLAUDE_CODE_OAUTH_TOKEN`,
+    ]);
+  });
+
+  it("removes the previous token's binding when the inputs no longer have one", async () => {
+    const before = (await provider.create(await inputs({ secrets: { ...SECRETS, SERVER_AUTH_TOKEN_PREVIOUS: "old" } }))).outs!;
+    expect(liveSecrets()).toContain("SERVER_AUTH_TOKEN_PREVIOUS");
+    await provider.update(SCRIPT, before, await inputs());
+    expect(liveSecrets()).toEqual(["CLAUDE_CODE_OAUTH_TOKEN", "SERVER_AUTH_TOKEN", "WEBHOOK_SECRET"]);
   });
 });
 
 describe("diff", () => {
   let olds: WorkerScriptOutputs;
   beforeEach(async () => {
-    olds = { ...(await inputs()), migrationTag: "v1", deploymentId: "deployment-1", url: "https://x" };
+    olds = { ...(await inputs()), migrationTag: "v2", deploymentId: "deployment-1", url: "https://x" };
   });
 
   it("reports no change for the same inputs in another key order", async () => {
     const same = await inputs();
-    const reordered = { ...same, secrets: { CLAUDE_CODE_OAUTH_TOKEN: "fake-oauth-secret", SERVER_AUTH_TOKEN: "server-token-secret" } };
+    const reordered = {
+      ...same,
+      secrets: { WEBHOOK_SECRET: "whsec_ZmFrZQ==", CLAUDE_CODE_OAUTH_TOKEN: "fake-oauth-secret", SERVER_AUTH_TOKEN: "server-token-secret" },
+    };
     expect(await provider.diff(SCRIPT, olds, reordered)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+  });
+
+  it("reports no change for the same code written in another checkout", async () => {
+    const elsewhere = (await inputs()).modules.map((module) => ({ ...module, path: `/home/ci/work/other-clone/dist/worker/${module.name}` }));
+    expect(await provider.diff(SCRIPT, olds, await inputs({ modules: elsewhere }))).toEqual({
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+  });
+
+  it("reports no change right after a create, given the same inputs (a preview after `up` shows nothing)", async () => {
+    const created = (await provider.create(await inputs())).outs!;
+    expect((await provider.diff(SCRIPT, created, await inputs())).changes).toBe(false);
   });
 
   it.each([
     ["new code", { modules: [{ name: "index.js", path: "/x", contentType: "application/javascript+module", sha256: "f".repeat(64) }] }],
-    ["a rotated token", { secrets: { SERVER_AUTH_TOKEN: "rotated", CLAUDE_CODE_OAUTH_TOKEN: "fake-oauth-secret" } }],
+    ["a rotated token", { secrets: { ...SECRETS, SERVER_AUTH_TOKEN: "rotated" } }],
     ["a changed setting", { bindings: [{ type: "plain_text" as const, name: "CREDENTIAL_MODE", text: "env" }] }],
     ["a new compatibility date", { compatibilityDate: "2026-05-01" }],
+    ["a new migration", { migrations: [...MIGRATIONS, { tag: "v3", newSqliteClasses: ["Extra"] }] }],
   ])("updates in place for %s", async (_name, change) => {
     expect(await provider.diff(SCRIPT, olds, await inputs(change))).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
   });
@@ -189,14 +313,14 @@ describe("diff", () => {
 describe("read and delete", () => {
   it("reads the applied migration tag, and reports a Worker gone when it is not listed", async () => {
     const olds = { ...(await inputs()), migrationTag: "", deploymentId: "d", url: "u" };
-    scripts = [{ id: SCRIPT, migration_tag: "v1" }];
-    expect((await provider.read(SCRIPT, olds)).props?.migrationTag).toBe("v1");
-    scripts = [];
+    workers.set(SCRIPT, { migrationTag: "v2", bindings: [] });
+    expect((await provider.read(SCRIPT, olds)).props?.migrationTag).toBe("v2");
+    workers.clear();
     expect((await provider.read(SCRIPT, olds)).id).toBe("");
   });
 
   it("deletes with force and tolerates a Worker already gone", async () => {
-    const props = { ...(await inputs()), migrationTag: "v1", deploymentId: "d", url: "u" };
+    const props = { ...(await inputs()), migrationTag: "v2", deploymentId: "d", url: "u" };
     await provider.delete(SCRIPT, props);
     expect(api.requestsTo("DELETE", SCRIPT_PATH)[0]!.query.get("force")).toBe("true");
     api.on("DELETE", "/accounts/:account/workers/scripts/:script", () => apiError(404, 10007, "This Worker does not exist"));
@@ -205,18 +329,39 @@ describe("read and delete", () => {
 });
 
 describe("API failures", () => {
+  const secretValues = [TOKEN, ...Object.values(SECRETS)];
+
   it.each([
     [403, 10000, "Authentication error"],
     [400, 10021, "Uncaught Error: No such module"],
     [500, 10013, "An unknown error occurred"],
   ])("surfaces HTTP %i with Cloudflare's code and message, never the token or a secret", async (status, code, message) => {
-    api.on("PUT", "/accounts/:account/workers/scripts/:script", () => apiError(status, code, message));
+    // The stand-in echoes the whole request, secret bindings included: only redaction keeps them out.
+    api.on("PUT", "/accounts/:account/workers/scripts/:script", echoingApiError(status, code, message));
     const failure = await provider.create(await inputs()).then(
       () => undefined,
       (error: unknown) => error as Error,
     );
-    expect(failure?.message).toContain(`Cloudflare API: could not upload Worker ${SCRIPT}: HTTP ${status}: ${code}: ${message}`);
-    for (const secret of [TOKEN, "server-token-secret", "fake-oauth-secret"]) expect(failure?.message).not.toContain(secret);
+    expect(failure).toBeInstanceOf(Error);
+    expect(failure!.message).toContain(`Cloudflare API: could not upload Worker ${SCRIPT}: HTTP ${status}: ${code}: ${message}`);
+    // The echo did come back: the request's parts are there, with each secret replaced.
+    expect(failure!.message).toContain("authorization=Bearer [redacted]");
+    expect(failure!.message).toContain('"name":"SERVER_AUTH_TOKEN","text":"[redacted]"');
+    for (const secret of secretValues) {
+      expect(failure!.message).not.toContain(secret);
+      expect(failure!.stack ?? "").not.toContain(secret);
+    }
+  });
+
+  it("never reveals a secret when removing an unwanted one fails", async () => {
+    await provider.create(await inputs({ secrets: { ...SECRETS, ANTHROPIC_API_KEY: "fake-apikey-secret" } }));
+    api.on("DELETE", "/accounts/:account/workers/scripts/:script/secrets/:name", echoingApiError(500, 10013, "Internal error"));
+    const failure = await provider.create(await inputs()).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(failure?.message).toContain(`could not remove secret ANTHROPIC_API_KEY from Worker ${SCRIPT}: HTTP 500`);
+    for (const secret of secretValues) expect(failure?.message).not.toContain(secret);
   });
 
   it("asks for a token when none is configured", async () => {
@@ -232,11 +377,100 @@ describe("API failures", () => {
   });
 });
 
-describe("migrationToSend", () => {
-  it("sends the migration only while the Worker lacks the tag", () => {
-    const wanted = { tag: "v1", newSqliteClasses: ["Sandbox"] };
-    expect(migrationToSend(wanted, undefined, SCRIPT)).toEqual({ new_tag: "v1", new_sqlite_classes: ["Sandbox"] });
-    expect(migrationToSend(wanted, "v1", SCRIPT)).toBeUndefined();
-    expect(() => migrationToSend(wanted, "v0", SCRIPT)).toThrow(/not deployed by this program/);
+describe("migrationsToSend", () => {
+  it("sends every step to a new Worker, the steps after its tag to an older one, and nothing to a current one", () => {
+    expect(migrationsToSend(MIGRATIONS, undefined, SCRIPT)).toEqual({
+      new_tag: "v2",
+      steps: [{ new_sqlite_classes: ["Sandbox"] }, { new_sqlite_classes: ["Task", "TaskIndex"] }],
+    });
+    expect(migrationsToSend(MIGRATIONS, "v1", SCRIPT)).toEqual({
+      old_tag: "v1",
+      new_tag: "v2",
+      steps: [{ new_sqlite_classes: ["Task", "TaskIndex"] }],
+    });
+    expect(migrationsToSend(MIGRATIONS, "v2", SCRIPT)).toBeUndefined();
+  });
+
+  it("refuses a tag that is not in the list, and an empty list", () => {
+    expect(() => migrationsToSend(MIGRATIONS, "v0", SCRIPT)).toThrow(/not deployed by this program/);
+    expect(() => migrationsToSend([], undefined, SCRIPT)).toThrow(/list of Durable Object migrations is empty/);
+  });
+});
+
+describe("in Pulumi's dynamic provider host", () => {
+  const run = promisify(execFile);
+
+  /** Declares a WorkerScript in a program run with tsx and mocks; returns its registered inputs, `__provider` included. */
+  async function registeredInputs(planned: WorkerScriptInputs): Promise<Record<string, unknown>> {
+    const output = join(dir, "registered.json");
+    const program = `
+      import { writeFileSync } from "node:fs";
+      import * as pulumi from "@pulumi/pulumi";
+      await pulumi.runtime.setMocks({
+        newResource: (args) => {
+          writeFileSync(${JSON.stringify(output)}, JSON.stringify(args.inputs));
+          return { id: "mock-id", state: args.inputs };
+        },
+        call: () => ({}),
+      }, "claude-sandbox", "test", false);
+      const { WorkerScript } = await import("./infra/providers/worker-script.ts");
+      new WorkerScript("worker-script", ${JSON.stringify(planned)});
+    `;
+    // The token is in the environment here to prove it is not captured into the provider.
+    await run(process.execPath, ["--import", "tsx", "--input-type=module", "-e", program], {
+      cwd: ROOT,
+      env: { ...process.env, CLOUDFLARE_API_TOKEN: TOKEN },
+    });
+    return JSON.parse(await readFile(output, "utf8")) as Record<string, unknown>;
+  }
+
+  it("creates and then updates from the serialized provider, in a plain node process", async () => {
+    const planned = await inputs();
+    const registered = await registeredInputs(planned);
+    const serialized = registered.__provider;
+    expect(typeof serialized).toBe("string");
+    expect(String(serialized)).not.toContain(TOKEN);
+    const providerFile = join(dir, "provider.js");
+    await writeFile(providerFile, String(serialized));
+
+    // Loads the provider as node_modules/@pulumi/pulumi/cmd/dynamic-provider does, with its Config class.
+    const host = `
+      const { createRequire } = require("node:module");
+      const { readFileSync } = require("node:fs");
+      const requireHere = createRequire(process.cwd() + "/");
+      const requireFromString = requireHere("require-from-string");
+      const { Config } = requireHere("@pulumi/pulumi/cmd/dynamic-provider/config");
+      const [providerFile, token, baseUrl, created, updated] = process.argv.slice(1);
+      const provider = requireFromString(readFileSync(providerFile, "utf8")).handler();
+      const config = new Config({ "cloudflare:apiToken": token, "cloudflare:baseUrl": baseUrl }, "claude-sandbox");
+      (async () => {
+        await provider.configure({ config });
+        const create = await provider.create(JSON.parse(created));
+        const diff = await provider.diff(create.id, create.outs, JSON.parse(updated));
+        const update = await provider.update(create.id, create.outs, JSON.parse(updated));
+        process.stdout.write(JSON.stringify({ create, diff, update }));
+      })().catch((error) => { console.error(error.message); process.exit(1); });
+    `;
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.CLOUDFLARE_API_TOKEN;
+    delete env.CLOUDFLARE_BASE_URL;
+    const switched = { ...planned, secrets: { SERVER_AUTH_TOKEN: "server-token-secret", ANTHROPIC_API_KEY: "fake-apikey-secret" } };
+
+    const { stdout } = await run(
+      process.execPath,
+      ["-e", host, providerFile, TOKEN, api.url, JSON.stringify(planned), JSON.stringify(switched)],
+      { cwd: ROOT, env },
+    );
+
+    const result = JSON.parse(stdout) as { create: { id: string; outs: WorkerScriptOutputs }; diff: { changes: boolean }; update: unknown };
+    expect(result.create).toMatchObject({ id: SCRIPT, outs: { migrationTag: "v2", url: `https://${SCRIPT}.example-account.workers.dev` } });
+    expect(result.diff.changes).toBe(true);
+    expect(result.update).toMatchObject({ outs: { migrationTag: "v2", secrets: switched.secrets } });
+    const puts = api.requestsTo("PUT", SCRIPT_PATH);
+    expect(puts).toHaveLength(2);
+    expect((await uploadParts(puts[0]!)).metadata.migrations).toMatchObject({ new_tag: "v2" });
+    expect((await uploadParts(puts[1]!)).metadata).not.toHaveProperty("migrations");
+    expect(puts.every((put) => put.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    expect(liveSecrets()).toEqual(["ANTHROPIC_API_KEY", "SERVER_AUTH_TOKEN"]);
   });
 });

@@ -4,10 +4,16 @@
  * even ones slot B. Each slot's keeper is the last generation of its parity, so
  * raising `generation` by one regenerates exactly the older slot, which becomes
  * current, while the other slot (the previous token) stays valid until the next
- * rotation.
+ * rotation. A generation below the deployed one is refused before anything
+ * changes (infra/providers/token-generation.ts).
+ *
+ * Replacing a slot (`pulumi up --replace <urn>`) gives it a new value at once:
+ * the previous slot to revoke an old token, the current one to cut every client
+ * off (docs/operations.md).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { TokenGeneration } from "../providers/token-generation.js";
 
 export interface AuthTokensArgs {
   /** Rotation counter, from 1; raise by one to rotate. */
@@ -28,18 +34,24 @@ export class AuthTokens extends pulumi.ComponentResource {
   readonly current: pulumi.Output<string>;
   /** The token of the previous generation; undefined before the first rotation. */
   readonly previous: pulumi.Output<string> | undefined;
+  /** URN of the slot that holds the current token. */
+  readonly currentSlotUrn: pulumi.Output<string>;
+  /** URN of the other slot: the previous token (unused at generation 1). */
+  readonly previousSlotUrn: pulumi.Output<string>;
 
   constructor(name: string, args: AuthTokensArgs, opts?: pulumi.ComponentResourceOptions) {
     super("claude-sandbox:index:AuthTokens", name, {}, opts);
     if (!Number.isInteger(args.generation) || args.generation < 1) {
       throw new Error(`AuthTokens ${name}: generation must be an integer of at least 1, got ${args.generation}`);
     }
+    const guard = new TokenGeneration(`${name}-generation`, { generation: args.generation }, { parent: this });
     const slots = slotGenerations(args.generation);
     const slot = (id: "a" | "b") =>
       new random.RandomBytes(
         `${name}-slot-${id}`,
         { length: TOKEN_BYTES, keepers: { generation: String(slots[id]) } },
-        { parent: this, additionalSecretOutputs: ["hex", "base64"] },
+        // A refused generation stops the update before either slot changes.
+        { parent: this, dependsOn: [guard], additionalSecretOutputs: ["hex", "base64"] },
       );
     const a = slot("a");
     const b = slot("b");
@@ -48,6 +60,13 @@ export class AuthTokens extends pulumi.ComponentResource {
     this.current = pulumi.secret(current.hex);
     // Generation 1 has no previous token: the other slot was never handed out.
     this.previous = args.generation > 1 ? pulumi.secret(previous.hex) : undefined;
-    this.registerOutputs({ current: this.current, previous: this.previous });
+    this.currentSlotUrn = current.urn;
+    this.previousSlotUrn = previous.urn;
+    this.registerOutputs({
+      current: this.current,
+      previous: this.previous,
+      currentSlotUrn: this.currentSlotUrn,
+      previousSlotUrn: this.previousSlotUrn,
+    });
   }
 }

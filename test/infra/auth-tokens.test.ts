@@ -1,7 +1,11 @@
-/** Token rotation: raising authTokenGeneration by one regenerates exactly the older slot. */
+/**
+ * Token rotation: raising authTokenGeneration by one regenerates exactly the
+ * older slot; lowering it is refused before any slot changes.
+ */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AuthTokens, slotGenerations, TOKEN_BYTES } from "../../infra/components/auth-tokens.js";
+import { TokenGenerationProvider } from "../../infra/providers/token-generation.js";
 import { installMocks, mockRandomHex, type RecordedResource, valueOf } from "./fixtures/pulumi-mocks.js";
 
 let resources: RecordedResource[];
@@ -74,5 +78,51 @@ describe("AuthTokens", () => {
 
   it.each([0, -1, 1.5, Number.NaN])("refuses generation %s", (generation) => {
     expect(() => new AuthTokens(`bad${generation}`, { generation })).toThrow(/generation must be an integer of at least 1/);
+  });
+});
+
+describe("the deployed generation", () => {
+  const provider = new TokenGenerationProvider();
+
+  it.each([
+    ["the first deploy", {}, 1],
+    ["the same generation", { generation: 3 }, 3],
+    ["a rotation", { generation: 3 }, 4],
+    ["a raise by two (both tokens replaced)", { generation: 3 }, 5],
+  ])("accepts %s", async (_, olds, generation) => {
+    expect(await provider.check(olds, { generation })).toEqual({ inputs: { generation }, failures: [] });
+  });
+
+  it("refuses a generation below the deployed one, saying what to do (an older stack file would undo a rotation)", async () => {
+    const { failures } = await provider.check({ generation: 4 }, { generation: 3 });
+    expect(failures).toEqual([
+      {
+        property: "generation",
+        reason:
+          "authTokenGeneration is 3, below the deployed 4: lowering it would regenerate the token clients use now. " +
+          "This stack file is older than the last rotation: set it to at least 4 " +
+          "(pulumi config set --type int authTokenGeneration 4) or deploy the latest Pulumi.<stack>.yaml.",
+      },
+    ]);
+  });
+
+  it("lets a value unknown during preview through", async () => {
+    const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9" as unknown as number;
+    expect((await provider.check({ generation: 4 }, { generation: unknown })).failures).toEqual([]);
+  });
+
+  it("records a new generation in place, and nothing for the same one", async () => {
+    expect(await provider.diff("id", { generation: 2 }, { generation: 3 })).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    expect((await provider.diff("id", { generation: 3 }, { generation: 3 })).changes).toBe(false);
+    expect(await provider.update("id", { generation: 2 }, { generation: 3 })).toEqual({ outs: { generation: 3 } });
+  });
+
+  it("is what both slots wait for", async () => {
+    const { slots } = await tokensAt(5);
+    const guard = resources.find((resource) => resource.name === "gen5-generation");
+    expect(guard?.type).toBe("pulumi-nodejs:dynamic/claude-sandbox:TokenGeneration");
+    for (const slot of slots) {
+      expect(slot.options.dependencies.some((urn) => urn.endsWith("::gen5-generation")), slot.name).toBe(true);
+    }
   });
 });

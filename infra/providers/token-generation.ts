@@ -1,0 +1,74 @@
+/**
+ * A Pulumi dynamic resource that records the deployed `authTokenGeneration`
+ * and refuses to lower it.
+ *
+ * Lowering the generation (a deploy from an older commit, a stale stack file)
+ * would change the keeper of the slot that holds the token handed out at the
+ * last rotation, so `pulumi up` would regenerate it and cut every client off.
+ * The check runs in `pulumi preview` and `pulumi up` before any resource
+ * changes, and the token slots depend on this resource, so a refused value
+ * changes nothing. It calls no API and holds no secret.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+/** Inputs and state: the generation the stack is deployed with. */
+export interface TokenGenerationInputs {
+  generation: number;
+}
+
+/** The value Pulumi's engine puts in place of an input that is not known yet (during preview). */
+const UNKNOWN_DURING_PREVIEW = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Why `news` may not replace `olds`, or undefined when it may. */
+export function loweredGenerationReason(deployed: unknown, wanted: unknown): string | undefined {
+  if (typeof deployed !== "number" || typeof wanted !== "number" || wanted >= deployed) return undefined;
+  return (
+    `authTokenGeneration is ${wanted}, below the deployed ${deployed}: lowering it would regenerate the token clients use now. ` +
+    `This stack file is older than the last rotation: set it to at least ${deployed} ` +
+    `(pulumi config set --type int authTokenGeneration ${deployed}) or deploy the latest Pulumi.<stack>.yaml.`
+  );
+}
+
+export class TokenGenerationProvider
+  implements pulumi.dynamic.ResourceProvider<TokenGenerationInputs, TokenGenerationInputs>
+{
+  /** Refuses a generation below the deployed one (`olds` is empty on the first deploy). */
+  async check(
+    olds: Partial<TokenGenerationInputs>,
+    news: TokenGenerationInputs,
+  ): Promise<pulumi.dynamic.CheckResult<TokenGenerationInputs>> {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    const known = news.generation !== (UNKNOWN_DURING_PREVIEW as unknown);
+    if (known && !(Number.isInteger(news.generation) && news.generation >= 1)) {
+      failures.push({ property: "generation", reason: "authTokenGeneration must be an integer of at least 1" });
+    }
+    const reason = loweredGenerationReason(olds?.generation, news.generation);
+    if (reason) failures.push({ property: "generation", reason });
+    return { inputs: news, failures };
+  }
+
+  async diff(_id: string, olds: TokenGenerationInputs, news: TokenGenerationInputs): Promise<pulumi.dynamic.DiffResult> {
+    return { changes: olds.generation !== news.generation, replaces: [], deleteBeforeReplace: false };
+  }
+
+  async create(inputs: TokenGenerationInputs): Promise<pulumi.dynamic.CreateResult<TokenGenerationInputs>> {
+    return { id: "auth-token-generation", outs: { generation: inputs.generation } };
+  }
+
+  async update(
+    _id: string,
+    _olds: TokenGenerationInputs,
+    news: TokenGenerationInputs,
+  ): Promise<pulumi.dynamic.UpdateResult<TokenGenerationInputs>> {
+    return { outs: { generation: news.generation } };
+  }
+}
+
+/** The deployed `authTokenGeneration`, which never goes down. */
+export class TokenGeneration extends pulumi.dynamic.Resource {
+  declare readonly generation: pulumi.Output<number>;
+
+  constructor(name: string, args: { generation: pulumi.Input<number> }, opts?: pulumi.CustomResourceOptions) {
+    super(new TokenGenerationProvider(), name, args, opts, "claude-sandbox", "TokenGeneration");
+  }
+}

@@ -1,6 +1,10 @@
 /**
  * The R2 bucket that keeps task results (`tasks/<taskId>/result.json`), and the
  * lifecycle rule that deletes them after the retention period.
+ *
+ * Both are retained on delete: a new `bucketName` (or `pulumi destroy`) leaves
+ * the old bucket, its results and its retention rule in the account instead of
+ * deleting them; docs/operations.md says how to delete a bucket for good.
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
@@ -30,7 +34,7 @@ export class ResultsBucket extends pulumi.ComponentResource {
       `${name}-bucket`,
       { accountId: args.accountId, name: args.bucketName },
       // Results are data: a changed name must never delete the old bucket before anyone notices.
-      { parent: this },
+      { parent: this, retainOnDelete: true },
     );
 
     new cloudflare.R2BucketLifecycle(
@@ -48,7 +52,8 @@ export class ResultsBucket extends pulumi.ComponentResource {
           },
         ],
       },
-      { parent: this },
+      // A retained bucket keeps expiring its results.
+      { parent: this, retainOnDelete: true },
     );
 
     this.bucketName = bucket.name;

@@ -1,8 +1,8 @@
 /**
  * The sandbox container image. By default it is built from container/Dockerfile
  * for linux/amd64 and pushed to Cloudflare's registry
- * (`registry.cloudflare.com/<accountId>/<repository>:<tag>`) with short-lived
- * credentials from the Cloudflare API; the application then runs the
+ * (`registry.cloudflare.com/<accountId>/<repository>:<tag>`) with credentials
+ * from the Cloudflare API that last an hour; the application then runs the
  * digest-pinned reference. With a prebuilt image, nothing is built.
  */
 import * as docker from "@pulumi/docker";
@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { connectCloudflare, type ProviderConfigSource } from "../providers/cloudflare-api.js";
+import { apiFailure, connectCloudflare, type ProviderConfigSource } from "../providers/cloudflare-api.js";
 
 /** Cloudflare's container registry. */
 export const CLOUDFLARE_REGISTRY = "registry.cloudflare.com";
@@ -42,15 +42,26 @@ export const stackConfigSource: ProviderConfigSource = {
   },
 };
 
-/** Credentials to push to the account's namespace, valid for 15 minutes. */
+/**
+ * How long push credentials last, in minutes. They are fetched when the program
+ * starts, before the image is built, so they must outlive a cold build and push
+ * of the image (several minutes of build, then a push of a large image).
+ */
+export const REGISTRY_CREDENTIALS_MINUTES = 60;
+
+/** Credentials to push to the account's namespace, valid for {@link REGISTRY_CREDENTIALS_MINUTES}. */
 export async function cloudflareRegistryCredentials(accountId: string): Promise<RegistryCredentials> {
-  const { client } = await connectCloudflare(stackConfigSource);
-  const credentials = await client.containers.registries.credentials.generate(CLOUDFLARE_REGISTRY, {
-    account_id: accountId,
-    expiration_minutes: 15,
-    permissions: ["push", "pull"],
-  });
-  return { username: credentials.username, password: credentials.password };
+  const { client, apiToken } = await connectCloudflare(stackConfigSource);
+  try {
+    const credentials = await client.containers.registries.credentials.generate(CLOUDFLARE_REGISTRY, {
+      account_id: accountId,
+      expiration_minutes: REGISTRY_CREDENTIALS_MINUTES,
+      permissions: ["push", "pull"],
+    });
+    return { username: credentials.username, password: credentials.password };
+  } catch (error) {
+    throw apiFailure(`get push credentials for ${CLOUDFLARE_REGISTRY}`, error, [apiToken]);
+  }
 }
 
 /** The image tag: a digest of the Dockerfile, so an unchanged Dockerfile keeps its tag. */

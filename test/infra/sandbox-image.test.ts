@@ -1,7 +1,11 @@
-/** The sandbox image: built and pushed with short-lived credentials, or a prebuilt reference. */
-import { beforeAll, describe, expect, it } from "vitest";
-import { dockerfileTag, SandboxImage } from "../../infra/components/sandbox-image.js";
+/** The sandbox image: built and pushed with credentials that outlast the build, or a prebuilt reference. */
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { cloudflareRegistryCredentials, dockerfileTag, SandboxImage } from "../../infra/components/sandbox-image.js";
+import { CloudflareApiStandIn, echoingApiError } from "./fixtures/cloudflare-api-stand-in.js";
 import { installMocks, isSecretInput, MOCK_DIGEST, type RecordedResource, unwrap, valueOf } from "./fixtures/pulumi-mocks.js";
+
+const TOKEN = "cf-registry-test-token-never-shown";
+const standIn = new CloudflareApiStandIn();
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 let resources: RecordedResource[];
@@ -9,6 +13,48 @@ let resources: RecordedResource[];
 beforeAll(async () => {
   // Not a preview: credentials are fetched for the push.
   resources = await installMocks({ config: {}, preview: false });
+  await standIn.start();
+});
+
+afterAll(async () => {
+  await standIn.close();
+});
+
+afterEach(() => {
+  standIn.reset();
+  vi.unstubAllEnvs();
+});
+
+describe("cloudflareRegistryCredentials", () => {
+  it("asks for push and pull credentials that last an hour, long enough for a cold build and push", async () => {
+    vi.stubEnv("CLOUDFLARE_API_TOKEN", TOKEN);
+    vi.stubEnv("CLOUDFLARE_BASE_URL", standIn.url);
+    standIn.on("POST", "/accounts/:account/containers/registries/:domain/credentials", () => ({
+      result: { account_id: ACCOUNT, registry_host: "registry.cloudflare.com", username: "v1:account", password: "pushed-password" },
+    }));
+
+    const credentials = await cloudflareRegistryCredentials(ACCOUNT);
+
+    expect(credentials).toEqual({ username: "v1:account", password: "pushed-password" });
+    const [request] = standIn.requests;
+    expect(request?.pathname).toBe(`/accounts/${ACCOUNT}/containers/registries/registry.cloudflare.com/credentials`);
+    expect(request?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(request?.body).toEqual({ expiration_minutes: 60, permissions: ["push", "pull"] });
+  });
+
+  it("says what failed, never the token", async () => {
+    vi.stubEnv("CLOUDFLARE_API_TOKEN", TOKEN);
+    vi.stubEnv("CLOUDFLARE_BASE_URL", standIn.url);
+    standIn.on("POST", "/accounts/:account/containers/registries/:domain/credentials", echoingApiError(403, 10000, "Authentication error"));
+
+    const error = await cloudflareRegistryCredentials(ACCOUNT).then(
+      () => undefined,
+      (failure: unknown) => failure as Error,
+    );
+
+    expect(error?.message).toContain("Cloudflare API: could not get push credentials for registry.cloudflare.com: HTTP 403: 10000");
+    expect(error?.message).not.toContain(TOKEN);
+  });
 });
 
 describe("SandboxImage", () => {

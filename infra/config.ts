@@ -36,6 +36,11 @@ export const CONFIG_DEFAULTS = {
   maxTimeoutMs: LIMITS.maxTimeoutMs,
   permissionMode: "bypassPermissions",
   credentialMode: "proxy",
+  queueTimeoutMs: LIMITS.queueTimeoutMs,
+  maxOutputBytes: LIMITS.maxOutputBytes,
+  maxBudgetUsd: "",
+  rateLimitPerMinute: LIMITS.rateLimitPerMinute,
+  allowWebSearch: true,
 } as const;
 
 /** Every key this program reads (besides the Cloudflare provider's own `cloudflare:*` keys). */
@@ -81,6 +86,16 @@ export interface StackConfig {
   permissionMode: PermissionMode;
   /** `proxy`: the credential is added outside the container; `env`: passed into it. */
   credentialMode: CredentialMode;
+  /** Longest time a task waits `queued` for a container, in ms. */
+  queueTimeoutMs: number;
+  /** Most bytes of stdout and of stderr a result keeps. */
+  maxOutputBytes: number;
+  /** Largest `maxBudgetUsd` a task may ask for, in USD; undefined means no cap. */
+  maxBudgetUsd: number | undefined;
+  /** Task creations each API token may make per minute. */
+  rateLimitPerMinute: number;
+  /** Whether tasks may use Anthropic's server-side web search. */
+  allowWebSearch: boolean;
 }
 
 /** Reads raw config values; `pulumi.Config` in a program, a plain object in tests. */
@@ -97,6 +112,13 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
+
+/** Longest configurable wait for a container: one day, in ms. */
+const MAX_QUEUE_TIMEOUT_MS = 86_400_000;
+/** Smallest configurable output bound, in bytes. */
+const MIN_OUTPUT_BYTES = 1024;
+/** Largest configurable task creations per token per minute. */
+const MAX_RATE_LIMIT_PER_MINUTE = 100_000;
 
 const WORKER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const BUCKET_NAME = /^[a-z0-9]([a-z0-9-]{1,61}[a-z0-9])$/;
@@ -124,6 +146,27 @@ function oneOf<T extends string>(source: ConfigSource, key: keyof typeof CONFIG_
     throw new ConfigError(key, `"${value}" is not one of ${allowed.join(", ")}`);
   }
   return value as T;
+}
+
+/** The largest per-task budget cap accepted, in USD. */
+const MAX_BUDGET_CEILING_USD = 1_000_000;
+
+/** A decimal amount in USD; empty or 0 means no cap. */
+function budget(source: ConfigSource): number | undefined {
+  const raw = text(source, "maxBudgetUsd");
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(value) || value > MAX_BUDGET_CEILING_USD) {
+    throw new ConfigError("maxBudgetUsd", `"${raw}" is not an amount in USD from 0 to ${MAX_BUDGET_CEILING_USD}, such as 5 or 2.50 (0 or empty: no cap)`);
+  }
+  return value > 0 ? value : undefined;
+}
+
+function flag(source: ConfigSource, key: "allowWebSearch"): boolean {
+  const raw = text(source, key);
+  if (raw === undefined) return CONFIG_DEFAULTS[key];
+  if (raw !== "true" && raw !== "false") throw new ConfigError(key, `"${raw}" is not true or false`);
+  return raw === "true";
 }
 
 function hosts(source: ConfigSource): string[] {
@@ -207,6 +250,11 @@ export function parseConfig(source: ConfigSource, stack: string): StackConfig {
     maxTimeoutMs,
     permissionMode: oneOf(source, "permissionMode", PERMISSION_MODES),
     credentialMode: oneOf(source, "credentialMode", CREDENTIAL_MODES),
+    queueTimeoutMs: integer(source, "queueTimeoutMs", LIMITS.minTimeoutMs, MAX_QUEUE_TIMEOUT_MS),
+    maxOutputBytes: integer(source, "maxOutputBytes", MIN_OUTPUT_BYTES, LIMITS.ceilingOutputBytes),
+    maxBudgetUsd: budget(source),
+    rateLimitPerMinute: integer(source, "rateLimitPerMinute", 1, MAX_RATE_LIMIT_PER_MINUTE),
+    allowWebSearch: flag(source, "allowWebSearch"),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
- * The claude-sandbox stack: the results bucket, the API tokens, the sandbox
- * image, the Worker with its Sandbox Durable Object, and the container
- * application. Config is read once (infra/config.ts); see docs/architecture.md.
+ * The claude-sandbox stack: the results bucket, the API tokens, the webhook
+ * secret, the sandbox image, the Worker with its Durable Objects, and the
+ * container application. Config is read once (infra/config.ts); see
+ * docs/architecture.md.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AuthTokens } from "./components/auth-tokens.js";
@@ -9,6 +10,7 @@ import { ResultsBucket } from "./components/results-bucket.js";
 import { SandboxContainers } from "./components/sandbox-containers.js";
 import { SandboxImage } from "./components/sandbox-image.js";
 import { SandboxWorker } from "./components/sandbox-worker.js";
+import { WebhookSecret } from "./components/webhook-secret.js";
 import { readConfig } from "./config.js";
 
 const config = readConfig();
@@ -20,6 +22,8 @@ const results = new ResultsBucket("results", {
 });
 
 const tokens = new AuthTokens("api-tokens", { generation: config.authTokenGeneration });
+
+const webhooks = new WebhookSecret("webhook-secret");
 
 const sandboxImage = new SandboxImage("sandbox-image", {
   accountId: config.accountId,
@@ -34,6 +38,7 @@ const worker = new SandboxWorker("worker", {
   authToken: tokens.current,
   previousAuthToken: tokens.previous,
   claudeCredential: config.claudeCredential,
+  webhookSecret: webhooks.value,
   settings: config,
 });
 
@@ -55,6 +60,12 @@ const containers = new SandboxContainers(
 export const url = worker.url;
 /** The current bearer token (secret): `pulumi stack output serverAuthToken --show-secrets`. */
 export const serverAuthToken = pulumi.secret(tokens.current);
+/** The webhook signing secret, `whsec_<base64>` (secret): `pulumi stack output webhookSecret --show-secrets`. */
+export const webhookSecret = pulumi.secret(webhooks.value);
+/** URN of the token slot that holds the current token (`pulumi up --replace` it to cut every client off). */
+export const currentTokenSlot = tokens.currentSlotUrn;
+/** URN of the token slot that holds the previous token (`pulumi up --replace` it to revoke that token now). */
+export const previousTokenSlot = tokens.previousSlotUrn;
 /** The R2 bucket with the task results. */
 export const bucketName = results.bucketName;
 /** The image the sandboxes run. */

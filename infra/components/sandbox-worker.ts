@@ -1,26 +1,45 @@
 /**
  * The Worker: bundled by esbuild at program run (the same function as
- * `npm run build`) and uploaded with, together, the Sandbox Durable Object
- * binding and its migration, `containers` for that class, the R2 binding, the
- * secret bindings (both auth tokens and the Claude credential), the plain
+ * `npm run build`) and uploaded with, together, its Durable Object bindings
+ * (Sandbox, Task, TaskIndex) and their migrations, `containers` for the
+ * Sandbox class, the R2 binding, the task rate limit, the secret bindings (both
+ * auth tokens, the Claude credential and the webhook secret), the plain
  * settings, the compatibility date and flags, and observability; then its
  * workers.dev address is turned on.
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import { type WrittenFile, writeWorkerBundle } from "../../worker/bundle.js";
 import {
   COMPATIBILITY_DATE,
   COMPATIBILITY_FLAGS,
+  DURABLE_OBJECT_BINDINGS,
+  DURABLE_OBJECT_MIGRATIONS,
+  RATE_LIMIT_BINDING,
   RESULTS_BUCKET_BINDING,
-  SANDBOX_BINDING,
   SANDBOX_CLASS_NAME,
-  SANDBOX_MIGRATION_TAG,
   SECRET_BINDINGS,
   SETTING_VARS,
 } from "../../worker/src/contract.js";
 import type { StackConfig } from "../config.js";
-import { type PlainBinding, WorkerScript } from "../providers/worker-script.js";
+import { type PlainBinding, type WorkerMigration, WorkerScript } from "../providers/worker-script.js";
+
+/** The settings the Worker gets as plain-text vars. */
+export type WorkerSettings = Pick<
+  StackConfig,
+  | "allowedHosts"
+  | "defaultTimeoutMs"
+  | "maxTimeoutMs"
+  | "permissionMode"
+  | "credentialMode"
+  | "queueTimeoutMs"
+  | "maxOutputBytes"
+  | "maxBudgetUsd"
+  | "resultRetentionDays"
+  | "allowWebSearch"
+  | "rateLimitPerMinute"
+>;
 
 export interface SandboxWorkerArgs {
   accountId: string;
@@ -30,20 +49,67 @@ export interface SandboxWorkerArgs {
   /** Unset before the first rotation. */
   previousAuthToken: pulumi.Output<string> | undefined;
   claudeCredential: StackConfig["claudeCredential"];
-  settings: Pick<StackConfig, "allowedHosts" | "defaultTimeoutMs" | "maxTimeoutMs" | "permissionMode" | "credentialMode">;
+  /** The Standard Webhooks signing secret, `whsec_<base64>`. */
+  webhookSecret: pulumi.Output<string>;
+  settings: WorkerSettings;
   /** Bundles the Worker to disk; the default is the deployable bundle in dist/worker/. */
   bundle?: () => Promise<{ files: WrittenFile[] }>;
 }
 
-/** The plain-text settings bound as vars (never a secret). */
-export function settingBindings(settings: SandboxWorkerArgs["settings"]): PlainBinding[] {
-  return [
-    { type: "plain_text", name: SETTING_VARS.allowedHosts, text: settings.allowedHosts.join(",") },
-    { type: "plain_text", name: SETTING_VARS.defaultTimeoutMs, text: String(settings.defaultTimeoutMs) },
-    { type: "plain_text", name: SETTING_VARS.maxTimeoutMs, text: String(settings.maxTimeoutMs) },
-    { type: "plain_text", name: SETTING_VARS.permissionMode, text: settings.permissionMode },
-    { type: "plain_text", name: SETTING_VARS.credentialMode, text: settings.credentialMode },
+/** The rate limit's period, in seconds (the API accepts 10 or 60). */
+export const RATE_LIMIT_PERIOD_SECONDS = 60;
+
+/**
+ * The rate limit's namespace id: a positive integer that must be unique in the
+ * account. It is derived from the Worker's name, which is itself unique in the
+ * account, so it is the same on every run of a stack and differs between
+ * stacks (two names share one with a chance of about 1 in 2^31).
+ */
+export function rateLimitNamespaceId(workerName: string): string {
+  const digest = createHash("sha256").update(`claude-sandbox/${workerName}/${RATE_LIMIT_BINDING}`).digest();
+  // 1 000 000 … 2^31 - 1: a positive 32-bit integer, well away from hand-picked small ids.
+  return String(1_000_000 + (digest.readUInt32BE(0) % (2 ** 31 - 1_000_000)));
+}
+
+/** The plain-text settings bound as vars (never a secret); `MAX_BUDGET_USD` only when there is a cap. */
+export function settingBindings(settings: WorkerSettings): PlainBinding[] {
+  const vars: [string, string | undefined][] = [
+    [SETTING_VARS.allowedHosts, settings.allowedHosts.join(",")],
+    [SETTING_VARS.defaultTimeoutMs, String(settings.defaultTimeoutMs)],
+    [SETTING_VARS.maxTimeoutMs, String(settings.maxTimeoutMs)],
+    [SETTING_VARS.permissionMode, settings.permissionMode],
+    [SETTING_VARS.credentialMode, settings.credentialMode],
+    [SETTING_VARS.queueTimeoutMs, String(settings.queueTimeoutMs)],
+    [SETTING_VARS.maxOutputBytes, String(settings.maxOutputBytes)],
+    [SETTING_VARS.maxBudgetUsd, settings.maxBudgetUsd === undefined ? undefined : String(settings.maxBudgetUsd)],
+    [SETTING_VARS.resultRetentionDays, String(settings.resultRetentionDays)],
+    [SETTING_VARS.allowWebSearch, String(settings.allowWebSearch)],
   ];
+  return vars.flatMap(([name, text]) => (text === undefined ? [] : [{ type: "plain_text" as const, name, text }]));
+}
+
+/** Every non-secret binding of the upload: Durable Objects, the results bucket, the rate limit and the settings. */
+export function workerBindings(workerName: string, bucketName: string, settings: WorkerSettings): PlainBinding[] {
+  return [
+    ...Object.entries(DURABLE_OBJECT_BINDINGS).map(([name, className]) => ({
+      type: "durable_object_namespace" as const,
+      name,
+      class_name: className,
+    })),
+    { type: "r2_bucket", name: RESULTS_BUCKET_BINDING, bucket_name: bucketName },
+    {
+      type: "ratelimit",
+      name: RATE_LIMIT_BINDING,
+      namespace_id: rateLimitNamespaceId(workerName),
+      simple: { limit: settings.rateLimitPerMinute, period: RATE_LIMIT_PERIOD_SECONDS },
+    },
+    ...settingBindings(settings),
+  ];
+}
+
+/** The contract's migrations in the provider's shape. */
+export function workerMigrations(): WorkerMigration[] {
+  return DURABLE_OBJECT_MIGRATIONS.map(({ tag, newSqliteClasses }) => ({ tag, newSqliteClasses: [...newSqliteClasses] }));
 }
 
 export class SandboxWorker extends pulumi.ComponentResource {
@@ -65,6 +131,7 @@ export class SandboxWorker extends pulumi.ComponentResource {
           [SECRET_BINDINGS.authToken]: args.authToken,
           ...(args.previousAuthToken ? { [SECRET_BINDINGS.previousAuthToken]: args.previousAuthToken } : {}),
           [credentialBinding]: args.claudeCredential.value,
+          [SECRET_BINDINGS.webhookSecret]: args.webhookSecret,
         })
         .apply((values) => values as Record<string, string>),
     );
@@ -80,14 +147,11 @@ export class SandboxWorker extends pulumi.ComponentResource {
         ),
         compatibilityDate: COMPATIBILITY_DATE,
         compatibilityFlags: [...COMPATIBILITY_FLAGS],
-        bindings: pulumi.output(args.bucketName).apply((bucketName): PlainBinding[] => [
-          { type: "durable_object_namespace", name: SANDBOX_BINDING, class_name: SANDBOX_CLASS_NAME },
-          { type: "r2_bucket", name: RESULTS_BUCKET_BINDING, bucket_name: bucketName },
-          ...settingBindings(args.settings),
-        ]),
+        bindings: pulumi.output(args.bucketName).apply((bucketName) => workerBindings(args.workerName, bucketName, args.settings)),
         secrets,
+        managedSecretNames: Object.values(SECRET_BINDINGS),
         containerClasses: [SANDBOX_CLASS_NAME],
-        migration: { tag: SANDBOX_MIGRATION_TAG, newSqliteClasses: [SANDBOX_CLASS_NAME] },
+        migrations: workerMigrations(),
         observability: true,
       },
       { parent: this },

@@ -3,6 +3,7 @@ import { builtinModules } from "node:module";
 import { gzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bundleWorker, type WorkerBundle } from "../../worker/bundle.js";
+import { DURABLE_OBJECT_BINDINGS } from "../../worker/src/contract.js";
 import { WORKER_TEST_BINDINGS } from "../fixtures/worker-bindings.js";
 
 /** Workers Paid: 10 MiB compressed per Worker; the Free plan allows 3 MiB. */
@@ -14,11 +15,13 @@ beforeAll(async () => {
 }, 60_000);
 
 describe("the Worker bundle", () => {
-  it("is an ES module that exports the handler, Sandbox and ContainerProxy", () => {
+  it("is an ES module that exports the handler, every bound Durable Object class and ContainerProxy", () => {
     expect(bundle.mainModule).toBe("index.js");
     const exported = /export\s*\{([^}]*)\}\s*;?\s*(\/\/# sourceMappingURL=.*)?$/.exec(bundle.code.trim())?.[1] ?? "";
     const names = exported.split(",").map((item) => item.trim().split(/\s+as\s+/).pop());
-    expect(names.sort()).toEqual(["ContainerProxy", "Sandbox", "default"]);
+    // Each class the upload binds (and migrates) must be exported, or the upload is refused.
+    const classes = [...new Set(Object.values(DURABLE_OBJECT_BINDINGS))];
+    expect(names.sort()).toEqual(["ContainerProxy", ...classes, "default"].sort());
   });
 
   it("stays well under the Workers size limit (even the Free plan's)", () => {

@@ -1,6 +1,6 @@
 /** Stack configuration: defaults, validation messages, and agreement with Pulumi.yaml. */
 import * as pulumi from "@pulumi/pulumi";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { CONFIG_DEFAULTS, CONFIG_KEYS, type ConfigSource, parseConfig, PROJECT } from "../../infra/config.js";
@@ -39,7 +39,28 @@ describe("defaults", () => {
       maxTimeoutMs: 900_000,
       permissionMode: "bypassPermissions",
       credentialMode: "proxy",
+      queueTimeoutMs: 600_000,
+      maxOutputBytes: 1_048_576,
+      maxBudgetUsd: undefined,
+      rateLimitPerMinute: 60,
+      allowWebSearch: true,
     });
+  });
+
+  it("reads the task settings", () => {
+    expect(
+      parseWith({
+        queueTimeoutMs: "120000",
+        maxOutputBytes: "8388608",
+        maxBudgetUsd: "2.50",
+        rateLimitPerMinute: "10",
+        allowWebSearch: "false",
+      }),
+    ).toMatchObject({ queueTimeoutMs: 120_000, maxOutputBytes: 8_388_608, maxBudgetUsd: 2.5, rateLimitPerMinute: 10, allowWebSearch: false });
+  });
+
+  it.each(["", "0", "0.00"])("reads a budget cap of %j as no cap", (maxBudgetUsd) => {
+    expect(parseWith({ maxBudgetUsd }).maxBudgetUsd).toBeUndefined();
   });
 
   it("keeps the Claude credential secret", async () => {
@@ -86,6 +107,14 @@ describe("bad values fail with the key and what it accepts", () => {
     [{ allowedHosts: "github.com" }, "Invalid config claude-sandbox:allowedHosts: must be a list of host names"],
     [{ allowedHosts: "[]" }, "Invalid config claude-sandbox:allowedHosts: must be a non-empty list of host names"],
     [{ allowedHosts: '["github.com/path"]' }, 'Invalid config claude-sandbox:allowedHosts: "github.com/path" is not a host name'],
+    [{ queueTimeoutMs: "999" }, 'Invalid config claude-sandbox:queueTimeoutMs: "999" is not an integer from 1000 to 86400000'],
+    [{ maxOutputBytes: "8388609" }, 'Invalid config claude-sandbox:maxOutputBytes: "8388609" is not an integer from 1024 to 8388608'],
+    [{ maxOutputBytes: "1k" }, 'Invalid config claude-sandbox:maxOutputBytes: "1k" is not an integer from 1024 to 8388608'],
+    [{ maxBudgetUsd: "-1" }, 'Invalid config claude-sandbox:maxBudgetUsd: "-1" is not an amount in USD from 0 to 1000000'],
+    [{ maxBudgetUsd: "$5" }, 'Invalid config claude-sandbox:maxBudgetUsd: "$5" is not an amount in USD'],
+    [{ maxBudgetUsd: "1e3" }, 'Invalid config claude-sandbox:maxBudgetUsd: "1e3" is not an amount in USD'],
+    [{ rateLimitPerMinute: "0" }, 'Invalid config claude-sandbox:rateLimitPerMinute: "0" is not an integer from 1 to 100000'],
+    [{ allowWebSearch: "yes" }, 'Invalid config claude-sandbox:allowWebSearch: "yes" is not true or false'],
   ])("%j", (values, message) => {
     expect(() => parseWith(values)).toThrow(message);
   });
@@ -96,14 +125,31 @@ describe("bad values fail with the key and what it accepts", () => {
     );
   });
 
-  it("never puts a credential in an error message", () => {
-    const secret = "fake-oauth-must-not-leak";
-    expect(() => parseWith({ claudeOauthToken: secret, instanceType: "huge" })).toThrow(/instanceType/);
+  /** The error `parse` throws; fails the test when it throws none. */
+  function thrownBy(parse: () => unknown): Error {
     try {
-      parseWith({ claudeOauthToken: `${secret} x` });
+      parse();
     } catch (error) {
-      expect(String(error)).not.toContain(secret);
+      if (error instanceof Error) return error;
+      throw new Error(`threw a non-Error: ${String(error)}`);
     }
+    throw new Error("expected an error, but the configuration was accepted");
+  }
+
+  it.each([
+    ["a credential with a space", { claudeOauthToken: "fake-oauth-must-not-leak x" }, "claudeOauthToken"],
+    ["an API key with a space", { claudeOauthToken: undefined, anthropicApiKey: "fake-oauth-must-not-leak x" }, "anthropicApiKey"],
+    ["another key's mistake", { claudeOauthToken: "fake-oauth-must-not-leak", instanceType: "huge" }, "instanceType"],
+  ])("never puts a credential in an error message: %s", (_, values, key) => {
+    const error = thrownBy(() => parseWith(values));
+    expect(error.message).toContain(`Invalid config claude-sandbox:${key}:`);
+    expect(`${error.message}\n${error.stack ?? ""}`).not.toContain("fake-oauth-must-not-leak");
+  });
+
+  it("never puts a credential stored in plain text in its error message", () => {
+    const error = thrownBy(() => parseConfig(source({ ...BASE, claudeOauthToken: "fake-oauth-plain-text" }, []), "dev"));
+    expect(error.message).toContain("is stored in plain text");
+    expect(error.message).not.toContain("fake-oauth-plain-text");
   });
 
   it("accepts prebuilt images pinned to a digest", () => {
@@ -124,9 +170,10 @@ describe("Pulumi.yaml", () => {
     config: Record<string, { type: string; default?: unknown; description: string; secret?: boolean; items?: unknown }>;
   };
 
-  it("runs the TypeScript program in infra/ with tsx", () => {
+  it("runs the TypeScript program infra/index.ts with tsx", () => {
     expect(project.name).toBe(PROJECT);
-    expect(project.main).toBe("infra/");
+    expect(project.main).toBe("infra/index.ts");
+    expect(existsSync(project.main)).toBe(true);
     expect(project.runtime).toEqual({ name: "nodejs", options: { typescript: false, nodeargs: "--import tsx", packagemanager: "npm" } });
   });
 
@@ -149,9 +196,21 @@ describe("Pulumi.yaml", () => {
 
   it("types every key so Pulumi checks stack values", () => {
     for (const [key, schema] of Object.entries(project.config)) {
-      const expected = typeof (CONFIG_DEFAULTS as Record<string, unknown>)[key] === "number" ? "integer" : Array.isArray((CONFIG_DEFAULTS as Record<string, unknown>)[key]) ? "array" : "string";
+      const value = (CONFIG_DEFAULTS as Record<string, unknown>)[key];
+      const expected = Array.isArray(value) ? "array" : typeof value === "number" ? "integer" : typeof value === "boolean" ? "boolean" : "string";
       expect(schema.type, key).toBe(expected);
     }
+  });
+});
+
+describe("docs/configuration.md", () => {
+  const docs = readFileSync("docs/configuration.md", "utf8");
+
+  it.each([...CONFIG_KEYS])("documents %s in the table of keys, with its default", (key) => {
+    const row = docs.split("\n").find((line) => line.startsWith(`| \`${key}\` |`));
+    expect(row, key).toBeDefined();
+    const value = (CONFIG_DEFAULTS as Record<string, unknown>)[key];
+    if (typeof value === "number" || typeof value === "boolean") expect(row).toContain(`\`${String(value)}\``);
   });
 });
 

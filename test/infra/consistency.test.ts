@@ -1,15 +1,26 @@
-/** worker/wrangler.jsonc (local dev and tests) agrees with the names in worker/src/contract.ts. */
+/**
+ * worker/wrangler.jsonc (local dev and tests) agrees with the names in
+ * worker/src/contract.ts, and with what the Pulumi program binds: the same
+ * Durable Object bindings and migrations, the same rate limit, the same
+ * settings with the same defaults.
+ */
 import { readFileSync } from "node:fs";
 import { parse, type ParseError } from "jsonc-parser";
 import { describe, expect, it } from "vitest";
+import { workerBindings, workerMigrations } from "../../infra/components/sandbox-worker.js";
+import { parseConfig } from "../../infra/config.js";
 import {
   COMPATIBILITY_DATE,
   COMPATIBILITY_FLAGS,
+  DURABLE_OBJECT_BINDINGS,
+  DURABLE_OBJECT_MIGRATIONS,
+  LATEST_MIGRATION_TAG,
+  LIMITS,
   PERMISSION_MODES,
+  RATE_LIMIT_BINDING,
   RESULTS_BUCKET_BINDING,
-  SANDBOX_BINDING,
   SANDBOX_CLASS_NAME,
-  SANDBOX_MIGRATION_TAG,
+  SECRET_BINDINGS,
   SERVICE_VERSION,
   SETTING_VARS,
 } from "../../worker/src/contract.js";
@@ -21,6 +32,7 @@ interface WranglerConfig {
   containers: { class_name: string; image: string }[];
   durable_objects: { bindings: { name: string; class_name: string }[] };
   migrations: { tag: string; new_sqlite_classes?: string[] }[];
+  ratelimits: { name: string; namespace_id: string; simple: { limit: number; period: number } }[];
   r2_buckets: { binding: string }[];
   vars: Record<string, string>;
 }
@@ -28,22 +40,50 @@ interface WranglerConfig {
 const errors: ParseError[] = [];
 const wrangler = parse(readFileSync("worker/wrangler.jsonc", "utf8"), errors) as WranglerConfig;
 
+/** The program's bindings for a stack with default settings. */
+function programBindings() {
+  const config = parseConfig(
+    {
+      get: (key) => ({ accountId: "0123456789abcdef0123456789abcdef", anthropicApiKey: "fake-apikey-consistency" })[key],
+      isSecret: () => true,
+    },
+    "dev",
+  );
+  return workerBindings(config.workerName, config.bucketName, config);
+}
+
 describe("worker/wrangler.jsonc", () => {
   it("parses", () => {
     expect(errors).toEqual([]);
   });
 
-  it("binds the Sandbox Durable Object class under the contract's name", () => {
-    expect(wrangler.durable_objects.bindings).toEqual([{ name: SANDBOX_BINDING, class_name: SANDBOX_CLASS_NAME }]);
+  it("binds every Durable Object class under the contract's names", () => {
+    expect(wrangler.durable_objects.bindings).toEqual(
+      Object.entries(DURABLE_OBJECT_BINDINGS).map(([name, className]) => ({ name, class_name: className })),
+    );
   });
 
-  it("creates the class with the contract's SQLite migration", () => {
-    expect(wrangler.migrations).toEqual([{ tag: SANDBOX_MIGRATION_TAG, new_sqlite_classes: [SANDBOX_CLASS_NAME] }]);
+  it("has the contract's migrations, in order, ending at the latest tag", () => {
+    expect(wrangler.migrations).toEqual(
+      DURABLE_OBJECT_MIGRATIONS.map(({ tag, newSqliteClasses }) => ({ tag, new_sqlite_classes: [...newSqliteClasses] })),
+    );
+    expect(wrangler.migrations.at(-1)?.tag).toBe(LATEST_MIGRATION_TAG);
   });
 
-  it("attaches the container image to the same class", () => {
+  it("creates every bound class in exactly one migration", () => {
+    const created = DURABLE_OBJECT_MIGRATIONS.flatMap((migration) => migration.newSqliteClasses);
+    expect([...created].sort()).toEqual([...new Set(Object.values(DURABLE_OBJECT_BINDINGS))].sort());
+  });
+
+  it("attaches the container image to the Sandbox class only", () => {
     expect(wrangler.containers.map((container) => [container.class_name, container.image])).toEqual([
       [SANDBOX_CLASS_NAME, "../container/Dockerfile"],
+    ]);
+  });
+
+  it("binds the task rate limit under the contract's name, per minute, with the default limit", () => {
+    expect(wrangler.ratelimits.map(({ name, simple }) => ({ name, simple }))).toEqual([
+      { name: RATE_LIMIT_BINDING, simple: { limit: LIMITS.rateLimitPerMinute, period: 60 } },
     ]);
   });
 
@@ -65,10 +105,41 @@ describe("worker/wrangler.jsonc", () => {
 
   it("holds no secret", () => {
     const text = readFileSync("worker/wrangler.jsonc", "utf8");
-    for (const secret of ["SERVER_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY"]) {
-      expect(Object.keys(wrangler.vars)).not.toContain(secret);
-    }
-    expect(text).not.toMatch(/sk-ant-/);
+    for (const secret of Object.values(SECRET_BINDINGS)) expect(Object.keys(wrangler.vars)).not.toContain(secret);
+    expect(text).not.toMatch(/sk-ant-|whsec_/);
+  });
+});
+
+describe("the program and worker/wrangler.jsonc", () => {
+  const bindings = programBindings();
+  const ofType = <Type extends (typeof bindings)[number]["type"]>(type: Type) =>
+    bindings.filter((binding): binding is Extract<(typeof bindings)[number], { type: Type }> => binding.type === type);
+
+  it("bind the same Durable Objects, bucket binding and rate limit", () => {
+    expect(ofType("durable_object_namespace").map(({ name, class_name }) => ({ name, class_name }))).toEqual(
+      wrangler.durable_objects.bindings,
+    );
+    expect(ofType("r2_bucket").map((binding) => binding.name)).toEqual(wrangler.r2_buckets.map((bucket) => bucket.binding));
+    expect(ofType("ratelimit").map(({ name, simple }) => ({ name, simple }))).toEqual(
+      wrangler.ratelimits.map(({ name, simple }) => ({ name, simple })),
+    );
+  });
+
+  it("send the same migrations", () => {
+    expect(workerMigrations().map(({ tag, newSqliteClasses }) => ({ tag, new_sqlite_classes: newSqliteClasses }))).toEqual(
+      wrangler.migrations,
+    );
+  });
+
+  it("set the same settings, with the program's defaults as the local values", () => {
+    const vars = Object.fromEntries(ofType("plain_text").map(({ name, text }) => [name, text]));
+    // The insecure callback switch is for local development only.
+    const { [SETTING_VARS.allowInsecureCallbacks]: _localOnly, ...local } = wrangler.vars;
+    expect(vars).toEqual(local);
+  });
+
+  it("never binds the local-only insecure callback switch in a deployment", () => {
+    expect(bindings.map((binding) => binding.name)).not.toContain(SETTING_VARS.allowInsecureCallbacks);
   });
 });
 

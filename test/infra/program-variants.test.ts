@@ -1,6 +1,7 @@
 /**
  * The program for a stack with a prebuilt image, an Anthropic API key, env
- * credential mode and the first token generation: evaluated as a real
+ * credential mode, a budget cap, web search off and the first token
+ * generation: evaluated as a real
  * (non-preview) run under mocks, it needs no network, builds nothing, and binds
  * what that configuration calls for.
  */
@@ -29,6 +30,8 @@ beforeAll(async () => {
         "claude-sandbox:sandboxImage": IMAGE,
         "claude-sandbox:credentialMode": "env",
         "claude-sandbox:workerName": "agents-staging",
+        "claude-sandbox:maxBudgetUsd": "2.50",
+        "claude-sandbox:allowWebSearch": "false",
       },
       secretKeys: ["claude-sandbox:anthropicApiKey"],
     });
@@ -52,10 +55,16 @@ describe("a stack with a prebuilt image and an API key", () => {
     const upload = only(":WorkerScript")[0]!.inputs;
     expect(isSecretInput(upload.secrets)).toBe(true);
     const secrets = unwrap<Record<string, string>>(upload.secrets);
-    expect(Object.keys(secrets).sort()).toEqual(["ANTHROPIC_API_KEY", "SERVER_AUTH_TOKEN"]);
+    expect(Object.keys(secrets).sort()).toEqual(["ANTHROPIC_API_KEY", "SERVER_AUTH_TOKEN", "WEBHOOK_SECRET"]);
     expect(secrets.ANTHROPIC_API_KEY).toBe(API_KEY);
     expect(JSON.stringify(upload.bindings)).not.toContain(API_KEY);
     expect(upload.bindings).toContainEqual({ type: "plain_text", name: "CREDENTIAL_MODE", text: "env" });
+  });
+
+  it("binds the budget cap and web search off as plain settings", () => {
+    const bindings = only(":WorkerScript")[0]!.inputs.bindings;
+    expect(bindings).toContainEqual({ type: "plain_text", name: "MAX_BUDGET_USD", text: "2.5" });
+    expect(bindings).toContainEqual({ type: "plain_text", name: "ALLOW_WEB_SEARCH", text: "false" });
   });
 
   it("uses the configured Worker name and a bucket named for the stack", async () => {

@@ -7,7 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { COMPATIBILITY_DATE } from "../../worker/src/contract.js";
+import { rateLimitNamespaceId } from "../../infra/components/sandbox-worker.js";
+import { COMPATIBILITY_DATE, SECRET_BINDINGS } from "../../worker/src/contract.js";
 import {
   installMocks,
   isSecretInput,
@@ -21,6 +22,9 @@ import {
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const CREDENTIAL = "fake-oauth-program-test-credential-value";
+
+/** The webhook secret the mocked random provider gives `webhook-secret-bytes`. */
+const WEBHOOK_SECRET = `whsec_${Buffer.from(mockRandomHex("webhook-secret-bytes", undefined), "hex").toString("base64")}`;
 
 let resources: RecordedResource[];
 let program: typeof import("../../infra/index.js");
@@ -36,6 +40,7 @@ beforeAll(async () => {
       "claude-sandbox:resultRetentionDays": "14",
       "claude-sandbox:allowedHosts": JSON.stringify(["api.anthropic.com", "github.com"]),
       "claude-sandbox:maxTimeoutMs": "600000",
+      "claude-sandbox:rateLimitPerMinute": "25",
     },
     secretKeys: ["claude-sandbox:claudeOauthToken"],
     // A preview: the image is neither built nor pushed, so no registry credentials are fetched.
@@ -66,6 +71,7 @@ describe("resources", () => {
       [
         "claude-sandbox:index:AuthTokens api-tokens",
         "claude-sandbox:index:ResultsBucket results",
+        "claude-sandbox:index:WebhookSecret webhook-secret",
         "claude-sandbox:index:SandboxContainers sandbox-containers",
         "claude-sandbox:index:SandboxImage sandbox-image",
         "claude-sandbox:index:SandboxWorker worker",
@@ -74,9 +80,11 @@ describe("resources", () => {
         "cloudflare:index/workersScriptSubdomain:WorkersScriptSubdomain worker-workers-dev",
         "docker:index/image:Image sandbox-image-image",
         "pulumi-nodejs:dynamic/claude-sandbox:ContainerApplication sandbox-containers-application",
+        "pulumi-nodejs:dynamic/claude-sandbox:TokenGeneration api-tokens-generation",
         "pulumi-nodejs:dynamic/claude-sandbox:WorkerScript worker-script",
         "random:index/randomBytes:RandomBytes api-tokens-slot-a",
         "random:index/randomBytes:RandomBytes api-tokens-slot-b",
+        "random:index/randomBytes:RandomBytes webhook-secret-bytes",
       ].sort(),
     );
     // A URN's type names its parents: `claude-sandbox:index:ResultsBucket$cloudflare:...::results-bucket`.
@@ -105,6 +113,28 @@ describe("resources", () => {
         deleteObjectsTransition: { condition: { type: "Age", maxAge: 14 * 86_400 } },
       }),
     ]);
+  });
+
+  it("retains the bucket and its retention rule on delete, so a rename or a destroy never deletes results", () => {
+    expect(only("R2Bucket").options.retainOnDelete).toBe(true);
+    expect(only("R2BucketLifecycle").options.retainOnDelete).toBe(true);
+  });
+
+  it("records the token generation, and changes no token slot before that record accepts the value", () => {
+    const guard = only(":TokenGeneration");
+    expect(guard.inputs.generation).toBe(2);
+    const guardUrn = registeredUrns().find((urn) => urn.endsWith("::api-tokens-generation"));
+    expect(guardUrn).toBeDefined();
+    for (const slot of resources.filter((resource) => resource.name.startsWith("api-tokens-slot-"))) {
+      expect(slot.options.dependencies, slot.name).toContain(guardUrn);
+      expect(new Set(slot.options.additionalSecretOutputs)).toEqual(new Set(["hex", "base64"]));
+    }
+  });
+
+  it("makes the webhook secret from 32 random bytes, kept secret", () => {
+    const bytes = resources.find((resource) => resource.name === "webhook-secret-bytes")!;
+    expect(bytes.inputs).toEqual({ length: 32 });
+    expect(new Set(bytes.options.additionalSecretOutputs)).toEqual(new Set(["hex", "base64"]));
   });
 
   it("builds container/Dockerfile for linux/amd64 into the account's registry namespace", () => {
@@ -140,11 +170,26 @@ describe("resources", () => {
 describe("the Worker upload", () => {
   const upload = () => only(":WorkerScript").inputs;
 
-  it("carries containers, the Sandbox Durable Object binding and its migration together", () => {
+  it("carries containers for Sandbox only, every Durable Object binding and the ordered migrations together", () => {
     const inputs = upload();
     expect(inputs.containerClasses).toEqual(["Sandbox"]);
-    expect(inputs.migration).toEqual({ tag: "v1", newSqliteClasses: ["Sandbox"] });
-    expect(inputs.bindings).toContainEqual({ type: "durable_object_namespace", name: "Sandbox", class_name: "Sandbox" });
+    expect(inputs.migrations).toEqual([
+      { tag: "v1", newSqliteClasses: ["Sandbox"] },
+      { tag: "v2", newSqliteClasses: ["Task", "TaskIndex"] },
+    ]);
+    const durableObjects = (inputs.bindings as { type: string }[]).filter((binding) => binding.type === "durable_object_namespace");
+    expect(durableObjects).toEqual([
+      { type: "durable_object_namespace", name: "Sandbox", class_name: "Sandbox" },
+      { type: "durable_object_namespace", name: "TASKS", class_name: "Task" },
+      { type: "durable_object_namespace", name: "TASK_INDEX", class_name: "TaskIndex" },
+    ]);
+  });
+
+  it("binds the task rate limit, per minute, in a namespace of this stack's own", () => {
+    const limits = (upload().bindings as { type: string }[]).filter((binding) => binding.type === "ratelimit");
+    expect(limits).toEqual([
+      { type: "ratelimit", name: "TASK_RATE_LIMIT", namespace_id: rateLimitNamespaceId("claude-sandbox-dev"), simple: { limit: 25, period: 60 } },
+    ]);
   });
 
   it("binds the results bucket under RESULTS", () => {
@@ -157,23 +202,34 @@ describe("the Worker upload", () => {
         .filter((binding) => binding.type === "plain_text")
         .map((binding) => [binding.name, binding.text]),
     );
+    // MAX_BUDGET_USD only with a cap; ALLOW_INSECURE_CALLBACKS is for local development only.
     expect(plain).toEqual({
       ALLOWED_HOSTS: "api.anthropic.com,github.com",
       DEFAULT_TIMEOUT_MS: "300000",
       MAX_TIMEOUT_MS: "600000",
       PERMISSION_MODE: "bypassPermissions",
       CREDENTIAL_MODE: "proxy",
+      QUEUE_TIMEOUT_MS: "600000",
+      MAX_OUTPUT_BYTES: "1048576",
+      RESULT_RETENTION_DAYS: "14",
+      ALLOW_WEB_SEARCH: "true",
     });
   });
 
-  it("binds both tokens and the Claude credential as secrets", () => {
+  it("binds both tokens, the Claude credential and the webhook secret as secrets", () => {
     const secrets = upload().secrets;
     expect(isSecretInput(secrets)).toBe(true);
     expect(unwrap(secrets)).toEqual({
       SERVER_AUTH_TOKEN: mockRandomHex("api-tokens-slot-b", { generation: "2" }),
       SERVER_AUTH_TOKEN_PREVIOUS: mockRandomHex("api-tokens-slot-a", { generation: "1" }),
       CLAUDE_CODE_OAUTH_TOKEN: CREDENTIAL,
+      WEBHOOK_SECRET: WEBHOOK_SECRET,
     });
+    expect(Buffer.from(WEBHOOK_SECRET.slice("whsec_".length), "base64")).toHaveLength(32);
+  });
+
+  it("manages every secret binding name, so one no longer configured is removed", () => {
+    expect(upload().managedSecretNames).toEqual(Object.values(SECRET_BINDINGS));
   });
 
   it("puts no secret in a plain binding or any other plain input", () => {
@@ -214,21 +270,58 @@ describe("the Worker upload", () => {
 });
 
 describe("stack outputs", () => {
-  it("exports url, serverAuthToken (secret), bucketName, image, workerName, containerApplicationId", async () => {
+  /** Every export of the program that is a Pulumi output: the stack outputs. */
+  const stackOutputs = () =>
+    Object.entries(program as Record<string, unknown>).filter((entry): entry is [string, pulumi.Output<unknown>] =>
+      pulumi.Output.isInstance(entry[1]),
+    );
+
+  it("exports url, the secrets, the token slots, bucketName, image, workerName, containerApplicationId", async () => {
+    expect(stackOutputs().map(([name]) => name).sort()).toEqual(
+      [
+        "bucketName",
+        "containerApplicationId",
+        "currentTokenSlot",
+        "image",
+        "previousTokenSlot",
+        "serverAuthToken",
+        "url",
+        "webhookSecret",
+        "workerName",
+      ].sort(),
+    );
     expect(await valueOf(program.url)).toBe(`https://claude-sandbox-dev.${MOCK_WORKERS_DEV}`);
     expect(await valueOf(program.bucketName)).toBe("claude-sandbox-results-dev");
     expect(await valueOf(program.image)).toBe(`registry.cloudflare.com/${ACCOUNT}/claude-sandbox-dev@${MOCK_DIGEST}`);
     expect(await valueOf(program.workerName)).toBe("claude-sandbox-dev");
     expect(await valueOf(program.containerApplicationId)).toBe("application-1");
     expect(await valueOf(program.serverAuthToken)).toBe(mockRandomHex("api-tokens-slot-b", { generation: "2" }));
-    expect(await pulumi.isSecret(program.serverAuthToken)).toBe(true);
+    expect(await valueOf(program.webhookSecret)).toBe(WEBHOOK_SECRET);
   });
 
-  it("never exports the Claude credential, and only the token as a secret", async () => {
-    const plainOutputs = [program.url, program.bucketName, program.image, program.workerName, program.containerApplicationId];
-    for (const output of plainOutputs) {
-      expect(await pulumi.isSecret(output)).toBe(false);
-      expect(String(await valueOf(output))).not.toContain(CREDENTIAL);
+  it("names the URN of each token slot, the current one (b at generation 2) and the previous one", async () => {
+    const slotUrn = (slot: string) =>
+      `urn:pulumi:dev::claude-sandbox::claude-sandbox:index:AuthTokens$random:index/randomBytes:RandomBytes::api-tokens-slot-${slot}`;
+    expect(await valueOf(program.currentTokenSlot)).toBe(slotUrn("b"));
+    expect(await valueOf(program.previousTokenSlot)).toBe(slotUrn("a"));
+    expect(registeredUrns()).toEqual(expect.arrayContaining([slotUrn("a"), slotUrn("b")]));
+    // docs/operations.md gives both, for any stack.
+    const operations = readFileSync("docs/operations.md", "utf8");
+    for (const slot of ["a", "b"]) expect(operations).toContain(slotUrn(slot).replace("urn:pulumi:dev::", "urn:pulumi:<stack>::"));
+  });
+
+  it("keeps the token and the webhook secret secret, and every other output plain", async () => {
+    for (const [name, output] of stackOutputs()) {
+      expect(await pulumi.isSecret(output), name).toBe(name === "serverAuthToken" || name === "webhookSecret");
+    }
+  });
+
+  it("never exports the Claude credential, and no secret in a plain output", async () => {
+    const secrets = [CREDENTIAL, ...Object.values(unwrap<Record<string, string>>(only(":WorkerScript").inputs.secrets))];
+    for (const [name, output] of stackOutputs()) {
+      const text = JSON.stringify(await valueOf(output));
+      expect(text, name).not.toContain(CREDENTIAL);
+      if (!(await pulumi.isSecret(output))) for (const secret of secrets) expect(text, name).not.toContain(secret);
     }
   });
 });

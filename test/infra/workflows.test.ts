@@ -276,7 +276,7 @@ describe("every workflow", () => {
     expect(new Set(uses)).toEqual(new Set(["actions/checkout@v4", "actions/setup-node@v4", "pulumi/actions@v7"]));
   });
 
-  it("sets up Node 20 with the npm cache", () => {
+  it("sets up Node 22 with the npm cache", () => {
     const installing = allJobs.filter(({ body }) => body.steps.some(runs("npm ci")));
     expect(installing.map(({ file, id }) => `${file} ${id}`)).toEqual([
       "preview.yml test",
@@ -287,9 +287,18 @@ describe("every workflow", () => {
     ]);
     for (const { body } of installing) {
       const setup = stepIndex(body, (s) => s.uses?.startsWith("actions/setup-node@") === true, "sets up Node");
-      expect(body.steps[setup]?.with).toEqual({ "node-version": 20, cache: "npm" });
+      expect(body.steps[setup]?.with).toEqual({ "node-version": 22, cache: "npm" });
       expect(setup).toBeLessThan(stepIndex(body, runs("npm ci"), "runs npm ci"));
     }
+  });
+
+  it("pins the Pulumi CLI on every pulumi/actions step to the @pulumi/pulumi version in package.json", () => {
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { dependencies: Record<string, string> };
+    const version = pkg.dependencies["@pulumi/pulumi"];
+    expect(version).toMatch(/^\d+\.\d+\.\d+$/);
+    const pulumiSteps = allSteps.filter(({ step: s }) => usesPulumiAction(s));
+    expect(pulumiSteps.length).toBeGreaterThan(0);
+    for (const { step: s } of pulumiSteps) expect(String(s.with?.["pulumi-version"])).toBe(version);
   });
 
   it("runs `npm ci` before any step that uses the program", () => {
@@ -307,12 +316,28 @@ describe("every workflow", () => {
     }
   });
 
-  it("gives secrets to no other step, job or workflow env (npm ci never sees them)", () => {
+  it("gives secrets to no other step, job or workflow env (npm ci never sees them), but the write token to the pushing step", () => {
     for (const file of FILES) expect(JSON.stringify(workflows[file].env ?? {})).not.toContain("secrets.");
     for (const { body } of allJobs) expect(JSON.stringify(body.env ?? {})).not.toContain("secrets.");
     for (const { step: s } of allSteps) {
-      if (!isPulumiStep(s)) expect(JSON.stringify(s.env ?? {})).not.toContain("secrets.");
+      if (isPulumiStep(s)) continue;
+      const env = { ...s.env };
+      if (s.id === "commit") {
+        expect(env.GITHUB_TOKEN).toBe("${{ secrets.GITHUB_TOKEN }}");
+        delete env.GITHUB_TOKEN;
+      }
+      expect(JSON.stringify(env)).not.toContain("secrets.");
     }
+  });
+
+  it("keeps no credentials in any checkout, so only a step given the token can push", () => {
+    const checkouts = allSteps.filter(({ step: s }) => s.uses?.startsWith("actions/checkout@") === true);
+    expect(checkouts.length).toBeGreaterThan(0);
+    for (const { file, job: id, step: s } of checkouts) expect(s.with?.["persist-credentials"], `${file} ${id}`).toBe(false);
+    const mentions = allSteps.filter(({ step: s }) => /GITHUB_TOKEN|github\.token/.test(JSON.stringify(s)));
+    expect(mentions.map(({ file, job: id, step: s }) => `${file} ${id} ${s.id ?? s.name ?? s.uses}`).sort()).toEqual(
+      ["preview.yml preview pulumi preview", "rotate-token.yml rotate commit"].sort(),
+    );
   });
 
   it("never expands an expression inside a run script (inputs reach scripts only through env)", () => {
@@ -349,6 +374,7 @@ describe("preview.yml", () => {
     expect(pulumi.with).toEqual({
       command: "preview",
       "stack-name": "${{ matrix.stack }}",
+      "pulumi-version": expect.any(String),
       "comment-on-pr": true,
       "github-token": "${{ secrets.GITHUB_TOKEN }}",
     });
@@ -449,10 +475,65 @@ describe("deploy.yml", () => {
 
   it("runs `pulumi up` for the stack in the GitHub environment of the same name", () => {
     expect(deployJob.environment).toBe("${{ needs.stack.outputs.stack }}");
-    expect(step(deployJob, usesPulumiAction, "uses pulumi/actions").with).toEqual({
+    expect(step(deployJob, (s) => usesPulumiAction(s) && s.with?.command === "up", "runs pulumi up").with).toEqual({
       command: "up",
       "stack-name": "${{ needs.stack.outputs.stack }}",
+      "pulumi-version": expect.any(String),
       "comment-on-summary": true,
+    });
+  });
+
+  it("checks right after `pulumi up` that a preview shows no changes (drift fails the run)", () => {
+    const up = stepIndex(deployJob, (s) => usesPulumiAction(s) && s.with?.command === "up", "runs pulumi up");
+    const check = stepIndex(deployJob, (s) => usesPulumiAction(s) && s.with?.command === "preview", "previews");
+    expect(check).toBe(up + 1);
+    expect(deployJob.steps[check]?.with).toEqual({
+      command: "preview",
+      "stack-name": "${{ needs.stack.outputs.stack }}",
+      "pulumi-version": expect.any(String),
+      "expect-no-changes": true,
+    });
+  });
+
+  describe("the latest stack file", () => {
+    const latestCheckout = step(deployJob, (s) => s.with?.path === ".latest-stack-files", "checks out the latest stack files");
+    const use = step(deployJob, (s) => s.name === "Use the latest stack file", "uses the latest stack file");
+
+    it("is checked out from the tip of the branch, without credentials, before anything runs the program", () => {
+      expect(latestCheckout.with).toMatchObject({ ref: "${{ github.ref }}", "persist-credentials": false });
+      expect(deployJob.steps.indexOf(use)).toBe(deployJob.steps.indexOf(latestCheckout) + 1);
+      expect(deployJob.steps.indexOf(use)).toBeLessThan(stepIndex(deployJob, runs("npm ci"), "runs npm ci"));
+      expect(use.env).toEqual({ STACK: "${{ needs.stack.outputs.stack }}", REF: "${{ github.ref }}" });
+    });
+
+    function checkoutWith(commitFile: string, latestFile: string | undefined): string {
+      const repo = freshDir("latest");
+      writeFileSync(join(repo, "Pulumi.dev.yaml"), commitFile);
+      mkdirSync(join(repo, ".latest-stack-files"));
+      if (latestFile !== undefined) writeFileSync(join(repo, ".latest-stack-files", "Pulumi.dev.yaml"), latestFile);
+      return repo;
+    }
+
+    it("replaces this commit's stack file with the newer one, and says so", () => {
+      const repo = checkoutWith("config:\n  claude-sandbox:authTokenGeneration: 2\n", "config:\n  claude-sandbox:authTokenGeneration: 3\n");
+      const result = runStep(use, repo, { STACK: "dev", REF: "refs/heads/main" });
+      expect(result.status, result.stderr).toBe(0);
+      expect(readFileSync(join(repo, "Pulumi.dev.yaml"), "utf8")).toContain("authTokenGeneration: 3");
+      expect(result.stdout).toContain("::notice::Deploying Pulumi.dev.yaml as it is now on refs/heads/main");
+      expect(existsSync(join(repo, ".latest-stack-files"))).toBe(false);
+    });
+
+    it("says nothing when the stack file is already the latest", () => {
+      const same = "config:\n  claude-sandbox:authTokenGeneration: 3\n";
+      const result = runStep(use, checkoutWith(same, same), { STACK: "dev", REF: "refs/heads/main" });
+      expect(result.status).toBe(0);
+      expect(result.stdout).toBe("");
+    });
+
+    it("stops when the stack file is gone from the branch", () => {
+      const result = runStep(use, checkoutWith("config: {}\n", undefined), { STACK: "dev", REF: "refs/heads/main" });
+      expect(result.status).not.toBe(0);
+      expect(result.stdout).toContain("Pulumi.dev.yaml is no longer on refs/heads/main");
     });
   });
 
@@ -480,11 +561,12 @@ describe("rotate-token.yml", () => {
   const commit = step(rotateJob, byId("commit"), "commits the stack file");
   const summary = step(rotateJob, (s) => s.name === "Summary", "writes the summary");
 
-  it("runs only on demand, with a stack input (default dev)", () => {
+  it("runs only on demand, with a stack input (default dev) and a choice of rotate (default) or revoke", () => {
     expect(rotate.on).toEqual({
       workflow_dispatch: {
         inputs: {
           stack: { description: expect.any(String), type: "string", required: true, default: "dev" },
+          action: { description: expect.any(String), type: "choice", required: true, default: "rotate", options: ["rotate", "revoke"] },
         },
       },
     });
@@ -502,7 +584,7 @@ describe("rotate-token.yml", () => {
   });
 
   it("installs the Pulumi CLI, raises the generation, deploys, commits, then reports", () => {
-    const install = stepIndex(rotateJob, (s) => usesPulumiAction(s) && s.with === undefined, "installs the CLI");
+    const install = stepIndex(rotateJob, (s) => usesPulumiAction(s) && s.with?.command === undefined, "installs the CLI");
     const order = [install, ...[generation, up, commit, summary].map((s) => rotateJob.steps.indexOf(s))];
     expect(new Set(order).size).toBe(5);
     expect(order).toEqual([...order].sort((a, b) => a - b));
@@ -511,17 +593,36 @@ describe("rotate-token.yml", () => {
 
   describe("raising authTokenGeneration", () => {
     const repo = freshDir("rotate");
-    const run = (get: Record<string, string>) => runStep(generation, repo, { STACK: "dev", ...get });
+    const run = (get: Record<string, string>, action = "rotate") => runStep(generation, repo, { STACK: "dev", ACTION: action, ...get });
+    const slotUrn = (slot: string) =>
+      `urn:pulumi:dev::claude-sandbox::claude-sandbox:index:AuthTokens$random:index/randomBytes:RandomBytes::api-tokens-slot-${slot}`;
 
-    it("raises a set value by one", () => {
+    it("raises a set value by one, stored as an integer", () => {
       const result = run({ FAKE_GET_STDOUT: "2" });
       expect(result.status).toBe(0);
       expect(result.pulumiCalls).toEqual([
         "login",
         "config get authTokenGeneration --stack dev",
-        "config set authTokenGeneration 3 --stack dev",
+        "config set --type int authTokenGeneration 3 --stack dev",
       ]);
       expect(result.outputs).toEqual({ previous: "2", next: "3" });
+    });
+
+    it.each([
+      ["1", "a"],
+      ["2", "b"],
+      ["7", "a"],
+    ])("to revoke at generation %s, also names slot %s (the one that would keep the old token) to replace", (current, slot) => {
+      const result = run({ FAKE_GET_STDOUT: current }, "revoke");
+      expect(result.status).toBe(0);
+      expect(result.outputs).toEqual({ previous: current, next: String(Number(current) + 1), replace: slotUrn(slot) });
+    });
+
+    it("refuses an unknown action before touching the stack", () => {
+      const result = run({ FAKE_GET_STDOUT: "2" }, "rotate; touch pwned");
+      expect(result.status).not.toBe(0);
+      expect(result.pulumiCalls).toEqual([]);
+      expect(existsSync(join(repo, "pwned"))).toBe(false);
     });
 
     it("starts from 1 when the key is not set", () => {
@@ -530,7 +631,7 @@ describe("rotate-token.yml", () => {
         FAKE_GET_STDERR: "error: configuration key 'claude-sandbox:authTokenGeneration' not found for stack 'dev'",
       });
       expect(result.status).toBe(0);
-      expect(result.pulumiCalls).toContain("config set authTokenGeneration 2 --stack dev");
+      expect(result.pulumiCalls).toContain("config set --type int authTokenGeneration 2 --stack dev");
       expect(result.outputs).toEqual({ previous: "1", next: "2" });
     });
 
@@ -553,10 +654,20 @@ describe("rotate-token.yml", () => {
   });
 
   it("deploys the stack with `pulumi up --yes`", () => {
-    const result = runStep(up, freshDir("up"), { STACK: "dev", NEXT: "3" });
+    const result = runStep(up, freshDir("up"), { STACK: "dev", NEXT: "3", REPLACE: "" });
     expect(result.status).toBe(0);
     expect(result.pulumiCalls).toEqual([
       "up --yes --non-interactive --stack dev --message Rotate the server auth token (authTokenGeneration 3)",
+    ]);
+    expect(up.env?.REPLACE).toBe("${{ steps.generation.outputs.replace }}");
+  });
+
+  it("to revoke, replaces the named slot in the same `pulumi up`", () => {
+    const urn = "urn:pulumi:dev::claude-sandbox::claude-sandbox:index:AuthTokens$random:index/randomBytes:RandomBytes::api-tokens-slot-a";
+    const result = runStep(up, freshDir("up"), { STACK: "dev", NEXT: "2", REPLACE: urn });
+    expect(result.status).toBe(0);
+    expect(result.pulumiCalls).toEqual([
+      `up --yes --non-interactive --stack dev --replace ${urn} --message Rotate the server auth token and revoke the earlier ones (authTokenGeneration 2)`,
     ]);
   });
 
@@ -580,8 +691,13 @@ describe("rotate-token.yml", () => {
 
     writeFileSync(join(work, "Pulumi.dev.yaml"), 'config:\n  claude-sandbox:authTokenGeneration: "3"\n');
     writeFileSync(join(work, "stray.txt"), "not part of the rotation\n");
-    const result = runStep(commit, work, { STACK: "dev", PREVIOUS: "2", NEXT: "3", BRANCH: "main" });
+    const token = "ghs_fakeWriteTokenForTheTest000000000000";
+    const result = runStep(commit, work, { STACK: "dev", PREVIOUS: "2", NEXT: "3", BRANCH: "main", GITHUB_TOKEN: token });
     expect(result.status, result.stderr).toBe(0);
+    // The write token was used on the command line only: it is nowhere in the checkout.
+    expect(readFileSync(join(work, ".git", "config"), "utf8")).not.toContain(token);
+    expect(readFileSync(join(work, ".git", "config"), "utf8")).not.toContain(Buffer.from(`x-access-token:${token}`).toString("base64"));
+    expect(result.stdout + result.stderr).not.toContain(token);
 
     expect(git(remote, "log", "--format=%s", "main")).toBe(
       ["Rotate the server auth token of stack dev (authTokenGeneration 2 -> 3)", "meanwhile", "initial"].join("\n"),
@@ -592,12 +708,13 @@ describe("rotate-token.yml", () => {
   });
 
   describe("summary", () => {
-    const report = (up: string, committed: string) =>
+    const report = (up: string, committed: string, action = "rotate") =>
       runStep(summary, freshDir("summary"), {
         STACK: "dev",
         PREVIOUS: "2",
         NEXT: "3",
         BRANCH: "main",
+        ACTION: action,
         UP: up,
         COMMIT: committed,
       });
@@ -611,10 +728,16 @@ describe("rotate-token.yml", () => {
       expect(result.pulumiCalls).toEqual([]);
     });
 
+    it("says every client must move now after a revoke", () => {
+      const result = report("success", "success", "revoke");
+      expect(result.summary).toContain("Both earlier tokens are revoked: every client must use the new token now.");
+      expect(result.summary).not.toContain("stays valid");
+    });
+
     it("says what to commit by hand when the deploy worked but the push did not", () => {
       const result = report("success", "failure");
-      expect(result.summary).toContain('Set `claude-sandbox:authTokenGeneration: "3"` in `Pulumi.dev.yaml` on `main`');
-      expect(result.summary).toContain("the next deploy from the repository sets it back to 2");
+      expect(result.summary).toContain("Set `claude-sandbox:authTokenGeneration: 3` in `Pulumi.dev.yaml` on `main`");
+      expect(result.summary).toContain("a deploy from the repository stops: the program refuses to lower it back to 2");
       expect(result.pulumiCalls).toEqual([]);
     });
 

@@ -42,9 +42,9 @@ export async function bundleWorker(entry: string = WORKER_ENTRY): Promise<Worker
     mainFields: ["module", "main"],
     // Provided by the Workers runtime (nodejs_compat supplies node:*).
     external: ["cloudflare:*", "node:*"],
+    // Names need not survive: the containers library keys outbound handlers by each class's own
+    // (minified, unique) name, the same at registration and lookup, and errors set their names.
     minify: true,
-    // The SDK keys outbound handlers by class name; keep names so they stay readable in logs too.
-    keepNames: true,
     sourcemap: "external",
     legalComments: "none",
     metafile: true,

@@ -2,15 +2,13 @@
  * Entry point of `npm run dev:stub`: the real HTTP API and task objects, with
  * the stand-in sandbox bound as the `Sandbox` Durable Object.
  */
-import { createApp } from "../src/http/app.js";
+import { handleRequest } from "../src/http/app.js";
 import type { WorkerEnv } from "../src/env.js";
 
 export { StubSandbox as Sandbox } from "./stub-sandbox.js";
 export { Task } from "../src/tasks/task-object.js";
 export { TaskIndex } from "../src/tasks/task-index.js";
 
-const app = createApp();
-
 export default {
-  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  fetch: (request, env) => handleRequest(request, env),
 } satisfies ExportedHandler<WorkerEnv>;

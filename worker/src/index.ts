@@ -4,7 +4,7 @@
  * list), and the SDK's ContainerProxy entrypoint that carries the container's
  * outbound traffic through the egress policy.
  */
-import { createApp } from "./http/app.js";
+import { handleRequest } from "./http/app.js";
 import type { WorkerEnv } from "./env.js";
 
 export { ContainerProxy } from "@cloudflare/sandbox";
@@ -12,8 +12,6 @@ export { Sandbox } from "./sandbox/sandbox.js";
 export { Task } from "./tasks/task-object.js";
 export { TaskIndex } from "./tasks/task-index.js";
 
-const app = createApp();
-
 export default {
-  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  fetch: (request, env) => handleRequest(request, env),
 } satisfies ExportedHandler<WorkerEnv>;

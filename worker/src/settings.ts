@@ -3,7 +3,6 @@
  * deployment mistake, answered with a 500 `settings_invalid` that names the
  * variable (never its value), not silently replaced by a default.
  */
-import * as z from "zod/mini";
 import {
   ALLOWED_HOST_PATTERN,
   ANTHROPIC_API_HOST,
@@ -39,90 +38,91 @@ export interface Settings {
   allowWebSearch: boolean;
 }
 
-const integerVar = (min: number, max: number) =>
-  z.optional(
-    z.pipe(
-      z.pipe(z.string().check(z.regex(/^\d+$/)), z.transform(Number)),
-      z.int().check(z.gte(min), z.lte(max)),
-    ),
-  );
-
-const booleanVar = z.optional(z.pipe(z.enum(["true", "false"]), z.transform((value) => value === "true")));
-
-const usdVar = z.optional(
-  z.pipe(
-    z.pipe(z.string().check(z.regex(/^\d+(\.\d+)?$/)), z.transform(Number)),
-    z.number().check(z.gte(0), z.lte(1_000_000)),
-  ),
-);
-
-const hostList = z.optional(
-  z.pipe(
-    z.pipe(
-      z.string(),
-      z.transform((value) =>
-        value
-          .split(",")
-          .map((host) => host.trim().toLowerCase())
-          .filter((host) => host.length > 0),
-      ),
-    ),
-    z.array(z.string().check(z.regex(ALLOWED_HOST_PATTERN))),
-  ),
-);
-
-const settingsSchema = z.object({
-  [SETTING_VARS.allowedHosts]: hostList,
-  [SETTING_VARS.defaultTimeoutMs]: integerVar(LIMITS.minTimeoutMs, LIMITS.ceilingTimeoutMs),
-  [SETTING_VARS.maxTimeoutMs]: integerVar(LIMITS.minTimeoutMs, LIMITS.ceilingTimeoutMs),
-  [SETTING_VARS.permissionMode]: z.optional(z.enum(PERMISSION_MODES)),
-  [SETTING_VARS.credentialMode]: z.optional(z.enum(CREDENTIAL_MODES)),
-  [SETTING_VARS.deadlineGraceMs]: integerVar(0, 600_000),
-  [SETTING_VARS.queueTimeoutMs]: integerVar(0, 24 * 3_600_000),
-  [SETTING_VARS.maxOutputBytes]: integerVar(1024, LIMITS.ceilingOutputBytes),
-  [SETTING_VARS.maxBudgetUsd]: usdVar,
-  [SETTING_VARS.allowInsecureCallbacks]: booleanVar,
-  [SETTING_VARS.resultRetentionDays]: integerVar(1, 3650),
-  [SETTING_VARS.allowWebSearch]: booleanVar,
-});
-
 type SettingsSource = Partial<Record<(typeof SETTING_VARS)[keyof typeof SETTING_VARS], unknown>>;
 
-/** Reads and validates the settings; throws `ApiError("settings_invalid")` naming the bad variables. */
+/** Reads one var: undefined when unset or empty, the parsed value, or `INVALID`. */
+const INVALID = Symbol("invalid");
+type Parsed<T> = T | undefined | typeof INVALID;
+
+function text(value: unknown): string | undefined | typeof INVALID {
+  if (value === undefined || value === null || value === "") return undefined;
+  return typeof value === "string" ? value : INVALID;
+}
+
+function integer(value: unknown, min: number, max: number): Parsed<number> {
+  const raw = text(value);
+  if (raw === undefined || raw === INVALID) return raw;
+  if (!/^\d{1,16}$/.test(raw)) return INVALID;
+  const number = Number(raw);
+  return number >= min && number <= max ? number : INVALID;
+}
+
+function choice<T extends string>(value: unknown, choices: readonly T[]): Parsed<T> {
+  const raw = text(value);
+  if (raw === undefined || raw === INVALID) return raw;
+  return (choices as readonly string[]).includes(raw) ? (raw as T) : INVALID;
+}
+
+function usd(value: unknown): Parsed<number> {
+  const raw = text(value);
+  if (raw === undefined || raw === INVALID) return raw;
+  if (!/^\d{1,7}(\.\d{1,6})?$/.test(raw)) return INVALID;
+  const number = Number(raw);
+  return number <= 1_000_000 ? number : INVALID;
+}
+
+function hosts(value: unknown): Parsed<string[]> {
+  const raw = text(value);
+  if (raw === undefined || raw === INVALID) return raw;
+  const list = raw
+    .split(",")
+    .map((host) => host.trim().toLowerCase())
+    .filter((host) => host.length > 0);
+  return list.every((host) => ALLOWED_HOST_PATTERN.test(host)) ? list : INVALID;
+}
+
+/** Reads and validates the settings; throws `ApiError("settings_invalid")` naming the bad variables (never their values). */
 export function readSettings(env: SettingsSource): Settings {
-  const source = Object.fromEntries(
-    Object.values(SETTING_VARS).map((name) => {
-      const value = env[name];
-      return [name, value === "" ? undefined : value];
-    }),
-  );
-  const parsed = settingsSchema.safeParse(source);
-  if (!parsed.success) {
-    const variables = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0])))];
-    throw new ApiError("settings_invalid", { details: { variables } });
-  }
-  const vars = parsed.data;
-  const maxTimeoutMs = vars[SETTING_VARS.maxTimeoutMs] ?? LIMITS.maxTimeoutMs;
-  const defaultTimeoutMs = vars[SETTING_VARS.defaultTimeoutMs] ?? Math.min(LIMITS.defaultTimeoutMs, maxTimeoutMs);
+  const invalid: string[] = [];
+  const read = <T>(name: string, parsed: Parsed<T>): T | undefined => {
+    if (parsed !== INVALID) return parsed;
+    invalid.push(name);
+    return undefined;
+  };
+  const v = SETTING_VARS;
+  const allowedHosts = read(v.allowedHosts, hosts(env[v.allowedHosts]));
+  const defaultTimeout = read(v.defaultTimeoutMs, integer(env[v.defaultTimeoutMs], LIMITS.minTimeoutMs, LIMITS.ceilingTimeoutMs));
+  const maxTimeout = read(v.maxTimeoutMs, integer(env[v.maxTimeoutMs], LIMITS.minTimeoutMs, LIMITS.ceilingTimeoutMs));
+  const permissionMode = read(v.permissionMode, choice(env[v.permissionMode], PERMISSION_MODES));
+  const credentialMode = read(v.credentialMode, choice(env[v.credentialMode], CREDENTIAL_MODES));
+  const deadlineGraceMs = read(v.deadlineGraceMs, integer(env[v.deadlineGraceMs], 0, 600_000));
+  const queueTimeoutMs = read(v.queueTimeoutMs, integer(env[v.queueTimeoutMs], 0, 24 * 3_600_000));
+  const maxOutputBytes = read(v.maxOutputBytes, integer(env[v.maxOutputBytes], 1024, LIMITS.ceilingOutputBytes));
+  const maxBudgetUsd = read(v.maxBudgetUsd, usd(env[v.maxBudgetUsd]));
+  const allowInsecureCallbacks = read(v.allowInsecureCallbacks, choice(env[v.allowInsecureCallbacks], ["true", "false"] as const));
+  const resultRetentionDays = read(v.resultRetentionDays, integer(env[v.resultRetentionDays], 1, 3650));
+  const allowWebSearch = read(v.allowWebSearch, choice(env[v.allowWebSearch], ["true", "false"] as const));
+  if (invalid.length > 0) throw new ApiError("settings_invalid", { details: { variables: invalid } });
+
+  const maxTimeoutMs = maxTimeout ?? LIMITS.maxTimeoutMs;
+  const defaultTimeoutMs = defaultTimeout ?? Math.min(LIMITS.defaultTimeoutMs, maxTimeoutMs);
   if (defaultTimeoutMs > maxTimeoutMs) {
-    throw new ApiError("settings_invalid", {
-      details: { variables: [SETTING_VARS.defaultTimeoutMs, SETTING_VARS.maxTimeoutMs] },
-    });
+    throw new ApiError("settings_invalid", { details: { variables: [v.defaultTimeoutMs, v.maxTimeoutMs] } });
   }
-  const hosts = vars[SETTING_VARS.allowedHosts] ?? [...DEFAULT_ALLOWED_HOSTS];
+  const list = allowedHosts ?? [...DEFAULT_ALLOWED_HOSTS];
   return {
-    allowedHosts: hosts.includes(ANTHROPIC_API_HOST) ? hosts : [ANTHROPIC_API_HOST, ...hosts],
+    allowedHosts: list.includes(ANTHROPIC_API_HOST) ? list : [ANTHROPIC_API_HOST, ...list],
     defaultTimeoutMs,
     maxTimeoutMs,
-    permissionMode: vars[SETTING_VARS.permissionMode] ?? "bypassPermissions",
-    credentialMode: vars[SETTING_VARS.credentialMode] ?? "proxy",
-    deadlineGraceMs: vars[SETTING_VARS.deadlineGraceMs] ?? LIMITS.deadlineGraceMs,
-    queueTimeoutMs: vars[SETTING_VARS.queueTimeoutMs] ?? LIMITS.queueTimeoutMs,
-    maxOutputBytes: vars[SETTING_VARS.maxOutputBytes] ?? LIMITS.maxOutputBytes,
+    permissionMode: permissionMode ?? "bypassPermissions",
+    credentialMode: credentialMode ?? "proxy",
+    deadlineGraceMs: deadlineGraceMs ?? LIMITS.deadlineGraceMs,
+    queueTimeoutMs: queueTimeoutMs ?? LIMITS.queueTimeoutMs,
+    maxOutputBytes: maxOutputBytes ?? LIMITS.maxOutputBytes,
     // 0 means no cap, as an unset value does.
-    maxBudgetUsd: vars[SETTING_VARS.maxBudgetUsd] || null,
-    allowInsecureCallbacks: vars[SETTING_VARS.allowInsecureCallbacks] ?? false,
-    resultRetentionDays: vars[SETTING_VARS.resultRetentionDays] ?? LIMITS.resultRetentionDays,
-    allowWebSearch: vars[SETTING_VARS.allowWebSearch] ?? true,
+    maxBudgetUsd: maxBudgetUsd || null,
+    allowInsecureCallbacks: allowInsecureCallbacks === "true",
+    resultRetentionDays: resultRetentionDays ?? LIMITS.resultRetentionDays,
+    allowWebSearch: allowWebSearch !== "false",
   };
 }

@@ -4,7 +4,6 @@
  * Order of checks: content type (415), size (413), JSON syntax, JSON shape,
  * then each field; the first failure decides the error code.
  */
-import * as z from "zod/mini";
 import { LIMITS, PERMISSION_MODES, type PermissionMode, TASK_STATUSES, type TaskStatus } from "../contract.js";
 import { ApiError, type ApiErrorCode } from "./errors.js";
 
@@ -101,48 +100,38 @@ export async function readBodyText(request: Request): Promise<string> {
   }
 }
 
-function executeBodySchema(defaults: RequestDefaults) {
-  const maxTimeoutMs = defaults.maxTimeoutMs;
-  const budgetCap = defaults.maxBudgetUsd ?? LIMITS.maxBudgetUsd;
-  const bounded = (code: ApiErrorCode, min: number, max: number) =>
-    z.int({ error: code }).check(z.gte(min, { error: code }), z.lte(max, { error: code }));
-  return z.strictObject({
-    task: z
-      .string({ error: (issue) => (issue.input === undefined || issue.input === null ? "task_required" : "invalid_task") })
-      .check(
-        z.refine((task) => task.trim().length > 0, { error: "task_required", abort: true }),
-        z.refine((task) => task.length <= LIMITS.maxTaskLength, { error: "task_too_long", abort: true }),
-        z.refine((task) => !task.includes("\0") && task.isWellFormed(), { error: "invalid_task" }),
-      ),
-    timeout: z.optional(bounded("invalid_timeout", LIMITS.minTimeoutMs, maxTimeoutMs)),
-    model: z.optional(z.string({ error: "invalid_model" }).check(z.regex(MODEL_PATTERN, { error: "invalid_model" }))),
-    maxTurns: z.optional(bounded("invalid_max_turns", 1, LIMITS.maxTurns)),
-    permissionMode: z.optional(z.enum(PERMISSION_MODES, { error: "invalid_permission_mode" })),
-    maxBudgetUsd: z.optional(
-      z.number({ error: "invalid_max_budget" }).check(z.gt(0, { error: "invalid_max_budget" }), z.lte(budgetCap, { error: "invalid_max_budget" })),
-    ),
-    callbackUrl: z.optional(
-      z
-        .string({ error: "invalid_callback_url" })
-        .check(z.refine((url) => isAcceptableCallbackUrl(url, defaults.allowInsecureCallbacks), { error: "invalid_callback_url" })),
-    ),
-  });
+/** The fields a task body may have, in the order their errors take precedence. */
+const FIELD_ORDER = ["task", "timeout", "model", "maxTurns", "permissionMode", "maxBudgetUsd", "callbackUrl"] as const;
+type Field = (typeof FIELD_ORDER)[number];
+
+const isInteger = (value: unknown, min: number, max: number): value is number =>
+  typeof value === "number" && Number.isSafeInteger(value) && value >= min && value <= max;
+
+/** Each field's rule: the error code of a present but unacceptable value, or undefined when it is fine. */
+function fieldError(field: Field, value: unknown, defaults: RequestDefaults): ApiErrorCode | undefined {
+  switch (field) {
+    case "task":
+      if (value === undefined || value === null) return "task_required";
+      if (typeof value !== "string") return "invalid_task";
+      if (value.trim().length === 0) return "task_required";
+      if (value.length > LIMITS.maxTaskLength) return "task_too_long";
+      return value.includes("\0") || !value.isWellFormed() ? "invalid_task" : undefined;
+    case "timeout":
+      return isInteger(value, LIMITS.minTimeoutMs, defaults.maxTimeoutMs) ? undefined : "invalid_timeout";
+    case "model":
+      return typeof value === "string" && MODEL_PATTERN.test(value) ? undefined : "invalid_model";
+    case "maxTurns":
+      return isInteger(value, 1, LIMITS.maxTurns) ? undefined : "invalid_max_turns";
+    case "permissionMode":
+      return (PERMISSION_MODES as readonly unknown[]).includes(value) ? undefined : "invalid_permission_mode";
+    case "maxBudgetUsd":
+      return typeof value === "number" && Number.isFinite(value) && value > 0 && value <= (defaults.maxBudgetUsd ?? LIMITS.maxBudgetUsd)
+        ? undefined
+        : "invalid_max_budget";
+    case "callbackUrl":
+      return typeof value === "string" && isAcceptableCallbackUrl(value, defaults.allowInsecureCallbacks) ? undefined : "invalid_callback_url";
+  }
 }
-
-const FIELD_ORDER = ["task", "timeout", "model", "maxTurns", "permissionMode", "maxBudgetUsd", "callbackUrl"];
-
-/** The codes the schema's issues carry as their message (anything else is a shape problem). */
-const FIELD_CODES = new Set<string>([
-  "task_required",
-  "invalid_task",
-  "task_too_long",
-  "invalid_timeout",
-  "invalid_model",
-  "invalid_max_turns",
-  "invalid_permission_mode",
-  "invalid_max_budget",
-  "invalid_callback_url",
-]);
 
 /** Describes the accepted range of each field, for error `details`. */
 function fieldDetails(code: ApiErrorCode, defaults: RequestDefaults): Record<string, unknown> | undefined {
@@ -174,21 +163,28 @@ export function parseTaskRequest(text: string, defaults: RequestDefaults): TaskR
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError("invalid_body");
 
-  const parsed = executeBodySchema(defaults).safeParse(body);
-  if (!parsed.success) {
-    const unknown = parsed.error.issues.find((issue) => issue.code === "unrecognized_keys");
-    if (unknown && unknown.code === "unrecognized_keys") {
-      const fields = unknown.keys.slice(0, 10).map((key) => key.slice(0, 64));
-      throw new ApiError("unknown_field", { details: { fields, allowed: FIELD_ORDER } });
-    }
-    const first = [...parsed.error.issues].sort(
-      (a, b) => FIELD_ORDER.indexOf(String(a.path[0])) - FIELD_ORDER.indexOf(String(b.path[0])),
-    )[0]!;
-    const code = (FIELD_CODES.has(first.message) ? first.message : "invalid_body") as ApiErrorCode;
+  const fields = body as Record<string, unknown>;
+  const unknown = Object.keys(fields).filter((key) => !(FIELD_ORDER as readonly string[]).includes(key));
+  if (unknown.length > 0) {
+    throw new ApiError("unknown_field", { details: { fields: unknown.slice(0, 10).map((key) => key.slice(0, 64)), allowed: [...FIELD_ORDER] } });
+  }
+  for (const field of FIELD_ORDER) {
+    // Only `task` is required; an optional field that is absent needs no check.
+    if (field !== "task" && fields[field] === undefined) continue;
+    const code = fieldError(field, fields[field], defaults);
+    if (code === undefined) continue;
     const details = fieldDetails(code, defaults);
     throw new ApiError(code, details ? { details } : {});
   }
-  const { task, timeout, model, maxTurns, permissionMode, maxBudgetUsd, callbackUrl } = parsed.data;
+  const { task, timeout, model, maxTurns, permissionMode, maxBudgetUsd, callbackUrl } = fields as {
+    task: string;
+    timeout?: number;
+    model?: string;
+    maxTurns?: number;
+    permissionMode?: PermissionMode;
+    maxBudgetUsd?: number;
+    callbackUrl?: string;
+  };
   return {
     task,
     timeoutMs: timeout ?? defaults.defaultTimeoutMs,

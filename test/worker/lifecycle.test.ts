@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { TaskEvent, TaskStatusDocument } from "../../worker/src/contract.js";
-import { LIMITS } from "../../worker/src/contract.js";
+import { eventsKey, LIMITS, resultKey } from "../../worker/src/contract.js";
 import { sandboxEvents, sandboxScript } from "./harness.js";
 import {
   auth,
@@ -25,6 +25,7 @@ import {
   storedResult,
   submitted,
   taskStorage,
+  testEnv,
 } from "./helpers.js";
 
 freshState();
@@ -306,7 +307,10 @@ describe("secrets", () => {
     });
     const { taskId } = await submitted({ task: "leaky" });
     const result = await storedResult(taskId);
-    const everything = JSON.stringify(result) + JSON.stringify(await eventsOf(taskId));
+    // What the API answers, and what R2 holds.
+    const stored = await Promise.all([resultKey(taskId), eventsKey(taskId)].map(async (key) => (await testEnv.RESULTS.get(key))!.text()));
+    const everything = JSON.stringify(result) + JSON.stringify(await eventsOf(taskId)) + stored.join("");
+    expect(stored[0]).toContain("done [redacted]");
     expect(everything).not.toContain(token);
     expect(everything).not.toContain(oauth);
     expect(result.result).toBe("done [redacted]");

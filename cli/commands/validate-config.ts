@@ -10,9 +10,12 @@
  *   count as set and secret. Plaintext credentials are never printed;
  * - `dockerfile-base`: the sandbox base image tag is the @cloudflare/sandbox version;
  * - `claude-code-pin`: the image installs the exact Claude Code devDependency;
- * - `worker-exports`: worker/src/index.ts exports the Durable Object class,
- *   ContainerProxy and a default handler (read by esbuild, not by a pattern);
- * - `bindings`: worker/wrangler.jsonc uses the names of worker/src/contract.ts.
+ * - `worker-exports`: worker/src/index.ts exports every Durable Object class
+ *   of the contract, ContainerProxy and a default handler (read by esbuild, not
+ *   by a pattern);
+ * - `bindings`: worker/wrangler.jsonc uses the names of worker/src/contract.ts:
+ *   the Durable Object bindings, the migrations in their order, the container's
+ *   class, the R2 bucket, the rate limit and the compatibility settings.
  *
  * A missing or broken file fails its check with a message; it never stops the others.
  */
@@ -55,9 +58,14 @@ interface ConfigModule {
 
 /** What the check needs of `worker/src/contract.ts`. */
 interface ContractModule {
-  SANDBOX_BINDING: string;
+  /** The class the container is attached to. */
   SANDBOX_CLASS_NAME: string;
-  SANDBOX_MIGRATION_TAG: string;
+  /** Binding name → Durable Object class name. */
+  DURABLE_OBJECT_BINDINGS: Readonly<Record<string, string>>;
+  /** Every migration, oldest first. */
+  DURABLE_OBJECT_MIGRATIONS: readonly { tag: string; newSqliteClasses: readonly string[] }[];
+  LATEST_MIGRATION_TAG: string;
+  RATE_LIMIT_BINDING: string;
   RESULTS_BUCKET_BINDING: string;
   COMPATIBILITY_DATE: string;
   COMPATIBILITY_FLAGS: readonly string[];
@@ -109,12 +117,24 @@ function readText(dir: string, file: string): string | null {
   }
 }
 
-/** Imports a TypeScript module of the checked directory (the CLI runs under tsx). */
+let typeScriptImports: Promise<void> | undefined;
+
+/**
+ * Lets this process import TypeScript: run from its sources (tsx, vitest) it
+ * already can; the built CLI registers tsx the first time it needs to.
+ */
+function enableTypeScriptImports(): Promise<void> {
+  typeScriptImports ??= import.meta.url.endsWith(".ts") ? Promise.resolve() : import("tsx/esm/api").then(({ register }) => void register());
+  return typeScriptImports;
+}
+
+/** Imports a TypeScript module of the checked directory. */
 async function importFromDir<T>(dir: string, file: string, validate: (module: Record<string, unknown>) => string | null): Promise<Loaded<T>> {
   const path = join(dir, file);
   if (!existsSync(path)) return { error: `${file} not found` };
   let module: Record<string, unknown>;
   try {
+    await enableTypeScriptImports();
     module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (error) {
     return { error: `${file} could not be loaded: ${errorText(error)}` };
@@ -138,8 +158,10 @@ function loadConfigModule(dir: string): Promise<Loaded<ConfigModule>> {
 
 function loadContractModule(dir: string): Promise<Loaded<ContractModule>> {
   return importFromDir<ContractModule>(dir, CONTRACT_MODULE, (module) => {
-    const names = ["SANDBOX_BINDING", "SANDBOX_CLASS_NAME", "SANDBOX_MIGRATION_TAG", "RESULTS_BUCKET_BINDING", "COMPATIBILITY_DATE"];
+    const names = ["SANDBOX_CLASS_NAME", "LATEST_MIGRATION_TAG", "RATE_LIMIT_BINDING", "RESULTS_BUCKET_BINDING", "COMPATIBILITY_DATE"];
     const missing = names.filter((name) => typeof module[name] !== "string");
+    if (!isRecord(module.DURABLE_OBJECT_BINDINGS)) missing.push("DURABLE_OBJECT_BINDINGS");
+    if (!Array.isArray(module.DURABLE_OBJECT_MIGRATIONS)) missing.push("DURABLE_OBJECT_MIGRATIONS");
     if (!Array.isArray(module.COMPATIBILITY_FLAGS)) missing.push("COMPATIBILITY_FLAGS");
     return missing.length === 0 ? null : `does not export ${missing.join(", ")}`;
   });
@@ -216,14 +238,15 @@ function checkPulumiYaml(dir: string, config: Loaded<ConfigModule>): ProjectFact
     problems.push({ message: `runtime is ${JSON.stringify(runtime ?? null)}, not nodejs`, hint: `Set \`runtime: { name: nodejs }\` in ${file}` });
   }
   if (typeof project.main !== "string" || project.main.trim() === "") {
-    problems.push({ message: "main is not set, so Pulumi would look for the program in the repository root", hint: `Set \`main: infra/\` in ${file}` });
+    problems.push({ message: "main is not set, so Pulumi would look for the program in the repository root", hint: `Set \`main: infra/index.ts\` in ${file}` });
   } else {
+    // The program's entry file, or a directory whose index.ts is.
     const main = join(dir, project.main);
-    const isDirectory = existsSync(main) && statSync(main).isDirectory();
-    if (!isDirectory || !existsSync(join(main, "index.ts"))) {
+    const entry = existsSync(main) && statSync(main).isDirectory() ? join(main, "index.ts") : main;
+    if (!/\.[cm]?[jt]s$/.test(entry) || !existsSync(entry) || !statSync(entry).isFile()) {
       problems.push({
-        message: `main is "${project.main}", which is not a directory with index.ts`,
-        hint: `Point \`main\` in ${file} at the program's directory (infra/)`,
+        message: `main is "${project.main}", which is neither the program's entry file nor a directory with index.ts`,
+        hint: `Point \`main\` in ${file} at the program (infra/index.ts)`,
       });
     }
   }
@@ -538,16 +561,17 @@ async function checkWorkerExports(dir: string, contract: Loaded<ContractModule>)
     const detail = first ? `${first.text}${first.location ? ` (line ${first.location.line})` : ""}` : errorText(error);
     return fail(name, `${WORKER_ENTRY} does not compile: ${detail}`, `Fix ${WORKER_ENTRY} (npm run typecheck shows the details)`);
   }
-  const className = contract.module?.SANDBOX_CLASS_NAME ?? "Sandbox";
+  // Without a readable contract, the classes of the Worker as it was first released.
+  const classes = contract.module ? [...new Set(Object.values(contract.module.DURABLE_OBJECT_BINDINGS))] : ["Sandbox"];
   const required: [string, string, string][] = [
-    [className, `the Durable Object class ${className}`, `export { ${className} } from "./sandbox/sandbox.js";`],
+    ...classes.map((className): [string, string, string] => [className, `the Durable Object class ${className}`, `export { ${className} } from "./<its module>.js";`]),
     ["ContainerProxy", "ContainerProxy, which carries the container's outbound traffic", 'export { ContainerProxy } from "@cloudflare/sandbox";'],
     ["default", "a default export (the fetch handler)", "export default { fetch: … }"],
   ];
   const problems: Problem[] = required
     .filter(([exported]) => !exports.includes(exported))
     .map(([, what, code]) => ({ message: `${WORKER_ENTRY} does not export ${what}`, hint: `Add \`${code}\` to ${WORKER_ENTRY}` }));
-  return finish(name, problems, `${WORKER_ENTRY} exports ${className}, ContainerProxy and a default handler`, { exports: [...exports].sort() });
+  return finish(name, problems, `${WORKER_ENTRY} exports ${classes.join(", ")}, ContainerProxy and a default handler`, { exports: [...exports].sort() });
 }
 
 interface WranglerConfig {
@@ -557,6 +581,7 @@ interface WranglerConfig {
   durable_objects?: { bindings?: unknown };
   migrations?: unknown;
   r2_buckets?: unknown;
+  ratelimits?: unknown;
 }
 
 function list(value: unknown): Record<string, unknown>[] {
@@ -580,21 +605,31 @@ function checkBindings(dir: string, contract: Loaded<ContractModule>): ConfigChe
   const problems: Problem[] = [];
 
   const bindings = list(wrangler.durable_objects?.bindings);
-  const binding = bindings.find((entry) => entry.name === c.SANDBOX_BINDING);
-  if (binding === undefined) {
-    const found = bindings.map((entry) => `${String(entry.name)} → ${String(entry.class_name)}`).join(", ") || "none";
-    problems.push({ message: `no Durable Object binding named ${c.SANDBOX_BINDING} (SANDBOX_BINDING); found: ${found}`, hint: fix });
-  } else if (binding.class_name !== c.SANDBOX_CLASS_NAME) {
-    problems.push({ message: `the Durable Object binding ${c.SANDBOX_BINDING} uses class ${String(binding.class_name)}, not ${c.SANDBOX_CLASS_NAME} (SANDBOX_CLASS_NAME)`, hint: fix });
+  const describe = (entries: Record<string, unknown>[]) => entries.map((entry) => `${String(entry.name)} → ${String(entry.class_name)}`).join(", ") || "none";
+  for (const [bindingName, className] of Object.entries(c.DURABLE_OBJECT_BINDINGS)) {
+    const binding = bindings.find((entry) => entry.name === bindingName);
+    if (binding === undefined) {
+      problems.push({ message: `no Durable Object binding named ${bindingName} (DURABLE_OBJECT_BINDINGS); found: ${describe(bindings)}`, hint: fix });
+    } else if (binding.class_name !== className) {
+      problems.push({ message: `the Durable Object binding ${bindingName} uses class ${String(binding.class_name)}, not ${className} (DURABLE_OBJECT_BINDINGS)`, hint: fix });
+    }
+  }
+  const unknown = bindings.filter((entry) => typeof entry.name !== "string" || !(entry.name in c.DURABLE_OBJECT_BINDINGS));
+  if (unknown.length > 0) {
+    problems.push({ message: `Durable Object bindings that ${CONTRACT_MODULE} does not name: ${describe(unknown)} (DURABLE_OBJECT_BINDINGS)`, hint: fix });
   }
 
+  // Migrations apply in order and are never edited once released: the same steps, in the same order.
   const migrations = list(wrangler.migrations).map((migration) => ({ tag: migration.tag, new_sqlite_classes: migration.new_sqlite_classes }));
-  const expectedMigrations = [{ tag: c.SANDBOX_MIGRATION_TAG, new_sqlite_classes: [c.SANDBOX_CLASS_NAME] }];
+  const expectedMigrations = c.DURABLE_OBJECT_MIGRATIONS.map((migration) => ({ tag: migration.tag, new_sqlite_classes: [...migration.newSqliteClasses] }));
   if (!isDeepStrictEqual(migrations, expectedMigrations)) {
     problems.push({
-      message: `migrations are ${JSON.stringify(migrations)}, not ${JSON.stringify(expectedMigrations)} (SANDBOX_MIGRATION_TAG, SANDBOX_CLASS_NAME)`,
-      hint: fix,
+      message: `migrations are ${JSON.stringify(migrations)}, not ${JSON.stringify(expectedMigrations)} (DURABLE_OBJECT_MIGRATIONS, oldest first)`,
+      hint: `${fix}; a released migration is never edited or removed, only new ones appended`,
     });
+  }
+  if (expectedMigrations.at(-1)?.tag !== c.LATEST_MIGRATION_TAG) {
+    problems.push({ message: `LATEST_MIGRATION_TAG is ${c.LATEST_MIGRATION_TAG}, but the last of DURABLE_OBJECT_MIGRATIONS is ${String(expectedMigrations.at(-1)?.tag ?? "none")}`, hint: `Fix ${CONTRACT_MODULE}` });
   }
 
   const containers = list(wrangler.containers);
@@ -607,6 +642,12 @@ function checkBindings(dir: string, contract: Loaded<ContractModule>): ConfigChe
   if (!buckets.some((bucket) => bucket.binding === c.RESULTS_BUCKET_BINDING)) {
     const found = buckets.map((bucket) => String(bucket.binding)).join(", ") || "none";
     problems.push({ message: `no R2 bucket bound as ${c.RESULTS_BUCKET_BINDING} (RESULTS_BUCKET_BINDING); found: ${found}`, hint: fix });
+  }
+
+  const ratelimits = list(wrangler.ratelimits);
+  if (!ratelimits.some((ratelimit) => ratelimit.name === c.RATE_LIMIT_BINDING)) {
+    const found = ratelimits.map((ratelimit) => String(ratelimit.name)).join(", ") || "none";
+    problems.push({ message: `no rate limit bound as ${c.RATE_LIMIT_BINDING} (RATE_LIMIT_BINDING); found: ${found}`, hint: fix });
   }
 
   if (wrangler.compatibility_date !== c.COMPATIBILITY_DATE) {
@@ -622,7 +663,7 @@ function checkBindings(dir: string, contract: Loaded<ContractModule>): ConfigChe
   return finish(
     name,
     problems,
-    `${WRANGLER} binds ${c.SANDBOX_BINDING} → ${c.SANDBOX_CLASS_NAME} (migration ${c.SANDBOX_MIGRATION_TAG}, container attached) and ${c.RESULTS_BUCKET_BINDING}, compatibility ${c.COMPATIBILITY_DATE} [${c.COMPATIBILITY_FLAGS.join(", ")}], as ${CONTRACT_MODULE} says`,
+    `${WRANGLER} binds ${describe(bindings)} (migrations ${expectedMigrations.map((migration) => migration.tag).join(", ")}; container attached to ${c.SANDBOX_CLASS_NAME}), ${c.RESULTS_BUCKET_BINDING} and ${c.RATE_LIMIT_BINDING}, compatibility ${c.COMPATIBILITY_DATE} [${c.COMPATIBILITY_FLAGS.join(", ")}], as ${CONTRACT_MODULE} says`,
   );
 }
 

@@ -1,16 +1,19 @@
 /**
- * `validate-config` run as a real process: on this repository, and on temporary
- * copies of it with exactly one thing broken, each failing its own check and
- * leaving the others passing.
+ * `validate-config` on this repository and on temporary copies of it with
+ * exactly one thing broken, each failing its own check and leaving the others
+ * passing. The copies are judged by the command function in this process; the
+ * repository and a missing directory by the built CLI, which must import the
+ * checkout's TypeScript by itself.
  */
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
+import { PERMISSION_MODES } from "../../worker/src/contract.js";
 import { validateConfig } from "../../cli/commands/validate-config.js";
 import { UsageError } from "../../cli/lib/result.js";
 import { copyRepo, editFile, removeFile, replaceInFile } from "./fixtures/repo-copy.js";
-import { type CliProcessRun, inBatches, removeTempDirs, REPO_ROOT, runCliProcess, tempDir } from "./fixtures/run-cli-process.js";
+import { type CliProcessRun, removeTempDirs, REPO_ROOT, runCliProcess, tempDir } from "./fixtures/run-cli-process.js";
 
 interface Check {
   name: string;
@@ -79,28 +82,90 @@ const BREAKAGES: Record<string, Breakage> = {
   "the Worker no longer exports Sandbox": {
     setup: (copy) => replaceInFile(copy, "worker/src/index.ts", 'export { Sandbox } from "./sandbox/sandbox.js";\n', ""),
     failing: ["worker-exports"],
-    message: /worker\/src\/index\.ts does not export the Durable Object class Sandbox/,
-    hint: /export \{ Sandbox \} from "\.\/sandbox\/sandbox\.js";/,
+    message: /^worker\/src\/index\.ts does not export the Durable Object class Sandbox$/,
+    hint: /export \{ Sandbox \} from/,
   },
-  "wrangler.jsonc renames the Durable Object binding": {
+  "the Worker no longer exports the Task class": {
+    setup: (copy) => replaceInFile(copy, "worker/src/index.ts", 'export { Task } from "./tasks/task-object.js";\n', ""),
+    failing: ["worker-exports"],
+    message: /^worker\/src\/index\.ts does not export the Durable Object class Task$/,
+    hint: /export \{ Task \} from/,
+  },
+  "the Worker no longer exports ContainerProxy or a default handler": {
+    setup: (copy) =>
+      editFile(copy, "worker/src/index.ts", (text) => text.replace('export { ContainerProxy } from "@cloudflare/sandbox";\n', "").replace("export default {", "const handler = {")),
+    failing: ["worker-exports"],
+    message: /^worker\/src\/index\.ts does not export ContainerProxy, .*; worker\/src\/index\.ts does not export a default export \(the fetch handler\)$/,
+  },
+  "wrangler.jsonc renames the Sandbox binding": {
     setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", '{ "name": "Sandbox", "class_name": "Sandbox" }', '{ "name": "SANDBOX", "class_name": "Sandbox" }'),
     failing: ["bindings"],
-    message: /no Durable Object binding named Sandbox \(SANDBOX_BINDING\); found: SANDBOX → Sandbox/,
+    message: /^no Durable Object binding named Sandbox \(DURABLE_OBJECT_BINDINGS\); found: SANDBOX → Sandbox, TASKS → Task, TASK_INDEX → TaskIndex; Durable Object bindings that worker\/src\/contract\.ts does not name: SANDBOX → Sandbox/,
   },
-  "wrangler.jsonc binds another class": {
+  "wrangler.jsonc binds another class to Sandbox": {
     setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", '{ "name": "Sandbox", "class_name": "Sandbox" }', '{ "name": "Sandbox", "class_name": "SandboxV2" }'),
     failing: ["bindings"],
-    message: /the Durable Object binding Sandbox uses class SandboxV2, not Sandbox/,
+    message: /^the Durable Object binding Sandbox uses class SandboxV2, not Sandbox \(DURABLE_OBJECT_BINDINGS\)$/,
   },
-  "wrangler.jsonc changes the migration tag": {
-    setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", '"tag": "v1"', '"tag": "v2"'),
+  "wrangler.jsonc binds the task index's class to TASKS": {
+    setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", '{ "name": "TASKS", "class_name": "Task" }', '{ "name": "TASKS", "class_name": "TaskIndex" }'),
     failing: ["bindings"],
-    message: /migrations are \[\{"tag":"v2","new_sqlite_classes":\["Sandbox"\]\}\], not \[\{"tag":"v1"/,
+    message: /^the Durable Object binding TASKS uses class TaskIndex, not Task \(DURABLE_OBJECT_BINDINGS\)$/,
   },
-  "contract.ts changes the migration tag": {
-    setup: (copy) => replaceInFile(copy, "worker/src/contract.ts", 'SANDBOX_MIGRATION_TAG = "v1"', 'SANDBOX_MIGRATION_TAG = "v3"'),
+  "wrangler.jsonc lacks the TASK_INDEX binding": {
+    setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", ',\n      { "name": "TASK_INDEX", "class_name": "TaskIndex" }', ""),
     failing: ["bindings"],
-    message: /migrations are \[\{"tag":"v1","new_sqlite_classes":\["Sandbox"\]\}\], not \[\{"tag":"v3"/,
+    message: /^no Durable Object binding named TASK_INDEX \(DURABLE_OBJECT_BINDINGS\); found: Sandbox → Sandbox, TASKS → Task$/,
+  },
+  "wrangler.jsonc changes a released migration's tag": {
+    setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", '"tag": "v1"', '"tag": "v0"'),
+    failing: ["bindings"],
+    message: /^migrations are \[\{"tag":"v0","new_sqlite_classes":\["Sandbox"\]\},\{"tag":"v2",.*\], not \[\{"tag":"v1"/,
+    hint: /a released migration is never edited or removed/,
+  },
+  "wrangler.jsonc lists the migrations out of order": {
+    setup: (copy) =>
+      editFile(copy, "worker/wrangler.jsonc", (text) => {
+        const first = '{ "tag": "v1", "new_sqlite_classes": ["Sandbox"] }';
+        const second = '{ "tag": "v2", "new_sqlite_classes": ["Task", "TaskIndex"] }';
+        return text.replace(first, "FIRST").replace(second, first).replace("FIRST", second);
+      }),
+    failing: ["bindings"],
+    message: /^migrations are \[\{"tag":"v2",.*\{"tag":"v1",.*\], not \[\{"tag":"v1",.*\{"tag":"v2",/,
+  },
+  "wrangler.jsonc adds the new classes to the released migration": {
+    setup: (copy) =>
+      editFile(copy, "worker/wrangler.jsonc", (text) =>
+        text.replace('{ "tag": "v1", "new_sqlite_classes": ["Sandbox"] },\n    { "tag": "v2", "new_sqlite_classes": ["Task", "TaskIndex"] }', '{ "tag": "v1", "new_sqlite_classes": ["Sandbox", "Task", "TaskIndex"] }'),
+      ),
+    failing: ["bindings"],
+    message: /^migrations are \[\{"tag":"v1","new_sqlite_classes":\["Sandbox","Task","TaskIndex"\]\}\], not /,
+  },
+  "wrangler.jsonc renames the rate limit": {
+    setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", '"name": "TASK_RATE_LIMIT"', '"name": "RATE_LIMIT"'),
+    failing: ["bindings"],
+    message: /^no rate limit bound as TASK_RATE_LIMIT \(RATE_LIMIT_BINDING\); found: RATE_LIMIT$/,
+  },
+  "contract.ts changes the newest migration's tag": {
+    setup: (copy) => replaceInFile(copy, "worker/src/contract.ts", '{ tag: "v2", newSqliteClasses', '{ tag: "v3", newSqliteClasses'),
+    failing: ["bindings"],
+    message: /^migrations are \[\{"tag":"v1",.*\{"tag":"v2",.*\], not \[\{"tag":"v1",.*\{"tag":"v3",/,
+  },
+  "contract.ts names a latest migration that is not the last": {
+    setup: (copy) => replaceInFile(copy, "worker/src/contract.ts", "LATEST_MIGRATION_TAG = DURABLE_OBJECT_MIGRATIONS.at(-1)!.tag", 'LATEST_MIGRATION_TAG = "v1"'),
+    failing: ["bindings"],
+    message: /^LATEST_MIGRATION_TAG is v1, but the last of DURABLE_OBJECT_MIGRATIONS is v2$/,
+  },
+  "contract.ts no longer exports the migrations": {
+    setup: (copy) => editFile(copy, "worker/src/contract.ts", (text) => text.replaceAll("DURABLE_OBJECT_MIGRATIONS", "OBJECT_MIGRATIONS")),
+    failing: ["bindings"],
+    message: /^cannot compare worker\/wrangler\.jsonc: worker\/src\/contract\.ts does not export DURABLE_OBJECT_MIGRATIONS$/,
+  },
+  "Pulumi.yaml's main names no program": {
+    setup: (copy) => editYaml(copy, "Pulumi.yaml", (document) => document.set("main", "infra/main.ts")),
+    failing: ["pulumi-yaml"],
+    message: /^main is "infra\/main\.ts", which is neither the program's entry file nor a directory with index\.ts$/,
+    hint: /at the program \(infra\/index\.ts\)/,
   },
   "Pulumi.yaml declares a key without a description": {
     setup: (copy) => editYaml(copy, "Pulumi.yaml", (document) => document.deleteIn(["config", "resultRetentionDays", "description"])),
@@ -129,134 +194,112 @@ const BREAKAGES: Record<string, Breakage> = {
     message: /^Invalid config claude-sandbox:instanceType: "huge" is not one of lite, basic, standard-1, standard-2, standard-3, standard-4$/,
     hint: /pulumi config set instanceType <value> --stack dev/,
   },
-  "a stack stores claudeOauthToken in plain text": {
-    setup: (copy) =>
-      writeFileSync(join(copy, "Pulumi.prod.yaml"), `config:\n  claude-sandbox:accountId: ${ACCOUNT}\n  claude-sandbox:claudeOauthToken: ${PLAINTEXT_TOKEN}\n`),
-    failing: ["stack-prod"],
-    message: /^Invalid config claude-sandbox:claudeOauthToken: is stored in plain text/,
-    hint: /pulumi config set --secret claudeOauthToken <value> --stack prod/,
-  },
 };
 
-const runs = new Map<string, CliProcessRun>();
 const env = { PATH: "/nonexistent", HOME: tempDir("home") };
+const processes = new Map<string, CliProcessRun>();
 
-function run(name: string): CliProcessRun {
-  const result = runs.get(name);
+function processRun(name: string): CliProcessRun {
+  const result = processes.get(name);
   if (!result) throw new Error(`${name} did not run`);
   return result;
 }
 
-function checksOf(result: CliProcessRun): Check[] {
-  return result.json.checks as Check[];
+interface Judged {
+  ok: boolean;
+  checks: Check[];
+  failing: string[];
+  secrets: (string | undefined)[];
 }
 
-function failingOf(result: CliProcessRun): string[] {
-  return checksOf(result)
-    .filter((check) => !check.ok)
-    .map((check) => check.name)
-    .sort();
+/** Judges a copy of the repository, whose dev stack is complete, after `setup` broke it. */
+async function judge(setup: (copy: string) => void): Promise<Judged> {
+  const copy = copyRepo();
+  completeDevStack(copy);
+  setup(copy);
+  const result = await validateConfig({ dir: copy });
+  const checks = result.output.checks as unknown as Check[];
+  return { ok: result.ok, checks, failing: checks.filter((check) => !check.ok).map((check) => check.name).sort(), secrets: result.secrets ?? [] };
 }
+
+const check = (checks: Check[], name: string): Check => checks.find((candidate) => candidate.name === name)!;
 
 beforeAll(async () => {
-  const tasks: (() => Promise<void>)[] = [
-    async () => void runs.set("repo", await runCliProcess(["validate-config"], { env })),
-    async () => void runs.set("missing dir", await runCliProcess(["validate-config", join(tempDir("gone"), "nothing-here")], { env })),
-    async () => {
-      const copy = copyRepo();
-      completeDevStack(copy);
-      runs.set("complete", await runCliProcess(["validate-config", copy], { env }));
-    },
-  ];
-  for (const [name, breakage] of Object.entries(BREAKAGES)) {
-    tasks.push(async () => {
-      const copy = copyRepo();
-      completeDevStack(copy);
-      breakage.setup(copy);
-      runs.set(name, await runCliProcess(["validate-config", copy], { env }));
-    });
-  }
-  await inBatches(tasks);
+  await Promise.all([
+    (async () => void processes.set("repo", await runCliProcess(["validate-config"], { env })))(),
+    (async () => void processes.set("missing dir", await runCliProcess(["validate-config", join(tempDir("gone"), "nothing-here")], { env })))(),
+  ]);
 });
 
 afterAll(() => removeTempDirs());
 
-describe("validate-config on this repository", () => {
-  it("passes every check of the checkout; the committed dev stack lacks only the account and the credential", () => {
-    const result = run("repo");
+describe("validate-config on this repository (the built CLI)", () => {
+  it("passes every check of the checkout; the committed dev stack lacks only the account and the credential (exit 1)", () => {
+    const result = processRun("repo");
     expect(result.json.dir).toBe(REPO_ROOT);
-    expect(checksOf(result).map((check) => check.name)).toEqual(CHECKS);
+    const checks = result.json.checks as Check[];
+    expect(checks.map((entry) => entry.name)).toEqual(CHECKS);
     // Pulumi.dev.yaml is committed without accountId and without a credential (each operator sets their own).
-    expect(failingOf(result)).toEqual(["stack-dev"]);
-    const stack = checksOf(result).find((check) => check.name === "stack-dev")!;
+    expect(checks.filter((entry) => !entry.ok).map((entry) => entry.name)).toEqual(["stack-dev"]);
+    const stack = check(checks, "stack-dev");
     expect(stack.message).toBe(
       "Invalid config claude-sandbox:accountId: is required a Cloudflare account id (32 hex characters); " +
         "Invalid config claude-sandbox:claudeOauthToken: a Claude credential is required: `pulumi config set --secret claudeOauthToken <token from claude setup-token>` (or set anthropicApiKey)",
     );
     expect(stack.hint).toContain("pulumi config set accountId <id> --stack dev");
     expect(stack.hint).toContain("pulumi config set --secret claudeOauthToken");
+    expect(check(checks, "bindings").message).toBe(
+      "worker/wrangler.jsonc binds Sandbox → Sandbox, TASKS → Task, TASK_INDEX → TaskIndex (migrations v1, v2; container attached to Sandbox), RESULTS and TASK_RATE_LIMIT, " +
+        "compatibility 2026-04-22 [nodejs_compat], as worker/src/contract.ts says",
+    );
+    expect(check(checks, "worker-exports").message).toBe("worker/src/index.ts exports Sandbox, Task, TaskIndex, ContainerProxy and a default handler");
     expect(result.code).toBe(1);
     expect(result.json.success).toBe(false);
     expect(result.stderr).toBe("");
   });
 
-  it("passes everything, exit 0, once the dev stack has an account and an encrypted credential; the ciphertext is not printed", () => {
-    const result = run("complete");
-    expect(result.code).toBe(0);
-    expect(result.json.success).toBe(true);
-    expect(checksOf(result).map((check) => [check.name, check.ok, check.hint])).toEqual(CHECKS.map((name) => [name, true, null]));
-    expect(checksOf(result).find((check) => check.name === "stack-dev")!.message).toMatch(/claudeOauthToken encrypted/);
-    expect(result.stdout).not.toContain(CIPHERTEXT);
-    expect(result.stdout).not.toContain(CIPHERTEXT.slice(3));
-  });
-
   it("refuses a directory that does not exist as a usage mistake (exit 2)", () => {
-    const result = run("missing dir");
+    const result = processRun("missing dir");
     expect(result.code).toBe(2);
     expect(result.json).toMatchObject({ success: false, error: expect.stringMatching(/^No directory at /) });
   });
 });
 
-describe("validate-config on a copy with one thing broken", () => {
-  it.each(Object.entries(BREAKAGES))("%s", (name, breakage) => {
-    const result = run(name);
-    expect(result.code).toBe(1);
-    expect(result.json.success).toBe(false);
-    expect(failingOf(result)).toEqual([...breakage.failing].sort());
+describe("validateConfig on a copy", () => {
+  it("passes everything once the dev stack has an account and an encrypted credential; the ciphertext is not in the output", async () => {
+    const result = await judge(() => undefined);
+    expect(result.ok).toBe(true);
+    expect(result.checks.map((entry) => [entry.name, entry.ok, entry.hint])).toEqual(CHECKS.map((name) => [name, true, null]));
+    expect(check(result.checks, "stack-dev").message).toMatch(/claudeOauthToken encrypted/);
+    expect(JSON.stringify(result.checks)).not.toContain(CIPHERTEXT.slice(3));
+  });
+
+  it.each(Object.entries(BREAKAGES))("with one thing broken: %s", async (_name, breakage) => {
+    const result = await judge(breakage.setup);
+    expect(result.ok).toBe(false);
+    expect(result.failing).toEqual([...breakage.failing].sort());
     for (const failing of breakage.failing) {
-      const check = checksOf(result).find((candidate) => candidate.name === failing)!;
-      expect(check.message).toMatch(breakage.message);
-      expect(check.hint).toEqual(expect.any(String));
-      if (breakage.hint) expect(check.hint).toMatch(breakage.hint);
+      const entry = check(result.checks, failing);
+      expect(entry.message).toMatch(breakage.message);
+      expect(entry.hint).toEqual(expect.any(String));
+      if (breakage.hint) expect(entry.hint).toMatch(breakage.hint);
     }
-    for (const check of checksOf(result).filter((candidate) => !breakage.failing.includes(candidate.name))) {
-      expect(check.hint, check.name).toBeNull();
+    for (const entry of result.checks.filter((candidate) => !breakage.failing.includes(candidate.name))) {
+      expect(entry.hint, entry.name).toBeNull();
     }
   });
 
-  it("never prints a plaintext credential it found", () => {
-    const result = run("a stack stores claudeOauthToken in plain text");
-    expect(result.stdout).not.toContain(PLAINTEXT_TOKEN);
-    expect(result.stderr).not.toContain(PLAINTEXT_TOKEN);
-    expect(checksOf(result).map((check) => check.name)).toEqual([...CHECKS.slice(0, 2), "stack-prod", ...CHECKS.slice(2)]);
+  it("never puts a plaintext credential it found in its output, and hands it over to be redacted", async () => {
+    const result = await judge(
+      (copy) => void writeFileSync(join(copy, "Pulumi.prod.yaml"), `config:\n  claude-sandbox:accountId: ${ACCOUNT}\n  claude-sandbox:claudeOauthToken: ${PLAINTEXT_TOKEN}\n`),
+    );
+    expect(result.failing).toEqual(["stack-prod"]);
+    expect(check(result.checks, "stack-prod").message).toMatch(/^Invalid config claude-sandbox:claudeOauthToken: is stored in plain text/);
+    expect(check(result.checks, "stack-prod").hint).toMatch(/pulumi config set --secret claudeOauthToken <value> --stack prod/);
+    expect(JSON.stringify(result.checks)).not.toContain(PLAINTEXT_TOKEN);
+    expect(result.secrets).toContain(PLAINTEXT_TOKEN);
+    expect(result.checks.map((entry) => entry.name)).toEqual([...CHECKS.slice(0, 2), "stack-prod", ...CHECKS.slice(2)]);
   });
-});
-
-/**
- * More broken checkouts, judged in this process (the command function itself,
- * without the second of process start-up each CLI run costs).
- */
-describe("validateConfig on more broken copies (in process)", () => {
-  async function judge(setup: (copy: string) => void): Promise<{ ok: boolean; checks: Check[]; failing: string[]; secrets: (string | undefined)[] }> {
-    const copy = copyRepo();
-    completeDevStack(copy);
-    setup(copy);
-    const result = await validateConfig({ dir: copy });
-    const checks = result.output.checks as unknown as Check[];
-    return { ok: result.ok, checks, failing: checks.filter((check) => !check.ok).map((check) => check.name).sort(), secrets: result.secrets ?? [] };
-  }
-  const check = (checks: Check[], name: string): Check => checks.find((candidate) => candidate.name === name)!;
-
   it("reads exports with esbuild: an export in a comment does not count", async () => {
     const result = await judge((copy) => replaceInFile(copy, "worker/src/index.ts", 'export { Sandbox } from "./sandbox/sandbox.js";', '// export { Sandbox } from "./sandbox/sandbox.js";'));
     expect(result.failing).toEqual(["worker-exports"]);
@@ -332,7 +375,7 @@ describe("validateConfig on more broken copies (in process)", () => {
       "aws:region is not a key of this project (claude-sandbox:*) or of the Cloudflare provider (cloudflare:*)",
       'Invalid config claude-sandbox:accountId: "not-an-account" is not a Cloudflare account id (32 hex characters)',
       'Invalid config claude-sandbox:maxInstances: "0" is not an integer from 1 to 1000',
-      'Invalid config claude-sandbox:permissionMode: "yolo" is not one of bypassPermissions, acceptEdits, dontAsk, plan, default',
+      `Invalid config claude-sandbox:permissionMode: "yolo" is not one of ${PERMISSION_MODES.join(", ")}`,
     ]);
     expect(hint).toContain("pulumi config rm aws:region --stack dev");
     expect(hint).toContain("pulumi config set maxInstances <value> --stack dev");

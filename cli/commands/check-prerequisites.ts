@@ -12,10 +12,31 @@ import { parse } from "yaml";
 import type { CommandResult, Json } from "../lib/result.js";
 import { compareVersions, firstLine, parseVersion, runTool, type ToolRun } from "../lib/tools.js";
 
-/** Lowest Node.js version (package.json `engines.node`). */
-export const NODE_REQUIRED_VERSION = "20.3.0";
-/** Lowest npm version. */
-export const NPM_REQUIRED_VERSION = "10.0.0";
+/** Which versions of a program are good enough. */
+export interface VersionRequirement {
+  /** As package.json writes it. */
+  range: string;
+  /** The lowest version admitted. */
+  lowest: string;
+  admits(version: string): boolean;
+}
+
+/**
+ * The Node.js releases package.json's `engines.node` admits: 20.16 or newer on
+ * Node 20, 22.3 or newer (the first with `process.getBuiltinModule`, which the
+ * Pulumi program's providers use).
+ */
+export const NODE_REQUIREMENT: VersionRequirement = {
+  range: "^20.16.0 || >=22.3.0",
+  lowest: "20.16.0",
+  admits: (version) => (version.startsWith("20.") ? compareVersions(version, "20.16.0") >= 0 : compareVersions(version, "22.3.0") >= 0),
+};
+
+export const NPM_REQUIREMENT: VersionRequirement = {
+  range: ">=10.0.0",
+  lowest: "10.0.0",
+  admits: (version) => compareVersions(version, "10.0.0") >= 0,
+};
 
 /** How long a `--version` call may take. */
 const VERSION_TIMEOUT_MS = 10_000;
@@ -23,7 +44,7 @@ const VERSION_TIMEOUT_MS = 10_000;
 const PROBE_TIMEOUT_MS = 20_000;
 
 export const HINTS = {
-  node: "Install Node.js 20.3 or newer (the current LTS is best): https://nodejs.org",
+  node: "Install a current Node.js LTS (22.3 or newer, or 20.16 or newer on Node 20): https://nodejs.org",
   npm: "Update npm to 10 or newer: `npm install -g npm@10` (or install a current Node.js LTS, which bundles it)",
   dockerInstall: "Install Docker: https://docs.docker.com/get-docker/ (or set `pulumi config set sandboxImage <registry/name@sha256:digest>` to deploy a prebuilt image without Docker)",
   dockerDaemon: "Start Docker Desktop or the docker service (`sudo systemctl start docker`)",
@@ -38,6 +59,8 @@ export interface CheckPrerequisitesOptions {
   env?: NodeJS.ProcessEnv;
   /** The checkout whose stack files tell whether Docker is needed; the working directory by default. */
   dir?: string;
+  /** How long a `--version` call and a call that may reach a daemon or a backend may take (tests shorten them). */
+  timeoutsMs?: { version?: number; probe?: number };
 }
 
 type Check = { [key: string]: Json | undefined };
@@ -49,18 +72,18 @@ interface VersionCheck {
   problem: string | null;
 }
 
-function describeFailure(program: string, args: string, run: ToolRun): string {
+function describeFailure(program: string, args: string, run: ToolRun, timeoutMs: number): string {
   if (run.error !== null) return `\`${program} ${args}\` could not be started: ${run.error}`;
-  if (run.timedOut) return `\`${program} ${args}\` did not answer within ${VERSION_TIMEOUT_MS / 1000} s`;
+  if (run.timedOut) return `\`${program} ${args}\` did not answer within ${timeoutMs / 1000} s`;
   const output = firstLine(run.stderr || run.stdout);
   return `\`${program} ${args}\` exited with code ${String(run.exitCode)}${output ? `: ${output}` : ""}`;
 }
 
 /** Reads the version a program prints. */
-function readVersion(program: string, args: string[], run: ToolRun): VersionCheck {
+function readVersion(program: string, args: string[], run: ToolRun, timeoutMs: number): VersionCheck {
   if (!run.found) return { installed: false, version: null, problem: null };
   const command = args.join(" ");
-  if (run.exitCode !== 0) return { installed: true, version: null, problem: describeFailure(program, command, run) };
+  if (run.exitCode !== 0) return { installed: true, version: null, problem: describeFailure(program, command, run, timeoutMs) };
   const version = parseVersion(run.stdout) ?? parseVersion(run.stderr);
   if (version === null) {
     const printed = firstLine(run.stdout || run.stderr, 80);
@@ -97,8 +120,8 @@ function stacksWithPrebuiltImage(dir: string): { stacks: string[]; withImage: st
 export async function checkPrerequisites(options: CheckPrerequisitesOptions): Promise<CommandResult> {
   const env = options.env ?? process.env;
   const dir = options.dir ?? process.cwd();
-  const version = { env, timeoutMs: VERSION_TIMEOUT_MS };
-  const probe = { env, timeoutMs: PROBE_TIMEOUT_MS };
+  const version = { env, timeoutMs: options.timeoutsMs?.version ?? VERSION_TIMEOUT_MS };
+  const probe = { env, timeoutMs: options.timeoutsMs?.probe ?? PROBE_TIMEOUT_MS };
 
   const [nodeRun, npmRun, dockerRun, dockerInfo, pulumiRun, pulumiWhoami, claudeRun] = await Promise.all([
     runTool("node", ["--version"], version),
@@ -113,29 +136,32 @@ export async function checkPrerequisites(options: CheckPrerequisitesOptions): Pr
   const issues: string[] = [];
   const warnings: string[] = [];
 
-  // Node.js and npm: a version at least the required one.
-  const minimumCheck = (label: string, program: string, run: ToolRun, required: string, hint: string): Check => {
-    const found = readVersion(program, ["--version"], run);
-    const meets = found.version !== null && compareVersions(found.version, required) >= 0;
-    if (!found.installed) issues.push(`${label} is not installed (no \`${program}\` on PATH); ${required} or newer is required`);
+  // Node.js and npm: a version the requirement admits.
+  const versionCheck = (label: string, program: string, run: ToolRun, required: VersionRequirement, hint: string): Check => {
+    const found = readVersion(program, ["--version"], run, version.timeoutMs);
+    const meets = found.version !== null && required.admits(found.version);
+    if (!found.installed) issues.push(`${label} is not installed (no \`${program}\` on PATH); ${required.range} is required`);
     else if (found.problem !== null) issues.push(`${label}: ${found.problem}`);
-    else if (!meets) issues.push(`${label} ${String(found.version)} is too old; ${required} or newer is required`);
+    else if (!meets) {
+      const why = compareVersions(String(found.version), required.lowest) < 0 ? "is too old" : "is not a supported release";
+      issues.push(`${label} ${String(found.version)} ${why}; ${required.range} is required`);
+    }
     return {
       installed: found.installed,
       version: found.version,
-      required_version: `>=${required}`,
+      required_version: required.range,
       meets_requirement: meets,
       required: true,
       hint: meets ? null : hint,
     };
   };
-  const node = minimumCheck("Node.js", "node", nodeRun, NODE_REQUIRED_VERSION, HINTS.node);
-  const npm = minimumCheck("npm", "npm", npmRun, NPM_REQUIRED_VERSION, HINTS.npm);
+  const node = versionCheck("Node.js", "node", nodeRun, NODE_REQUIREMENT, HINTS.node);
+  const npm = versionCheck("npm", "npm", npmRun, NPM_REQUIREMENT, HINTS.npm);
 
   // Docker: installed, and its daemon answering. Needed only to build the image.
   const { stacks, withImage } = stacksWithPrebuiltImage(dir);
   const dockerRequired = !(stacks.length > 0 && withImage.length === stacks.length);
-  const dockerVersion = readVersion("docker", ["--version"], dockerRun);
+  const dockerVersion = readVersion("docker", ["--version"], dockerRun, version.timeoutMs);
   const daemonRunning = dockerInfo.found && dockerInfo.exitCode === 0;
   const dockerMeets = dockerVersion.version !== null && daemonRunning;
   let dockerProblem: string | null = null;
@@ -148,7 +174,7 @@ export async function checkPrerequisites(options: CheckPrerequisitesOptions): Pr
     dockerHint = HINTS.dockerInstall;
   } else if (!daemonRunning) {
     const detail = dockerInfo.timedOut
-      ? `\`docker info\` did not answer within ${PROBE_TIMEOUT_MS / 1000} s`
+      ? `\`docker info\` did not answer within ${probe.timeoutMs / 1000} s`
       : firstLine(dockerInfo.stderr || dockerInfo.stdout) || dockerInfo.error || `\`docker info\` exited with code ${String(dockerInfo.exitCode)}`;
     dockerProblem = `Docker ${String(dockerVersion.version)} is installed but its daemon is not reachable (${detail})`;
     dockerHint = /permission denied/i.test(dockerInfo.stderr) ? HINTS.dockerPermission : HINTS.dockerDaemon;
@@ -168,7 +194,7 @@ export async function checkPrerequisites(options: CheckPrerequisitesOptions): Pr
   };
 
   // Pulumi CLI: installed and logged in to a backend.
-  const pulumiVersion = readVersion("pulumi", ["version"], pulumiRun);
+  const pulumiVersion = readVersion("pulumi", ["version"], pulumiRun, version.timeoutMs);
   const loggedIn = pulumiWhoami.found && pulumiWhoami.exitCode === 0;
   const pulumiMeets = pulumiVersion.version !== null && loggedIn;
   let pulumiHint: string | null = null;
@@ -179,7 +205,7 @@ export async function checkPrerequisites(options: CheckPrerequisitesOptions): Pr
     issues.push(`Pulumi CLI: ${pulumiVersion.problem}`);
     pulumiHint = HINTS.pulumiInstall;
   } else if (!loggedIn) {
-    const detail = pulumiWhoami.timedOut ? `did not answer within ${PROBE_TIMEOUT_MS / 1000} s` : firstLine(pulumiWhoami.stderr || pulumiWhoami.stdout);
+    const detail = pulumiWhoami.timedOut ? `did not answer within ${probe.timeoutMs / 1000} s` : firstLine(pulumiWhoami.stderr || pulumiWhoami.stdout);
     issues.push(`The Pulumi CLI ${String(pulumiVersion.version)} is not logged in to a backend (\`pulumi whoami\` failed${detail ? `: ${detail}` : ""})`);
     pulumiHint = HINTS.pulumiLogin;
   }
@@ -194,7 +220,7 @@ export async function checkPrerequisites(options: CheckPrerequisitesOptions): Pr
   };
 
   // Claude Code: only for `claude setup-token`, so a warning at most.
-  const claudeVersion = readVersion("claude", ["--version"], claudeRun);
+  const claudeVersion = readVersion("claude", ["--version"], claudeRun, version.timeoutMs);
   const claudeMeets = claudeVersion.version !== null;
   if (!claudeVersion.installed) {
     warnings.push("Claude Code is not installed (no `claude` on PATH); it is needed only to create a token with `claude setup-token`");

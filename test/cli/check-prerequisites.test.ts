@@ -1,12 +1,12 @@
 /**
- * `check-prerequisites` run as a real process whose PATH holds only stand-in
- * programs: every branch of every check, the exit codes, and stdout that is
- * JSON alone.
+ * `check-prerequisites` with a PATH that holds only stand-in programs: every
+ * branch of every check through the command function in this process, and two
+ * real processes of the built CLI for the exit codes and stdout that is JSON alone.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HINTS, NODE_REQUIRED_VERSION } from "../../cli/commands/check-prerequisites.js";
+import { checkPrerequisites, HINTS, NODE_REQUIREMENT } from "../../cli/commands/check-prerequisites.js";
 import { compareVersions, findOnPath, parseVersion, runTool } from "../../cli/lib/tools.js";
 import { type CliProcessRun, inBatches, prints, removeTempDirs, REPO_ROOT, runCliProcess, standIns, tempDir } from "./fixtures/run-cli-process.js";
 
@@ -18,11 +18,12 @@ interface Output {
   warnings: string[];
 }
 
-function docker(daemon: "running" | "down" | "denied"): string {
+function docker(daemon: "running" | "down" | "denied" | "hangs"): string {
   const info = {
     running: "echo 27.3.1",
     down: "echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' >&2; exit 1",
     denied: "echo 'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock' >&2; exit 1",
+    hangs: "exec /bin/sleep 30",
   }[daemon];
   return `case "$1" in
   --version) echo 'Docker version 27.3.1, build ce12230' ;;
@@ -31,19 +32,24 @@ function docker(daemon: "running" | "down" | "denied"): string {
 esac`;
 }
 
-function pulumi(loggedIn: boolean): string {
+function pulumi(whoami: "alice" | "logged out" | "hangs"): string {
+  const answer = {
+    alice: "echo alice",
+    "logged out": "echo 'error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions' >&2; exit 255",
+    hangs: "exec /bin/sleep 30",
+  }[whoami];
   return `case "$1" in
   version) echo v3.150.0 ;;
-  whoami) ${loggedIn ? "echo alice" : "echo 'error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions' >&2; exit 255"} ;;
+  whoami) ${answer} ;;
   *) exit 2 ;;
 esac`;
 }
 
 const GOOD: Record<string, string> = {
-  node: prints("v20.11.1"),
+  node: prints("v22.11.0"),
   npm: prints("10.8.2"),
   docker: docker("running"),
-  pulumi: pulumi(true),
+  pulumi: pulumi("alice"),
   claude: prints("2.1.332 (Claude Code)"),
 };
 
@@ -54,45 +60,75 @@ function tools(changes: Record<string, string | null> = {}): string {
   return standIns(programs);
 }
 
+/** A program that exists but cannot be started: its interpreter is missing. */
+const UNSTARTABLE = "#!/nonexistent/interpreter\n";
+
 const SCENARIOS = {
   good: () => tools(),
   noDocker: () => tools({ docker: null }),
   daemonDown: () => tools({ docker: docker("down") }),
   daemonDenied: () => tools({ docker: docker("denied") }),
+  daemonHangs: () => tools({ docker: docker("hangs") }),
+  brokenDocker: () => tools({ docker: "echo 'docker: error while loading shared libraries' >&2; exit 127" }),
   oldNode: () => tools({ node: prints("v18.19.0") }),
-  loggedOut: () => tools({ pulumi: pulumi(false) }),
+  node20WithoutBuiltinModule: () => tools({ node: prints("v20.15.1") }),
+  node21: () => tools({ node: prints("v21.7.3") }),
+  node20: () => tools({ node: prints("v20.16.0") }),
+  unstartableNode: () => {
+    const dir = tools({ node: null });
+    writeFileSync(join(dir, "node"), UNSTARTABLE, { mode: 0o755 });
+    return dir;
+  },
+  loggedOut: () => tools({ pulumi: pulumi("logged out") }),
+  whoamiHangs: () => tools({ pulumi: pulumi("hangs") }),
   noPulumi: () => tools({ pulumi: null }),
+  brokenPulumi: () => tools({ pulumi: "echo 'pulumi: plugin cache is corrupt' >&2; exit 3" }),
   oldNpm: () => tools({ npm: prints("9.6.7") }),
   brokenNpm: () => tools({ npm: "echo 'npm ERR! cannot find module' >&2; exit 1" }),
   noClaude: () => tools({ claude: null }),
+  brokenClaude: () => tools({ claude: "echo 'claude: this version needs a newer Node.js' >&2; exit 1" }),
   garbageNode: () => tools({ node: prints("node-but-not-really") }),
   nothing: () => standIns({}),
 } as const;
 
 type Scenario = keyof typeof SCENARIOS | "prebuiltImage";
-const runs = new Map<Scenario, CliProcessRun>();
+const runs = new Map<Scenario, { code: number | null; output: Output }>();
+const processes = new Map<Scenario, CliProcessRun>();
 
 function run(scenario: Scenario): { code: number | null; output: Output } {
   const result = runs.get(scenario);
   if (!result) throw new Error(`scenario ${scenario} did not run`);
-  return { code: result.code, output: result.json as unknown as Output };
+  return result;
 }
+
+/** Short enough that the hanging stand-ins cost little, long enough for a loaded machine to start a shell. */
+const TIMEOUTS = { version: 10_000, probe: 3_000 };
 
 beforeAll(async () => {
   const home = tempDir("home");
-  const tasks = (Object.keys(SCENARIOS) as (keyof typeof SCENARIOS)[]).map((scenario) => async () => {
-    runs.set(scenario, await runCliProcess(["check-prerequisites"], { env: { PATH: SCENARIOS[scenario](), HOME: home } }));
-  });
+  const checkout = tempDir("checkout");
   // A checkout whose every stack deploys a prebuilt image: Docker is not needed there.
-  tasks.push(async () => {
-    const checkout = tempDir("prebuilt");
-    writeFileSync(
-      join(checkout, "Pulumi.prod.yaml"),
-      `config:\n  claude-sandbox:sandboxImage: registry.cloudflare.com/0123456789abcdef0123456789abcdef/sandbox@sha256:${"a".repeat(64)}\n`,
-    );
-    runs.set("prebuiltImage", await runCliProcess(["check-prerequisites"], { env: { PATH: tools({ docker: null }), HOME: home }, cwd: checkout }));
-  });
-  await inBatches(tasks);
+  const prebuilt = tempDir("prebuilt");
+  writeFileSync(
+    join(prebuilt, "Pulumi.prod.yaml"),
+    `config:\n  claude-sandbox:sandboxImage: registry.cloudflare.com/0123456789abcdef0123456789abcdef/sandbox@sha256:${"a".repeat(64)}\n`,
+  );
+  const judge = async (scenario: Scenario, PATH: string, dir: string) => {
+    const result = await checkPrerequisites({ env: { PATH, HOME: home }, dir, timeoutsMs: TIMEOUTS });
+    // The exit code the entry point gives this result.
+    runs.set(scenario, { code: result.ok ? 0 : 1, output: result.output as unknown as Output });
+  };
+  // Each scenario starts seven programs: a few scenarios at a time keep a small machine answering within the timeouts.
+  await inBatches(
+    [
+      ...(Object.keys(SCENARIOS) as (keyof typeof SCENARIOS)[]).map((scenario) => () => judge(scenario, SCENARIOS[scenario](), checkout)),
+      () => judge("prebuiltImage", tools({ docker: null }), prebuilt),
+      // The built CLI, for what only a process shows.
+      async () => void processes.set("good", await runCliProcess(["check-prerequisites"], { env: { PATH: SCENARIOS.good(), HOME: home }, cwd: checkout })),
+      async () => void processes.set("noDocker", await runCliProcess(["check-prerequisites"], { env: { PATH: SCENARIOS.noDocker(), HOME: home }, cwd: checkout })),
+    ],
+    4,
+  );
 });
 
 afterAll(() => removeTempDirs());
@@ -106,8 +142,8 @@ describe("check-prerequisites", () => {
     expect(output.warnings).toEqual([]);
     expect(output.checks.node).toEqual({
       installed: true,
-      version: "20.11.1",
-      required_version: `>=${NODE_REQUIRED_VERSION}`,
+      version: "22.11.0",
+      required_version: "^20.16.0 || >=22.3.0",
       meets_requirement: true,
       required: true,
       hint: null,
@@ -118,10 +154,15 @@ describe("check-prerequisites", () => {
     expect(output.checks.claude).toEqual({ installed: true, version: "2.1.332", meets_requirement: true, required: false, hint: null });
   });
 
-  it("prints JSON alone on stdout and nothing on stderr", () => {
-    for (const [scenario, result] of runs) {
-      expect(result.stdout.trim().startsWith("{"), scenario).toBe(true);
-      expect(result.stderr, scenario).toBe("");
+  it("as a process: prints JSON alone on stdout and nothing on stderr, exit 0 when it passes and 1 when it fails", () => {
+    const good = processes.get("good")!;
+    const noDocker = processes.get("noDocker")!;
+    expect([good.code, noDocker.code]).toEqual([0, 1]);
+    expect(good.json).toEqual(run("good").output);
+    expect(noDocker.json).toEqual(run("noDocker").output);
+    for (const result of [good, noDocker]) {
+      expect(result.stdout.startsWith("{\n")).toBe(true);
+      expect(result.stderr).toBe("");
     }
   });
 
@@ -158,17 +199,27 @@ describe("check-prerequisites", () => {
 
   it("checks the node on PATH, not the Node.js running the CLI", () => {
     const { code, output } = run("oldNode");
-    expect(compareVersions(process.version.slice(1), NODE_REQUIRED_VERSION)).toBeGreaterThanOrEqual(0);
+    expect(NODE_REQUIREMENT.admits(process.version.slice(1))).toBe(true);
     expect(code).toBe(1);
-    expect(output.checks.node).toMatchObject({ installed: true, version: "18.19.0", meets_requirement: false, hint: "Install Node.js 20.3 or newer (the current LTS is best): https://nodejs.org" });
-    expect(output.issues).toEqual([`Node.js 18.19.0 is too old; ${NODE_REQUIRED_VERSION} or newer is required`]);
+    expect(output.checks.node).toMatchObject({ installed: true, version: "18.19.0", meets_requirement: false, hint: HINTS.node });
+    expect(output.issues).toEqual(["Node.js 18.19.0 is too old; ^20.16.0 || >=22.3.0 is required"]);
+    expect(HINTS.node).toBe("Install a current Node.js LTS (22.3 or newer, or 20.16 or newer on Node 20): https://nodejs.org");
+  });
+
+  it("admits what package.json's engines.node admits: Node 20 from 20.16, not 21, 22 from 22.3", () => {
+    const engines = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { engines: { node: string } }).engines.node;
+    expect(NODE_REQUIREMENT.range).toBe(engines);
+    expect(run("node20").output.checks.node).toMatchObject({ version: "20.16.0", meets_requirement: true });
+    expect(run("node20WithoutBuiltinModule").output.issues).toEqual(["Node.js 20.15.1 is too old; ^20.16.0 || >=22.3.0 is required"]);
+    expect(run("node21").output.issues).toEqual(["Node.js 21.7.3 is not a supported release; ^20.16.0 || >=22.3.0 is required"]);
+    expect(["22.2.0", "22.3.0", "24.1.0", "20.99.0", "21.99.0"].map((version) => NODE_REQUIREMENT.admits(version))).toEqual([false, true, true, true, false]);
   });
 
   it("fails when npm is older than 10", () => {
     const { code, output } = run("oldNpm");
     expect(code).toBe(1);
     expect(output.checks.npm).toMatchObject({ version: "9.6.7", meets_requirement: false, hint: HINTS.npm });
-    expect(output.issues).toEqual(["npm 9.6.7 is too old; 10.0.0 or newer is required"]);
+    expect(output.issues).toEqual(["npm 9.6.7 is too old; >=10.0.0 is required"]);
   });
 
   it("fails when npm cannot report its version, quoting its error", () => {
@@ -207,6 +258,52 @@ describe("check-prerequisites", () => {
     expect(code).toBe(1);
     expect(output.checks.node).toMatchObject({ installed: true, version: null, meets_requirement: false });
     expect(output.issues).toEqual(['Node.js: `node --version` printed "node-but-not-really", not a version number']);
+  });
+
+  it("fails when Docker is installed but cannot report its version", () => {
+    const { code, output } = run("brokenDocker");
+    expect(code).toBe(1);
+    expect(output.checks.docker).toMatchObject({ installed: true, version: null, meets_requirement: false, hint: HINTS.dockerInstall });
+    expect(output.issues).toEqual([
+      "Docker: `docker --version` exited with code 127: docker: error while loading shared libraries; it is needed to build the sandbox image",
+    ]);
+  });
+
+  it("fails when the Docker daemon does not answer in time", () => {
+    const { code, output } = run("daemonHangs");
+    expect(code).toBe(1);
+    expect(output.checks.docker).toMatchObject({ installed: true, daemon_running: false, meets_requirement: false, hint: HINTS.dockerDaemon });
+    expect(output.issues).toEqual([
+      `Docker 27.3.1 is installed but its daemon is not reachable (\`docker info\` did not answer within ${TIMEOUTS.probe / 1000} s); it is needed to build the sandbox image`,
+    ]);
+  });
+
+  it("fails when a program cannot be started at all, saying why", () => {
+    const { code, output } = run("unstartableNode");
+    expect(code).toBe(1);
+    expect(output.checks.node).toMatchObject({ installed: true, version: null, meets_requirement: false, hint: HINTS.node });
+    expect(output.issues).toEqual([expect.stringMatching(/^Node\.js: `node --version` could not be started: spawn .*node ENOENT$/)]);
+  });
+
+  it("fails when the Pulumi CLI cannot report its version", () => {
+    const { code, output } = run("brokenPulumi");
+    expect(code).toBe(1);
+    expect(output.checks.pulumi).toMatchObject({ installed: true, version: null, logged_in: false, meets_requirement: false, hint: HINTS.pulumiInstall });
+    expect(output.issues).toEqual(["Pulumi CLI: `pulumi version` exited with code 3: pulumi: plugin cache is corrupt"]);
+  });
+
+  it("fails when `pulumi whoami` does not answer in time", () => {
+    const { code, output } = run("whoamiHangs");
+    expect(code).toBe(1);
+    expect(output.checks.pulumi).toMatchObject({ installed: true, version: "3.150.0", logged_in: false, meets_requirement: false, hint: HINTS.pulumiLogin });
+    expect(output.issues).toEqual([`The Pulumi CLI 3.150.0 is not logged in to a backend (\`pulumi whoami\` failed: did not answer within ${TIMEOUTS.probe / 1000} s)`]);
+  });
+
+  it("only warns when Claude Code cannot report its version", () => {
+    const { code, output } = run("brokenClaude");
+    expect(code).toBe(0);
+    expect(output.checks.claude).toEqual({ installed: true, version: null, meets_requirement: false, required: false, hint: HINTS.claude });
+    expect(output.warnings).toEqual(["Claude Code: `claude --version` exited with code 1: claude: this version needs a newer Node.js"]);
   });
 
   it("lists every missing tool when the PATH is empty", () => {

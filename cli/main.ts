@@ -1,18 +1,15 @@
+#!/usr/bin/env node
 /**
  * The `claude-sandbox` operator CLI. Each command returns data; only this entry
  * point prints it: JSON alone on stdout (every token the command was given
  * removed), diagnostics on stderr, exit 0 when it succeeded, 1 when a check or
- * a task failed, 2 for a usage mistake.
+ * a task failed, 2 for a usage mistake. `events` prints one JSON line per event,
+ * or a live view when stdout is a terminal. Commands are loaded only when they
+ * run, so that the CLI starts fast.
  */
 import { Command, CommanderError, Option } from "commander";
-import { checkPrerequisites } from "./commands/check-prerequisites.js";
-import { diagnose } from "./commands/diagnose.js";
-import { executeTask } from "./commands/execute-task.js";
-import { generateToken } from "./commands/generate-token.js";
-import { readResult } from "./commands/result.js";
-import { testDeployment } from "./commands/test-deployment.js";
-import { validateConfig } from "./commands/validate-config.js";
-import { type CommandResult, EXIT, redact, UsageError } from "./lib/result.js";
+import type { EventSink } from "./commands/events.js";
+import { type CommandResult, EXIT, redact, renderJson, type StreamedResult, UsageError } from "./lib/result.js";
 import { TOKEN_ENV } from "./lib/target.js";
 
 /** The token in the environment is never printed. */
@@ -24,13 +21,18 @@ const environmentSecrets = [process.env[TOKEN_ENV]];
  */
 const argumentSecrets = process.argv.slice(2).filter((value) => value.length >= 8 && !/^(https?:\/\/|-|\.{0,2}\/)/.test(value));
 
-function print(value: unknown, secrets: readonly (string | undefined)[]): void {
-  process.stdout.write(`${redact(JSON.stringify(value, null, 2), [...environmentSecrets, ...secrets])}\n`);
+function print(value: unknown, secrets: readonly (string | undefined)[], compact = false): void {
+  process.stdout.write(renderJson(value, [...environmentSecrets, ...secrets], { compact }));
 }
 
 function fail(message: string, code: number, hint?: string): never {
   print({ success: false, error: message, ...(hint ? { hint } : {}) }, argumentSecrets);
   process.exit(code);
+}
+
+function failOnError(error: unknown): never {
+  if (error instanceof UsageError) fail(error.message, EXIT.usage, error.hint);
+  fail(`Internal error: ${error instanceof Error ? error.message : String(error)}`, EXIT.failed);
 }
 
 async function run(action: () => Promise<CommandResult>): Promise<void> {
@@ -39,9 +41,50 @@ async function run(action: () => Promise<CommandResult>): Promise<void> {
     print(result.output, result.secrets ?? []);
     process.exitCode = result.ok ? EXIT.ok : EXIT.failed;
   } catch (error) {
-    if (error instanceof UsageError) fail(error.message, EXIT.usage, error.hint);
-    fail(`Internal error: ${error instanceof Error ? error.message : String(error)}`, EXIT.failed);
+    failOnError(error);
   }
+}
+
+/** Runs a command that streams its output: only a failure is left to print, on one line after JSON lines. */
+async function runStreamed(action: () => Promise<StreamedResult>, compact: boolean): Promise<void> {
+  try {
+    const result = await action();
+    if (result.failure) print(result.failure, result.secrets ?? [], compact);
+    process.exitCode = result.ok ? EXIT.ok : EXIT.failed;
+  } catch (error) {
+    failOnError(error);
+  }
+}
+
+/** The sink of `events`: one JSON line per event, or the live view on a terminal. */
+async function eventSink(live: boolean): Promise<EventSink> {
+  const secrets: (string | undefined)[] = [...environmentSecrets];
+  if (!live) {
+    return {
+      open: (given) => void secrets.push(...given),
+      event: (event) => void process.stdout.write(renderJson(event, secrets, { compact: true })),
+      close: () => undefined,
+    };
+  }
+  const { createLiveView } = await import("./lib/live-view.js");
+  const view = createLiveView({
+    write: (text) => process.stdout.write(redact(text, secrets)),
+    get columns() {
+      return process.stdout.columns;
+    },
+  });
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    open: (given) => {
+      secrets.push(...given);
+      timer = setInterval(() => view.tick(), 1_000);
+    },
+    event: (event) => view.event(event),
+    close: () => {
+      clearInterval(timer);
+      view.close();
+    },
+  };
 }
 
 function positiveInteger(name: string) {
@@ -51,71 +94,216 @@ function positiveInteger(name: string) {
   };
 }
 
+function nonNegativeInteger(name: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new UsageError(`${name} must be an integer of 0 or more, got "${value}"`);
+    return Number(value);
+  };
+}
+
+function positiveNumber(name: string) {
+  return (value: string): number => {
+    if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0) throw new UsageError(`${name} must be a number above 0, got "${value}"`);
+    return Number(value);
+  };
+}
+
+/** Only the options that were given. */
+function given<T extends object>(options: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
 const program = new Command()
   .name("claude-sandbox")
-  .description("Operate a claude-sandbox deployment. Output is JSON on stdout; URL and token may come from CLAUDE_SANDBOX_URL and CLAUDE_SANDBOX_TOKEN.")
+  .description(
+    "Operate a claude-sandbox deployment. Output is JSON on stdout; URL and token may come from CLAUDE_SANDBOX_URL and CLAUDE_SANDBOX_TOKEN.\n" +
+      "A task's way: submit → events --follow (or wait) → result.",
+  )
   .showHelpAfterError()
   .configureOutput({
     writeOut: (text) => process.stderr.write(text),
-    writeErr: (text) => process.stderr.write(text),
+    // Commander's own errors quote arguments (`unknown command '…'`).
+    writeErr: (text) => process.stderr.write(redact(text, argumentSecrets)),
   })
   .exitOverride();
 
 program
-  .command("execute-task")
-  .description("Run a task and print its result with execution_time_ms")
-  .usage("[url] [token] [--timeout ms] [--] <task>")
+  .command("submit")
+  .description("Hand a task to the deployment and print its status document at once; the task runs whoever follows it")
+  .usage("[url] [token] [options] [--] <task>")
   .argument("<args...>", "[url] [token] <task>; put -- before a task that starts with a dash")
-  .addOption(new Option("--timeout <ms>", "task timeout in ms (the HTTP wait is a little longer)").argParser(positiveInteger("--timeout")))
+  .addOption(new Option("--timeout <ms>", "task timeout in ms").argParser(positiveInteger("--timeout")))
+  .option("--model <model>", "Claude model name or alias")
+  .addOption(new Option("--max-turns <n>", "most agent turns").argParser(positiveInteger("--max-turns")))
+  .option("--permission-mode <mode>", "Claude Code permission mode (docs/api.md lists the allowed ones)")
+  .addOption(new Option("--max-budget-usd <usd>", "stop the task when it has cost this much").argParser(positiveNumber("--max-budget-usd")))
+  .option("--callback-url <url>", "https:// URL that receives the signed task.finished webhook")
+  .action(
+    (
+      args: string[],
+      options: { timeout?: number; model?: string; maxTurns?: number; permissionMode?: string; maxBudgetUsd?: number; callbackUrl?: string },
+    ) =>
+      run(async () => {
+        const { submitTask } = await import("./commands/submit.js");
+        const { timeout, ...settings } = options;
+        return submitTask({ args, ...given({ timeoutMs: timeout, ...settings }) });
+      }),
+  );
+
+program
+  .command("status")
+  .description("Print a task's status document")
+  .usage("[url] [token] <taskId>")
+  .argument("<args...>", "[url] [token] <taskId>")
+  .action((args: string[]) =>
+    run(async () => {
+      const { taskStatus } = await import("./commands/status.js");
+      return taskStatus({ args });
+    }),
+  );
+
+program
+  .command("events")
+  .description("Print a task's events as JSON lines (a live view on a terminal); --follow stays until the task ends")
+  .usage("[url] [token] <taskId> [--follow] [--after seq] [--json]")
+  .argument("<args...>", "[url] [token] <taskId>")
+  .option("-f, --follow", "stay connected and print events as they happen, until the task ends")
+  .addOption(new Option("--after <seq>", "only the events after this seq").argParser(nonNegativeInteger("--after")))
+  .option("--json", "JSON lines even on a terminal")
+  .action((args: string[], options: { follow?: boolean; after?: number; json?: boolean }) => {
+    const live = process.stdout.isTTY === true && options.json !== true;
+    return runStreamed(async () => {
+      const { taskEvents } = await import("./commands/events.js");
+      return taskEvents({ args, sink: await eventSink(live), ...given({ follow: options.follow, after: options.after }) });
+    }, !live);
+  });
+
+program
+  .command("wait")
+  .description("Wait until a task ends, then print its result (exit 1 unless it succeeded)")
+  .usage("[url] [token] <taskId> [--timeout ms]")
+  .argument("<args...>", "[url] [token] <taskId>")
+  .addOption(new Option("--timeout <ms>", "give up waiting after this many ms (the task goes on)").argParser(positiveInteger("--timeout")))
   .action((args: string[], options: { timeout?: number }) =>
-    run(() => executeTask({ args, ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout }) })),
+    run(async () => {
+      const { waitForTask } = await import("./commands/wait.js");
+      return waitForTask({ args, ...given({ timeoutMs: options.timeout }) });
+    }),
+  );
+
+program
+  .command("cancel")
+  .description("Stop a queued or running task and print its status document")
+  .usage("[url] [token] <taskId>")
+  .argument("<args...>", "[url] [token] <taskId>")
+  .action((args: string[]) =>
+    run(async () => {
+      const { cancelTask } = await import("./commands/cancel.js");
+      return cancelTask({ args });
+    }),
+  );
+
+program
+  .command("list")
+  .description("List the deployment's tasks, newest first")
+  .usage("[url] [token] [--status s] [--limit n] [--cursor c]")
+  .argument("[args...]", "[url] [token]")
+  .option("--status <status>", "only tasks with this status")
+  .addOption(new Option("--limit <n>", "tasks per page (1-100, default 20)").argParser(positiveInteger("--limit")))
+  .option("--cursor <cursor>", "the cursor of the previous page, for the next (older) one")
+  .action((args: string[], options: { status?: string; limit?: number; cursor?: string }) =>
+    run(async () => {
+      const { listTasks } = await import("./commands/list.js");
+      return listTasks({ args, ...given(options) });
+    }),
   );
 
 program
   .command("result")
-  .description("Print the stored result of a task")
+  .description("Print the stored result of a finished task (exit 1 unless it succeeded)")
   .usage("[url] [token] <taskId>")
   .argument("<args...>", "[url] [token] <taskId>")
-  .action((args: string[]) => run(() => readResult({ args })));
+  .action((args: string[]) =>
+    run(async () => {
+      const { readResult } = await import("./commands/result.js");
+      return readResult({ args });
+    }),
+  );
+
+program
+  .command("execute-task")
+  .description("Run a task, wait for it in one request and print its result with execution_time_ms")
+  .usage("[url] [token] [--timeout ms] [--] <task>")
+  .argument("<args...>", "[url] [token] <task>; put -- before a task that starts with a dash")
+  .addOption(new Option("--timeout <ms>", "task timeout in ms (the HTTP wait is a little longer)").argParser(positiveInteger("--timeout")))
+  .action((args: string[], options: { timeout?: number }) =>
+    run(async () => {
+      const { executeTask } = await import("./commands/execute-task.js");
+      return executeTask({ args, ...given({ timeoutMs: options.timeout }) });
+    }),
+  );
 
 program
   .command("test-deployment")
-  .description("Check a deployment: health, auth, validation, and with --task a real task read back")
+  .description("Check a deployment: health, auth, validation, the task list, and with --task a real task followed to its result")
   .usage("[url] [token] [--task text] [--timeout ms]")
   .argument("[args...]", "[url] [token]")
-  .option("--task <text>", "also run this task and read its stored result back")
+  .option("--task <text>", "also run this task, follow its events and read its stored result")
   .addOption(new Option("--timeout <ms>", "timeout of the --task run in ms").argParser(positiveInteger("--timeout")))
   .action((args: string[], options: { task?: string; timeout?: number }) =>
-    run(() =>
-      testDeployment({
-        args,
-        ...(options.task === undefined ? {} : { task: options.task }),
-        ...(options.timeout === undefined ? {} : { timeoutMs: options.timeout }),
-      }),
-    ),
+    run(async () => {
+      const { testDeployment } = await import("./commands/test-deployment.js");
+      return testDeployment({ args, ...given({ task: options.task, timeoutMs: options.timeout }) });
+    }),
   );
 
 program
   .command("check-prerequisites")
   .description("Check the tools a deployment needs: Node, npm, Docker, the Pulumi CLI, Claude Code")
-  .action(() => run(() => checkPrerequisites({})));
+  .action(() =>
+    run(async () => {
+      const { checkPrerequisites } = await import("./commands/check-prerequisites.js");
+      return checkPrerequisites({});
+    }),
+  );
 
 program
   .command("validate-config")
   .description("Check a checkout: Pulumi.yaml, stack files, the Dockerfile pins, the Worker's exports and bindings")
   .argument("[dir]", "the repository to check", ".")
-  .action((dir: string) => run(() => validateConfig({ dir })));
+  .action((dir: string) =>
+    run(async () => {
+      const { validateConfig } = await import("./commands/validate-config.js");
+      return validateConfig({ dir });
+    }),
+  );
 
 program
   .command("diagnose")
   .description("Gather versions, config checks, stack outputs and health, without revealing secrets (always exits 0)")
   .argument("[dir]", "the repository to check", ".")
-  .action((dir: string) => run(() => diagnose({ dir })));
+  .action((dir: string) =>
+    run(async () => {
+      const { diagnose } = await import("./commands/diagnose.js");
+      return diagnose({ dir });
+    }),
+  );
 
 program
   .command("generate-token")
   .description("Generate a 256-bit URL-safe token, the same shape as the deployed ones")
-  .action(() => run(async () => generateToken()));
+  .action(() =>
+    run(async () => {
+      const { generateToken } = await import("./commands/generate-token.js");
+      return generateToken();
+    }),
+  );
+
+// A reader that stops early (`| head`) is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? EXIT.ok);
+  throw error;
+});
 
 try {
   await program.parseAsync(process.argv);
@@ -124,6 +312,5 @@ try {
     if (error.exitCode === 0) process.exit(EXIT.ok);
     fail(error.message.replace(/^error: /, ""), EXIT.usage, "Run `claude-sandbox --help` for usage.");
   }
-  if (error instanceof UsageError) fail(error.message, EXIT.usage, error.hint);
-  throw error;
+  failOnError(error);
 }

@@ -153,6 +153,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<CommandResult>
   const environment: JsonObject = {};
   for (const name of REPORTED_ENV) environment[`${name}_set`] = Boolean(env[name]);
 
+  // Two levels up from cli/commands/ and from the built dist/cli/ alike.
   const cliVersion = packageVersion(fileURLToPath(new URL("../../package.json", import.meta.url)));
   return {
     output: {

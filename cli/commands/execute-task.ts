@@ -4,10 +4,9 @@
  * (multi-line, quotes, leading dashes). The HTTP wait is the task timeout plus
  * a margin, since the server answers only when the task has finished.
  */
-import { hintFor, request, UnreachableError } from "../lib/http.js";
+import { httpFailure, request, UnreachableError, unreachable } from "../lib/http.js";
 import { startProgress } from "../lib/progress.js";
-import type { CommandResult, Json } from "../lib/result.js";
-import { UsageError } from "../lib/result.js";
+import { type CommandResult, type JsonObject, UsageError } from "../lib/result.js";
 import { resolveTarget } from "../lib/target.js";
 
 /** The server's default task timeout, used for the HTTP wait when --timeout is not given. */
@@ -26,27 +25,6 @@ export interface ExecuteTaskOptions {
   timeoutMs?: number;
 }
 
-/** The answer of a failed HTTP call, in the CLI's failure shape. */
-export function httpFailure(status: number, body: unknown, executionTimeMs?: number): { [key: string]: Json | undefined } {
-  const error = (typeof body === "object" && body !== null ? body : {}) as Record<string, Json>;
-  const code = typeof error.code === "string" ? error.code : undefined;
-  return {
-    success: false,
-    error: typeof error.error === "string" ? error.error : typeof body === "string" && body ? body.slice(0, 500) : `HTTP ${status}`,
-    ...(code ? { code } : {}),
-    http_code: status,
-    hint: hintFor(status, code),
-    ...(error.details === undefined ? {} : { details: error.details }),
-    ...(typeof error.taskId === "string" ? { taskId: error.taskId } : {}),
-    ...(error.result === undefined ? {} : { result: error.result }),
-    ...(executionTimeMs === undefined ? {} : { execution_time_ms: executionTimeMs }),
-  };
-}
-
-export function unreachable(error: UnreachableError): { [key: string]: Json | undefined } {
-  return { success: false, error: error.message, http_code: null, hint: error.hint };
-}
-
 export async function executeTask(options: ExecuteTaskOptions): Promise<CommandResult> {
   const target = resolveTarget(options.args, { restCount: 1, tokenRequired: true });
   const task = target.rest[0]!;
@@ -63,7 +41,7 @@ export async function executeTask(options: ExecuteTaskOptions): Promise<CommandR
     if (response.status !== 200) {
       return { output: httpFailure(response.status, response.body, response.durationMs), ok: false, secrets: [target.token] };
     }
-    const result = response.body as { [key: string]: Json | undefined };
+    const result = response.body as JsonObject;
     return {
       output: { ...result, execution_time_ms: response.durationMs },
       ok: result.success === true,

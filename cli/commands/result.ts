@@ -1,8 +1,7 @@
 /** `result [url] [token] <taskId>`: the stored result of a task. */
-import { request, UnreachableError } from "../lib/http.js";
-import type { CommandResult, Json } from "../lib/result.js";
+import { httpFailure, request, UnreachableError, unreachable } from "../lib/http.js";
+import type { CommandResult, JsonObject } from "../lib/result.js";
 import { resolveTarget } from "../lib/target.js";
-import { httpFailure, unreachable } from "./execute-task.js";
 
 export async function readResult(options: { args: string[] }): Promise<CommandResult> {
   const target = resolveTarget(options.args, { restCount: 1, tokenRequired: true });
@@ -13,7 +12,7 @@ export async function readResult(options: { args: string[] }): Promise<CommandRe
       timeoutMs: 30_000,
     });
     if (response.status !== 200) return { output: httpFailure(response.status, response.body), ok: false, secrets: [target.token] };
-    const result = response.body as { [key: string]: Json | undefined };
+    const result = response.body as JsonObject;
     // Reading worked; the exit code still tells whether the task itself succeeded.
     return { output: result, ok: result.success === true, secrets: [target.token] };
   } catch (error) {

@@ -2,15 +2,18 @@
  * `test-deployment [url] [token] [--task text]`: checks a running deployment the
  * way a client meets it, each check timed: health (status and platform), a
  * request without a token and one with a wrong token are refused (401), a
- * request without a task is refused (400), and with --task a real task runs
- * and its stored result reads back the same. Works against `npm run dev:stub`
- * and a live deployment.
+ * request without a task is refused (400), the task list answers, and with
+ * --task a real task is submitted, its events followed live to its end, and
+ * its stored result read back. Works against `npm run dev:stub` and a live
+ * deployment.
  */
 import { randomBytes } from "node:crypto";
+import type { TaskEvent, TaskStatusDocument } from "../../worker/src/contract.js";
+import { callApi, readFinalResult } from "../lib/api.js";
+import { followEvents } from "../lib/event-stream.js";
 import { request, UnreachableError } from "../lib/http.js";
 import type { CommandResult, Json } from "../lib/result.js";
-import { resolveTarget } from "../lib/target.js";
-import { httpWaitMs } from "./execute-task.js";
+import { resolveTarget, type Target } from "../lib/target.js";
 
 interface Check {
   name: string;
@@ -43,6 +46,30 @@ export interface TestDeploymentOptions {
   args: string[];
   task?: string;
   timeoutMs?: number;
+}
+
+/** Submits a task, follows its events to the end and reads its result: the asynchronous way a client meets the API. */
+async function roundTrip(target: Pick<Target, "url" | "token">, task: string, timeoutMs: number | undefined): ReturnType<Probe> {
+  const submitted = await callApi<TaskStatusDocument>(target, "/tasks", {
+    method: "POST",
+    json: { task, ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }) },
+    expect: [202],
+  });
+  if (!submitted.ok) return { ok: false, message: `task not accepted: ${String(submitted.failure.error)}`, extra: { http_code: submitted.status } };
+  const { taskId } = submitted.body;
+  const events: TaskEvent[] = [];
+  const outcome = await followEvents({ target, taskId, after: 0, onEvent: (event) => events.push(event) });
+  if (outcome.kind !== "ended") {
+    return { ok: false, message: `the event stream ended before the task: ${outcome.kind === "failed" ? String(outcome.failure.error) : outcome.kind}`, extra: { taskId } };
+  }
+  const gaps = events.some((event, index) => event.seq !== index + 1);
+  const stored = await readFinalResult(target, taskId);
+  const extra = { taskId, events: events.length, output: stored.ok ? stored.body.output.slice(0, 500) : null };
+  if (!stored.ok) return { ok: false, message: `result not read back: ${String(stored.failure.error)}`, extra };
+  if (gaps) return { ok: false, message: `events arrived out of order or with gaps: ${events.map((event) => event.seq).join(",")}`, extra };
+  if (stored.body.status !== outcome.status) return { ok: false, message: `the end event says ${outcome.status}, the result ${stored.body.status}`, extra };
+  if (!stored.body.success) return { ok: false, message: `task ran but failed: ${stored.body.error?.code ?? "unknown"}`, extra };
+  return { ok: true, message: `task submitted, ${events.length} events followed live to its end, result read back`, extra };
 }
 
 export async function testDeployment(options: TestDeploymentOptions): Promise<CommandResult> {
@@ -89,40 +116,30 @@ export async function testDeployment(options: TestDeploymentOptions): Promise<Co
     );
   }
 
+  if (!token) {
+    checks.push(skipped("lists_tasks", "skipped: no token given"));
+  } else {
+    checks.push(
+      await timed("lists_tasks", async () => {
+        const response = await request(`${url}/tasks?limit=1`, { token, timeoutMs: 30_000 });
+        const ok = response.status === 200 && Array.isArray(field(response.body, "tasks"));
+        return {
+          ok,
+          message: ok
+            ? "GET /tasks answers with the task list"
+            : `expected 200 with a task list, got HTTP ${response.status}${response.status === 404 ? " (a deployment older than the task API: deploy this version)" : ""}`,
+          extra: { http_code: response.status },
+        };
+      }),
+    );
+  }
+
   if (options.task !== undefined) {
     if (!token) {
       checks.push(skipped("task_round_trip", "skipped: --task needs a token"));
     } else {
       const task = options.task;
-      checks.push(
-        await timed("task_round_trip", async () => {
-          const response = await request(`${url}/execute`, {
-            method: "POST",
-            token,
-            json: { task, ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }) },
-            timeoutMs: httpWaitMs(options.timeoutMs),
-          });
-          const taskId = field(response.body, "taskId");
-          if (response.status !== 200 || typeof taskId !== "string") {
-            return { ok: false, message: `task not run: HTTP ${response.status} ${String(field(response.body, "code") ?? "")}`.trim(), extra: { http_code: response.status } };
-          }
-          const stored = await request(`${url}/tasks/${taskId}/result`, { token, timeoutMs: 30_000 });
-          const same = stored.status === 200 && JSON.stringify(stored.body) === JSON.stringify(response.body);
-          const succeeded = field(response.body, "success") === true;
-          return {
-            ok: succeeded && same,
-            message: !succeeded
-              ? `task ran but failed: ${String((field(response.body, "error") as { code?: string } | undefined)?.code ?? "unknown")}`
-              : same
-                ? "task ran and its stored result reads back the same"
-                : `stored result differs (HTTP ${stored.status})`,
-            extra: {
-              taskId,
-              output: typeof field(response.body, "output") === "string" ? String(field(response.body, "output")).slice(0, 500) : null,
-            },
-          };
-        }),
-      );
+      checks.push(await timed("task_round_trip", () => roundTrip({ url, token }, task, options.timeoutMs)));
     }
   }
 

@@ -1,4 +1,5 @@
 /** HTTP calls to a deployment, with a timeout and errors that say what to do. */
+import type { Json, JsonObject } from "./result.js";
 
 export interface HttpResponse {
   status: number;
@@ -84,11 +85,17 @@ export function hintFor(status: number, code: string | undefined): string {
     case 401:
       return "The token was refused: use the current token (`pulumi stack output serverAuthToken --show-secrets`, or the token npm run dev:stub printed on start).";
     case 404:
-      return code === "result_not_found"
-        ? "No stored result for that task id: it never ran here, or it expired (resultRetentionDays)."
-        : "Unknown path: check the URL is the deployment's base URL.";
+      if (code === "result_not_found") return "No stored result for that task id: it never ran here, or it expired (resultRetentionDays).";
+      if (code === "task_not_found") return "No task with that id here: see `claude-sandbox list`; old tasks expire after resultRetentionDays.";
+      return "Unknown path: check the URL is the deployment's base URL.";
+    case 409:
+      return code === "task_not_finished"
+        ? "The task has not finished: follow it with `claude-sandbox events <taskId> --follow`, or `claude-sandbox wait <taskId>`."
+        : "The task has already finished: read its result with `claude-sandbox result <taskId>`.";
     case 413:
       return "The task is too large: keep the body under 256 KiB.";
+    case 429:
+      return "Too many tasks were created with this token in the last minute (rateLimitPerMinute): retry after Retry-After seconds.";
     case 503:
       return "No sandbox is free right now (maxInstances reached or the platform is busy): retry after Retry-After seconds.";
     default:
@@ -96,4 +103,27 @@ export function hintFor(status: number, code: string | undefined): string {
         ? "The deployment failed while handling the request: see `error`, and its logs (npx wrangler tail <workerName>)."
         : "Unexpected answer: see `error`.";
   }
+}
+
+/** The answer of a failed HTTP call, in the CLI's failure shape. */
+export function httpFailure(status: number, body: unknown, executionTimeMs?: number): JsonObject {
+  const error = (typeof body === "object" && body !== null ? body : {}) as Record<string, Json>;
+  const code = typeof error.code === "string" ? error.code : undefined;
+  return {
+    success: false,
+    error: typeof error.error === "string" ? error.error : typeof body === "string" && body ? body.slice(0, 500) : `HTTP ${status}`,
+    ...(code ? { code } : {}),
+    http_code: status,
+    hint: hintFor(status, code),
+    ...(error.details === undefined ? {} : { details: error.details }),
+    ...(typeof error.taskId === "string" ? { taskId: error.taskId } : {}),
+    ...(typeof error.status === "string" ? { status: error.status } : {}),
+    ...(error.result === undefined ? {} : { result: error.result }),
+    ...(executionTimeMs === undefined ? {} : { execution_time_ms: executionTimeMs }),
+  };
+}
+
+/** A server that could not be reached, in the CLI's failure shape. */
+export function unreachable(error: UnreachableError): JsonObject {
+  return { success: false, error: error.message, http_code: null, hint: error.hint };
 }

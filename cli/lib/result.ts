@@ -1,18 +1,33 @@
 /**
  * What every command returns and how the entry point reports it: JSON alone on
  * stdout, exit 0 when it succeeded, 1 when a check or task failed, 2 for a
- * usage mistake. Commands never print; they return a CommandResult or throw a
- * UsageError.
+ * usage mistake. Commands never print; they return a CommandResult (or, for a
+ * command whose output is a stream, hand each item to a sink the entry point
+ * gives them) or throw a UsageError.
  */
 
 /** A JSON value a command prints. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json | undefined };
 
+/** A JSON object a command prints. */
+export type JsonObject = { [key: string]: Json | undefined };
+
 /** A command's outcome: the JSON to print, and whether it succeeded. */
 export interface CommandResult {
-  output: { [key: string]: Json | undefined };
+  output: JsonObject;
   ok: boolean;
   /** Values the output must never show (the token the command was given). */
+  secrets?: (string | undefined)[];
+}
+
+/**
+ * The outcome of a command that streamed its output item by item: nothing more
+ * to print when reading worked (`failure` null), else the failure to print.
+ */
+export interface StreamedResult {
+  /** Exit 0 or 1. */
+  ok: boolean;
+  failure: JsonObject | null;
   secrets?: (string | undefined)[];
 }
 
@@ -37,4 +52,12 @@ export function redact(text: string, secrets: readonly (string | undefined)[]): 
     if (secret && secret.length >= 4) result = result.replaceAll(secret, "[redacted]");
   }
   return result;
+}
+
+/**
+ * A value as the CLI prints it: JSON, indented (or on one line, for JSON
+ * lines), with every secret replaced, and a final newline.
+ */
+export function renderJson(value: unknown, secrets: readonly (string | undefined)[], options: { compact?: boolean } = {}): string {
+  return `${redact(options.compact ? JSON.stringify(value) : JSON.stringify(value, null, 2), secrets)}\n`;
 }

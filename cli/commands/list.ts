@@ -1,0 +1,27 @@
+/** `list [url] [token] [--status s] [--limit n] [--cursor c]`: the deployment's tasks, newest first. */
+import type { TaskListDocument, TaskStatus } from "../../worker/src/contract.js";
+import { asJson, callApi, TASK_STATUSES } from "../lib/api.js";
+import { type CommandResult, UsageError } from "../lib/result.js";
+import { resolveTarget } from "../lib/target.js";
+
+export interface ListOptions {
+  args: string[];
+  status?: string;
+  limit?: number;
+  /** The `cursor` of the previous page. */
+  cursor?: string;
+}
+
+export async function listTasks(options: ListOptions): Promise<CommandResult> {
+  const target = resolveTarget(options.args, { restCount: 0, tokenRequired: true });
+  if (options.status !== undefined && !TASK_STATUSES.includes(options.status as TaskStatus)) {
+    throw new UsageError(`--status must be one of ${TASK_STATUSES.join(", ")}, got "${options.status}"`);
+  }
+  const query = new URLSearchParams();
+  if (options.limit !== undefined) query.set("limit", String(options.limit));
+  if (options.cursor !== undefined) query.set("cursor", options.cursor);
+  if (options.status !== undefined) query.set("status", options.status);
+  const secrets = [target.token];
+  const answer = await callApi<TaskListDocument>(target, `/tasks${query.size > 0 ? `?${query}` : ""}`, { expect: [200] });
+  return answer.ok ? { output: asJson(answer.body), ok: true, secrets } : { output: answer.failure, ok: false, secrets };
+}

@@ -1,0 +1,62 @@
+/**
+ * `wait [url] [token] <taskId> [--timeout ms]`: waits until the task reaches a
+ * terminal status (following its event stream, not polling), then prints its
+ * result. Exit 0 only when the task succeeded; a task still running when
+ * --timeout runs out is a failure with code `wait_timeout` (the task goes on).
+ */
+import type { TaskStatus, TaskStatusDocument } from "../../worker/src/contract.js";
+import { asJson, callApi, isTerminal, readFinalResult, taskPath } from "../lib/api.js";
+import { type FollowEventsOptions, followEvents } from "../lib/event-stream.js";
+import { startProgress } from "../lib/progress.js";
+import type { CommandResult, JsonObject } from "../lib/result.js";
+import { resolveTarget } from "../lib/target.js";
+
+export interface WaitOptions {
+  args: string[];
+  /** Give up waiting after this many ms. */
+  timeoutMs?: number;
+  /** How a dropped stream is retried (tests shorten it). */
+  reconnect?: Pick<FollowEventsOptions, "retryDelaysMs" | "idleTimeoutMs">;
+}
+
+export async function waitForTask(options: WaitOptions): Promise<CommandResult> {
+  const target = resolveTarget(options.args, { restCount: 1, tokenRequired: true });
+  const taskId = target.rest[0]!;
+  const secrets = [target.token];
+  const deadline = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+  const stop = startProgress(`waiting for task ${taskId}`);
+  try {
+    const document = await callApi<TaskStatusDocument>(target, taskPath(taskId), { expect: [200] });
+    if (!document.ok) return { output: document.failure, ok: false, secrets };
+    let status: TaskStatus = document.body.status;
+    if (!isTerminal(status)) {
+      const outcome = await followEvents({
+        target,
+        taskId,
+        after: document.body.eventCount,
+        onEvent: (event) => {
+          if (event.type === "status" || event.type === "end") status = event.data.status;
+        },
+        ...options.reconnect,
+        ...(deadline === undefined ? {} : { signal: deadline }),
+      });
+      if (outcome.kind === "failed") return { output: outcome.failure, ok: false, secrets };
+      if (outcome.kind === "stopped") {
+        const output: JsonObject = {
+          success: false,
+          error: `Task ${taskId} has not finished within ${options.timeoutMs} ms`,
+          code: "wait_timeout",
+          taskId,
+          status,
+          hint: "The task goes on: wait again, follow it with `claude-sandbox events <taskId> --follow`, or stop it with `claude-sandbox cancel <taskId>`.",
+        };
+        return { output, ok: false, secrets };
+      }
+    }
+    const result = await readFinalResult(target, taskId, deadline === undefined ? {} : { signal: deadline });
+    if (!result.ok) return { output: result.failure, ok: false, secrets };
+    return { output: asJson(result.body), ok: result.body.success === true, secrets };
+  } finally {
+    stop();
+  }
+}

@@ -24,6 +24,12 @@ export default defineConfig({
           environment: "node",
           include: ["test/**/*.test.ts"],
           exclude: ["test/worker/**", "**/node_modules/**"],
+          // Builds the CLI and starts the one dev:stub the run shares.
+          globalSetup: ["./test/fixtures/node-global-setup.ts"],
+          // These files mostly wait on child processes and the stub: two at a time even on two cores,
+          // after the worker project (its own group, so each keeps its own number of workers).
+          maxWorkers: 2,
+          sequence: { groupOrder: 1 },
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -1,7 +1,9 @@
 /**
- * `diagnose` run as a real process with stand-in tools (a `pulumi` that answers
- * the stack questions) and a local /health server: what it gathers, that no
- * secret value ever reaches its output, and that it exits 0 whatever fails.
+ * `diagnose` with stand-in tools (a `pulumi` that answers the stack questions)
+ * and a local /health server: what it gathers, that no secret value ever
+ * reaches its output, and that it exits 0 whatever fails. Most runs call the
+ * command function in this process; one runs the built CLI, whose printing
+ * removes the secrets a tool echoes.
  */
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -9,7 +11,8 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diagnose } from "../../cli/commands/diagnose.js";
-import { type CliProcessRun, inBatches, prints, removeTempDirs, REPO_ROOT, runCliProcess, standIns, tempDir } from "./fixtures/run-cli-process.js";
+import { renderJson } from "../../cli/lib/result.js";
+import { prints, removeTempDirs, REPO_ROOT, runCliProcess, standIns, tempDir } from "./fixtures/run-cli-process.js";
 
 const CLAUDE_SANDBOX_TOKEN = "sandbox-token-VALUE-1f0c9e7d2b";
 const CLOUDFLARE_API_TOKEN = "cloudflare-token-VALUE-8a41d0c3";
@@ -35,7 +38,7 @@ async function closedPort(): Promise<number> {
 
 /** The other tools, all present and fine. */
 const TOOLS = {
-  node: prints("v20.11.1"),
+  node: prints("v22.11.0"),
   npm: prints("10.8.2"),
   docker: 'case "$1" in --version) echo "Docker version 27.3.1, build ce12230" ;; info) echo 27.3.1 ;; esac',
   claude: prints("2.1.332 (Claude Code)"),
@@ -60,7 +63,8 @@ const leakyPulumi = `case "$1" in
   *) echo "error: no stack selected (token $CLOUDFLARE_API_TOKEN, $CLAUDE_SANDBOX_TOKEN, $PULUMI_ACCESS_TOKEN)" >&2; exit 255 ;;
 esac`;
 
-const runs = new Map<string, CliProcessRun>();
+/** What each run printed (in process: as the entry point prints a result), and its exit code. */
+const runs = new Map<string, { code: number | null; stdout: string; stderr: string; json: Record<string, unknown> }>();
 let pulumiLog: string;
 let unreachableUrl: string;
 
@@ -99,19 +103,25 @@ beforeAll(async () => {
   const home = tempDir("home");
   const tokens = { CLAUDE_SANDBOX_TOKEN, CLOUDFLARE_API_TOKEN, PULUMI_ACCESS_TOKEN };
 
-  await inBatches([
-    async () => {
+  /** Runs the command in this process and prints its result as the entry point does (the token in the environment removed too). */
+  const inProcess = async (env: NodeJS.ProcessEnv, dir: string) => {
+    const result = await diagnose({ dir, env });
+    const stdout = renderJson(result.output, [env.CLAUDE_SANDBOX_TOKEN, ...(result.secrets ?? [])]);
+    return { code: result.ok ? 0 : 1, stdout, stderr: "", json: JSON.parse(stdout) as Record<string, unknown> };
+  };
+  await Promise.all([
+    (async () => {
       const PATH = standIns({ ...TOOLS, pulumi: deployedPulumi(pulumiLog, serverUrl) });
-      runs.set("deployed stack", await runCliProcess(["diagnose"], { env: { PATH, HOME: home, ...tokens } }));
-    },
-    async () => {
+      runs.set("deployed stack", await inProcess({ PATH, HOME: home, ...tokens }, REPO_ROOT));
+    })(),
+    (async () => {
       const PATH = standIns({ ...TOOLS, pulumi: leakyPulumi });
       runs.set("url from env", await runCliProcess(["diagnose", REPO_ROOT], { env: { PATH, HOME: home, ...tokens, CLAUDE_SANDBOX_URL: `${serverUrl}/` } }));
-    },
-    async () => {
+    })(),
+    (async () => {
       const env = { PATH: standIns({}), HOME: home, ...tokens, CLAUDE_SANDBOX_URL: unreachableUrl };
-      runs.set("nothing works", await runCliProcess(["diagnose", join(tempDir("gone"), "no-checkout")], { env }));
-    },
+      runs.set("nothing works", await inProcess(env, join(tempDir("gone"), "no-checkout")));
+    })(),
   ]);
 });
 
@@ -160,7 +170,7 @@ describe("diagnose", () => {
     expect(output.platform).toMatchObject({ os: process.platform, arch: process.arch, node: process.version });
     expect(output.tools.success).toBe(true);
     expect(output.tools.checks.pulumi).toMatchObject({ version: "3.150.0", logged_in: true });
-    expect(output.tools.checks.node).toMatchObject({ version: "20.11.1" });
+    expect(output.tools.checks.node).toMatchObject({ version: "22.11.0" });
     expect(output.config.dir).toBe(REPO_ROOT);
     expect(output.config.checks.map((check) => check.name)).toEqual(["pulumi-yaml", "stack-dev", "dockerfile-base", "claude-code-pin", "worker-exports", "bindings"]);
     expect(output.environment).toEqual({
@@ -171,7 +181,7 @@ describe("diagnose", () => {
     });
   });
 
-  it("prefers CLAUDE_SANDBOX_URL, and redacts secrets a tool echoes in its errors", () => {
+  it("prefers CLAUDE_SANDBOX_URL, and redacts secrets a tool echoes in its errors (a real process)", () => {
     const { code, output, stdout } = run("url from env");
     expect(code).toBe(0);
     expect(output.deployment).toMatchObject({ url_source: "CLAUDE_SANDBOX_URL", url: `${serverUrl}/`, health: { status: 200 } });

@@ -1,8 +1,16 @@
-/** The waiting line: on stderr with the elapsed time when it is a terminal, nothing otherwise. */
+/**
+ * What a person sees on a terminal: the waiting line of execute-task and wait
+ * (stderr, elapsed time, nothing when not a terminal) and the live view of
+ * `events` (one line per event, a status line with the tool in use and the
+ * elapsed time), driven by fake timers; and the waiting line on a real terminal.
+ */
 import { spawnSync } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { TaskEvent } from "../../worker/src/contract.js";
+import { createLiveView, describeToolInput, formatElapsed } from "../../cli/lib/live-view.js";
 import { startProgress } from "../../cli/lib/progress.js";
-import { type RunningStub, startDevStub } from "../fixtures/dev-stub.js";
+import { sharedStub } from "../fixtures/dev-stub.js";
+import { CLI_BIN } from "./fixtures/run-cli-process.js";
 
 function fakeStream(isTTY: boolean) {
   const written: string[] = [];
@@ -10,39 +18,149 @@ function fakeStream(isTTY: boolean) {
   return { stream, written };
 }
 
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date("2026-01-01T12:00:00.000Z") });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 describe("startProgress", () => {
-  it("draws the elapsed time each second on a terminal and clears the line when done", async () => {
+  it("draws the elapsed time each second on a terminal and clears the line when done", () => {
     const { stream, written } = fakeStream(true);
     const stop = startProgress("waiting", stream);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(written).toEqual(["\rwaiting 0m00s"]);
+    vi.advanceTimersByTime(1_000);
+    expect(written.at(-1)).toBe("\rwaiting 0m01s");
+    vi.advanceTimersByTime(61_000);
+    expect(written.at(-1)).toBe("\rwaiting 1m02s");
     stop();
-    expect(written[0]).toBe("\rwaiting 0m00s");
-    expect(written).toContain("\rwaiting 0m01s");
+    expect(written.at(-1)).toBe("\r\x1b[2K");
+    vi.advanceTimersByTime(5_000);
     expect(written.at(-1)).toBe("\r\x1b[2K");
   });
 
-  it("writes nothing when stderr is not a terminal", async () => {
+  it("writes nothing when stderr is not a terminal", () => {
     const { stream, written } = fakeStream(false);
     const stop = startProgress("waiting", stream);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    vi.advanceTimersByTime(3_000);
     stop();
     expect(written).toEqual([]);
   });
 });
 
-const hasScript = spawnSync("script", ["--version"]).status === 0;
+/** An event `ms` after the task was accepted. */
+function at(ms: number): string {
+  return new Date(Date.parse("2026-01-01T11:59:00.000Z") + ms).toISOString();
+}
 
-describe.skipIf(!hasScript)("execute-task in a real terminal", () => {
-  let stub: RunningStub;
-  beforeAll(async () => {
-    stub = await startDevStub();
-  }, 120_000);
-  afterAll(async () => {
-    await stub?.stop();
+describe("the live view of events", () => {
+  function screen() {
+    const written: string[] = [];
+    return { screen: { write: (text: string) => written.push(text), columns: 80 }, written };
+  }
+
+  it("prints each event on its own line, stamped with the time since the task was accepted", () => {
+    const { screen: out, written } = screen();
+    const view = createLiveView(out);
+    const events: TaskEvent[] = [
+      { seq: 1, type: "status", at: at(0), data: { status: "queued" } },
+      { seq: 2, type: "status", at: at(1_200), data: { status: "running" } },
+      { seq: 3, type: "init", at: at(1_500), data: { sessionId: "s", model: "claude-opus-4", tools: ["Bash", "Read"] } },
+      { seq: 4, type: "text", at: at(3_000), data: { text: "Looking at the repository.\nThen the tests." } },
+      { seq: 5, type: "tool_use", at: at(4_000), data: { id: "t1", name: "Bash", input: { command: "npm test", description: "Run the tests" } } },
+      { seq: 6, type: "tool_result", at: at(65_000), data: { toolUseId: "t1", isError: true, content: "1 failing\nexpected 2" } },
+      {
+        seq: 7,
+        type: "result",
+        at: at(66_000),
+        data: {
+          success: false,
+          error: { code: "max_turns_reached", message: "Claude Code stopped at maxTurns" },
+          usage: { inputTokens: 10, outputTokens: 20, cacheCreationInputTokens: 0, cacheReadInputTokens: 0, costUsd: 0.0123, numTurns: 1, sessionId: "s", models: null },
+        },
+      },
+      { seq: 8, type: "end", at: at(66_000), data: { status: "failed" } },
+    ];
+    for (const event of events) view.event(event);
+    view.close();
+    // Without the status line (drawn and cleared around each event): what stays on the screen.
+    const lines = written
+      .filter((entry) => !entry.startsWith("\r\x1b[2K"))
+      .join("")
+      .split("\n");
+    expect(lines).toEqual([
+      " 0:00  queued",
+      " 0:01  running",
+      " 0:01  Claude Code started: model claude-opus-4, tools Bash, Read",
+      " 0:03  Looking at the repository.",
+      "       Then the tests.",
+      " 0:04  → Bash: npm test",
+      " 1:05  ✗ 1 failing expected 2",
+      " 1:06  result: failed: max_turns_reached (Claude Code stopped at maxTurns); 1 turn, 10 in / 20 out tokens, $0.0123",
+      " 1:06  end: failed",
+      "",
+    ]);
   });
 
-  it("shows the waiting line on the terminal", () => {
-    const command = `${process.execPath} cli/bin.mjs execute-task ${stub.url} dev-token 'hello'`;
+  it("shows the status, the tool in use and the elapsed time under the events, ticking each second, and clears it at the end", () => {
+    const { screen: out, written } = screen();
+    const view = createLiveView(out);
+    const footer = () => written.filter((entry) => entry.startsWith("\r\x1b[2K") && entry.length > 4).at(-1);
+    view.event({ seq: 1, type: "status", at: at(0), data: { status: "running" } });
+    expect(footer()).toBe("\r\x1b[2Krunning · 0:00 elapsed");
+    view.event({ seq: 2, type: "tool_use", at: at(2_000), data: { id: "t1", name: "Read", input: { file_path: "/workspace/README.md" } } });
+    expect(footer()).toBe("\r\x1b[2Krunning · using Read · 0:02 elapsed");
+    // The local clock moves on from the last event; the server's clock is not asked again.
+    vi.advanceTimersByTime(3_000);
+    view.tick();
+    expect(footer()).toBe("\r\x1b[2Krunning · using Read · 0:05 elapsed");
+    view.event({ seq: 3, type: "tool_result", at: at(6_000), data: { toolUseId: "t1", isError: false, content: "# Hello" } });
+    expect(footer()).toBe("\r\x1b[2Krunning · 0:06 elapsed");
+    view.event({ seq: 4, type: "end", at: at(7_000), data: { status: "cancelled" } });
+    expect(written.at(-1)).toBe(" 0:07  end: cancelled\n");
+    const count = written.length;
+    view.tick();
+    view.close();
+    expect(written.length).toBe(count);
+  });
+
+  it("keeps the status line to one terminal line", () => {
+    const { screen: out, written } = screen();
+    const view = createLiveView({ ...out, columns: 40 });
+    view.event({ seq: 1, type: "status", at: at(0), data: { status: "running" } });
+    view.event({ seq: 2, type: "tool_use", at: at(0), data: { id: "t", name: "mcp__a_very_long_server_name__and_a_long_tool_name", input: {} } });
+    const footer = written.at(-1)!.replace("\r\x1b[2K", "");
+    expect(footer.length).toBeLessThanOrEqual(39);
+    expect(footer.endsWith("…")).toBe(true);
+  });
+
+  it("takes a terminal that does not say its size (0 columns) as 100 wide", () => {
+    const { screen: out, written } = screen();
+    const view = createLiveView({ ...out, columns: 0 });
+    view.event({ seq: 1, type: "tool_use", at: at(0), data: { id: "t", name: "Bash", input: { command: "x".repeat(200) } } });
+    expect(written.find((entry) => entry.includes("→ Bash"))).toBe(` 0:00  → Bash: ${"x".repeat(83)}…\n`);
+  });
+
+  it("says what a tool call does in a few words", () => {
+    expect(describeToolInput({ command: "ls -la", description: "List" })).toBe("ls -la");
+    expect(describeToolInput({ file_path: "/a/b.ts", content: "x" })).toBe("/a/b.ts");
+    expect(describeToolInput({ pattern: "TODO", path: "src" })).toBe("TODO");
+    expect(describeToolInput({ other: 1 })).toBe('{"other":1}');
+    expect(describeToolInput('{"cut": "to 4 KiB')).toBe('{"cut": "to 4 KiB');
+    expect(formatElapsed(3_599_000)).toBe("59:59");
+    expect(formatElapsed(3_600_000)).toBe("1:00:00");
+  });
+});
+
+const hasScript = spawnSync("script", ["--version"]).status === 0;
+
+describe.skipIf(!hasScript)("on a real terminal", () => {
+  it("execute-task shows the waiting line, then the result", async () => {
+    vi.useRealTimers();
+    const stub = await sharedStub();
+    const command = `${process.execPath} ${CLI_BIN} execute-task ${stub.url} ${stub.token} 'hello'`;
     const run = spawnSync("script", ["-qefc", command, "/dev/null"], { encoding: "utf8", timeout: 60_000 });
     expect(run.stdout).toContain("waiting for the task to finish 0m00s");
     expect(run.stdout).toContain('"success": true');

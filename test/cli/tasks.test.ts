@@ -1,195 +1,255 @@
 /**
- * execute-task, result and test-deployment as real processes against a live
- * `npm run dev:stub` on a free port, plus an unreachable server and a server
- * that checks nothing.
+ * execute-task, result, test-deployment and generate-token against the run's
+ * shared `npm run dev:stub`, an unreachable server and a server that checks
+ * nothing: most cases through the command functions in this process, and a few
+ * as real processes of the built CLI for what only a process shows (stdout
+ * that is JSON alone, exit codes, argument parsing, redaction on print).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { httpWaitMs } from "../../cli/commands/execute-task.js";
-import { freePort, type RunningStub, startDevStub } from "../fixtures/dev-stub.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { executeTask, httpWaitMs } from "../../cli/commands/execute-task.js";
+import { readResult } from "../../cli/commands/result.js";
+import { testDeployment } from "../../cli/commands/test-deployment.js";
+import { UsageError } from "../../cli/lib/result.js";
+import { freePort, type SharedStub, sharedStub } from "../fixtures/dev-stub.js";
 import { runCli } from "./fixtures/run-cli.js";
 
-const TOKEN = "cli-test-token-5f2a9c0d7e1b4a63";
-let stub: RunningStub;
+let stub: SharedStub;
+let token: string;
 /** A server that answers 200 to everything: a deployment that checks nothing. */
 let openServer: Server;
 let openUrl: string;
 
 beforeAll(async () => {
-  stub = await startDevStub({ SERVER_AUTH_TOKEN: TOKEN });
+  stub = await sharedStub();
+  token = stub.token;
   openServer = createServer((_request, response) => {
     response.writeHead(200, { "content-type": "application/json" });
-    response.end(JSON.stringify({ status: "healthy", platform: "somewhere", taskId: "x", success: true }));
+    response.end(JSON.stringify({ status: "healthy", platform: "somewhere", taskId: "x", success: true, tasks: [] }));
   });
   await new Promise<void>((resolve) => openServer.listen(0, "127.0.0.1", resolve));
   openUrl = `http://127.0.0.1:${(openServer.address() as AddressInfo).port}`;
-}, 120_000);
+});
 
 afterAll(async () => {
-  await stub?.stop();
   await new Promise((resolve) => openServer?.close(resolve));
 });
 
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
 const noEnv = { CLAUDE_SANDBOX_URL: undefined, CLAUDE_SANDBOX_TOKEN: undefined };
+const quoted = (task: string) => `Stub sandbox (no container, no Claude) received this task:\n${task}`;
 
 function expectTokenNeverPrinted(run: { stdout: string; stderr: string }): void {
-  expect(run.stdout).not.toContain(TOKEN);
-  expect(run.stderr).not.toContain(TOKEN);
+  expect(run.stdout).not.toContain(token);
+  expect(run.stderr).not.toContain(token);
 }
 
 describe("execute-task", () => {
-  it("runs a task and prints the result with execution_time_ms (exit 0)", async () => {
-    const run = await runCli(["execute-task", stub.url, TOKEN, "What is 2 + 2?"], { env: noEnv });
+  it("runs a task and prints the result with execution_time_ms, JSON alone (exit 0)", async () => {
+    const run = await runCli(["execute-task", stub.url, token, "What is 2 + 2?\n@stub delay=0"], { env: noEnv });
     expect(run.code).toBe(0);
-    expect(run.json).toMatchObject({ success: true, exitCode: 0, timedOut: false });
-    expect(run.json.result).toBe("Stub sandbox (no container, no Claude) received this task:\nWhat is 2 + 2?");
+    expect(run.json).toMatchObject({ success: true, status: "succeeded", exitCode: 0, timedOut: false });
+    expect(run.json.result).toBe(quoted("What is 2 + 2?\n@stub delay=0"));
     expect(run.json.taskId).toMatch(/^[0-9a-f-]{36}$/);
     expect(run.json.execution_time_ms).toBeTypeOf("number");
     expect(run.stderr).toBe("");
     expectTokenNeverPrinted(run);
   });
 
-  it("sends multi-line and hostile task text intact", async () => {
-    const task = "line 1: it's \"quoted\" `id` $(whoami); rm -rf / && echo ${HOME} | cat\n\ttabbed 🦀 'single'";
-    const run = await runCli(["execute-task", stub.url, TOKEN, task], { env: noEnv });
-    expect(run.code).toBe(0);
-    expect(run.json.result).toBe(`Stub sandbox (no container, no Claude) received this task:\n${task}`);
+  it("exits 1 when the task ran and did not succeed (success: false)", async () => {
+    const run = await runCli(["execute-task", stub.url, token, "fail, please\n@stub delay=0\n@stub exit=3"], { env: noEnv });
+    expect(run.json).toMatchObject({ success: false, status: "failed", exitCode: 3, error: { code: "claude_exit_nonzero" } });
+    expect(run.code).toBe(1);
   });
 
   it("sends a task that starts with dashes intact after --", async () => {
-    const task = "--help\n-p --timeout 5";
-    const run = await runCli(["execute-task", stub.url, TOKEN, "--timeout", "60000", "--", task], { env: noEnv });
+    const task = "--help\n-p --timeout 5\n@stub delay=0";
+    const run = await runCli(["execute-task", stub.url, token, "--timeout", "60000", "--", task], { env: noEnv });
     expect(run.code).toBe(0);
-    expect(run.json.result).toBe(`Stub sandbox (no container, no Claude) received this task:\n${task}`);
+    expect(run.json.result).toBe(quoted(task));
   });
 
   it("takes URL and token from CLAUDE_SANDBOX_URL and CLAUDE_SANDBOX_TOKEN, and never prints the token", async () => {
-    const run = await runCli(["execute-task", "from the environment"], {
-      env: { CLAUDE_SANDBOX_URL: stub.url, CLAUDE_SANDBOX_TOKEN: TOKEN },
+    // The task quotes the token: the result would show it, were it not redacted on print.
+    const run = await runCli(["execute-task", `from the environment ${token}\n@stub delay=0`], {
+      env: { CLAUDE_SANDBOX_URL: stub.url, CLAUDE_SANDBOX_TOKEN: token },
     });
     expect(run.code).toBe(0);
-    expect(String(run.json.result)).toContain("from the environment");
+    expect(String(run.json.result)).toContain("from the environment [redacted]");
     expectTokenNeverPrinted(run);
   });
 
-  it("passes --timeout to the server", async () => {
-    const run = await runCli(["execute-task", stub.url, TOKEN, "t", "--timeout", "999"], { env: noEnv });
-    expect(run.code).toBe(1);
-    expect(run.json).toMatchObject({ success: false, code: "invalid_timeout", http_code: 400, details: { min: 1000 } });
-    expect(run.json.hint).toBeTypeOf("string");
+  it("sends multi-line and hostile task text intact (in process)", async () => {
+    const task = "line 1: it's \"quoted\" `id` $(whoami); rm -rf / && echo ${HOME} | cat\n\ttabbed 🦀 'single'\n@stub delay=0";
+    const result = await executeTask({ args: [stub.url, token, task] });
+    expect(result.ok).toBe(true);
+    expect(result.output.result).toBe(quoted(task));
+    expect(result.secrets).toEqual([token]);
   });
 
-  it("prints {success:false, error, http_code, hint} for a refused token (exit 1), without the token", async () => {
-    const wrong = "wrong-token-0123456789abcdef";
-    const run = await runCli(["execute-task", stub.url, wrong, "t"], { env: noEnv });
-    expect(run.code).toBe(1);
-    expect(run.json).toMatchObject({ success: false, error: "Unauthorized", code: "unauthorized", http_code: 401 });
-    expect(String(run.json.hint)).toContain("serverAuthToken");
-    expect(run.stdout).not.toContain(wrong);
+  it("passes --timeout to the server (in process)", async () => {
+    const result = await executeTask({ args: [stub.url, token, "t"], timeoutMs: 999 });
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatchObject({ success: false, code: "invalid_timeout", http_code: 400, details: { min: 1000 } });
+    expect(result.output.hint).toBeTypeOf("string");
   });
 
-  it("prints a JSON failure with a hint when the server is unreachable (exit 1)", async () => {
+  it("reports a refused token as {success:false, error, code, http_code, hint} (in process)", async () => {
+    const result = await executeTask({ args: [stub.url, "wrong-token-0123456789abcdef", "t"] });
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatchObject({ success: false, error: "Unauthorized", code: "unauthorized", http_code: 401 });
+    expect(String(result.output.hint)).toContain("serverAuthToken");
+    expect(result.secrets).toEqual(["wrong-token-0123456789abcdef"]);
+  });
+
+  it("reports an unreachable server with a hint (in process)", async () => {
     const port = await freePort();
-    const run = await runCli(["execute-task", `http://127.0.0.1:${port}`, TOKEN, "t"], { env: noEnv });
-    expect(run.code).toBe(1);
-    expect(run.json).toMatchObject({ success: false, http_code: null });
-    expect(String(run.json.error)).toContain(`Could not reach http://127.0.0.1:${port}`);
-    expect(String(run.json.hint)).toContain("npm run dev:stub");
-    expectTokenNeverPrinted(run);
+    const result = await executeTask({ args: [`http://127.0.0.1:${port}`, token, "t"] });
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatchObject({ success: false, http_code: null });
+    expect(String(result.output.error)).toContain(`Could not reach http://127.0.0.1:${port}`);
+    expect(String(result.output.hint)).toContain("npm run dev:stub");
+  });
+
+  it("takes URL and token from the environment in process too", async () => {
+    vi.stubEnv("CLAUDE_SANDBOX_URL", stub.url);
+    vi.stubEnv("CLAUDE_SANDBOX_TOKEN", token);
+    const result = await executeTask({ args: ["env task\n@stub delay=0"] });
+    expect(result.ok).toBe(true);
+    expect(result.output.result).toBe(quoted("env task\n@stub delay=0"));
+  });
+
+  it.each([
+    [["a task"], "No URL"],
+    [["http://127.0.0.1:1", "a task"], "No token"],
+    [["http://127.0.0.1:1", "tok-abcdefgh", "a task", "extra"], "Expected 1 more argument"],
+    [["http://127.0.0.1:1", "tok-abcdefgh", "   "], "The task is empty"],
+  ])("%j is a usage mistake (in process)", async (args, message) => {
+    vi.stubEnv("CLAUDE_SANDBOX_URL", "");
+    vi.stubEnv("CLAUDE_SANDBOX_TOKEN", "");
+    const attempt = executeTask({ args });
+    await expect(attempt).rejects.toBeInstanceOf(UsageError);
+    await expect(attempt).rejects.toThrow(message);
   });
 
   it.each([
     [["execute-task"], "missing required argument"],
-    [["execute-task", "a task"], "No URL"],
     [["execute-task", "http://127.0.0.1:1", "a task"], "No token"],
-    [["execute-task", "http://127.0.0.1:1", TOKEN, "a task", "extra"], "Expected 1 more argument"],
-    [["execute-task", "http://127.0.0.1:1", TOKEN, "t", "--timeout", "soon"], "--timeout must be a positive integer"],
-    [["execute-task", "http://127.0.0.1:1", TOKEN, "   "], "The task is empty"],
-    [["no-such-command"], "unknown command"],
-  ])("%j is a usage error (exit 2) with JSON on stdout", async (args, message) => {
+    [["execute-task", "http://127.0.0.1:1", "tok-abcdefgh", "t", "--timeout", "soon"], "--timeout must be a positive integer"],
+  ])("%j is a usage error: exit 2, JSON on stdout", async (args, message) => {
     const run = await runCli(args, { env: noEnv });
     expect(run.code).toBe(2);
     expect(run.json.success).toBe(false);
     expect(String(run.json.error)).toContain(message);
-    expect(run.stdout).not.toContain(TOKEN);
   });
 
-  it.each([[1_000], [300_000], [3_600_000], [undefined]])(
-    "waits a little longer than a task timeout of %s ms for the HTTP answer",
-    (timeout) => {
-      const task = timeout ?? 300_000;
-      // Beyond the server's own deadline (timeout + 30 s), but not minutes more.
-      expect(httpWaitMs(timeout)).toBeGreaterThan(task + 30_000);
-      expect(httpWaitMs(timeout)).toBeLessThanOrEqual(task + 120_000);
-    },
-  );
+  it.each([
+    ["a token given where the command goes", (secret: string) => [secret, "http://127.0.0.1:1"], /^unknown command '\[redacted\]'$/],
+    ["a token given as --timeout", (secret: string) => ["execute-task", "http://127.0.0.1:1", "tok-abcdefgh", "t", "--timeout", secret], /^--timeout must be a positive integer, got "\[redacted\]"$/],
+    ["a token given as --limit", (secret: string) => ["list", "http://127.0.0.1:1", "--limit", secret], /^--limit must be a positive integer, got "\[redacted\]"$/],
+  ])("a usage error never echoes an argument that may be a token: %s", async (_name, args, message) => {
+    const secret = "arg-token-3c9f1e7a5b2d";
+    const run = await runCli(args(secret), { env: noEnv });
+    expect(run.code).toBe(2);
+    expect(String(run.json.error)).toMatch(message);
+    expect(run.stdout).not.toContain(secret);
+    expect(run.stderr).not.toContain(secret);
+  });
+
+  it.each([[1_000], [300_000], [3_600_000], [undefined]])("waits a little longer than a task timeout of %s ms for the HTTP answer", (timeout) => {
+    const task = timeout ?? 300_000;
+    // Beyond the server's own deadline (timeout + 30 s), but not minutes more.
+    expect(httpWaitMs(timeout)).toBeGreaterThan(task + 30_000);
+    expect(httpWaitMs(timeout)).toBeLessThanOrEqual(task + 120_000);
+  });
 });
 
 describe("result", () => {
-  it("prints the stored result of a task, equal to what execute-task printed", async () => {
-    const executed = await runCli(["execute-task", stub.url, TOKEN, "remember me"], { env: noEnv });
-    const { execution_time_ms: _time, ...returned } = executed.json;
-    const run = await runCli(["result", stub.url, TOKEN, String(returned.taskId)], { env: noEnv });
-    expect(run.code).toBe(0);
-    expect(run.json).toEqual(returned);
-    expectTokenNeverPrinted(run);
+  it("gives the stored result of a task, equal to what execute-task returned", async () => {
+    const executed = await executeTask({ args: [stub.url, token, "remember me\n@stub delay=0"] });
+    const { execution_time_ms: _time, ...returned } = executed.output;
+    const result = await readResult({ args: [stub.url, token, String(returned.taskId)] });
+    expect(result.ok).toBe(true);
+    expect(result.output).toEqual(returned);
   });
 
-  it("says result_not_found for an unknown id (exit 1)", async () => {
-    const run = await runCli(["result", stub.url, TOKEN, "3f1c1c3e-5a7b-4c8d-9e0f-112233445566"], { env: noEnv });
+  it("fails (exit 1) for the stored result of a task that did not succeed", async () => {
+    const executed = await executeTask({ args: [stub.url, token, "@stub delay=0\n@stub exit=2"] });
+    const run = await runCli(["result", stub.url, token, String(executed.output.taskId)], { env: noEnv });
+    expect(run.json).toMatchObject({ success: false, status: "failed", exitCode: 2 });
     expect(run.code).toBe(1);
-    expect(run.json).toMatchObject({ success: false, code: "result_not_found", http_code: 404 });
+  });
+
+  it("says result_not_found for an unknown id", async () => {
+    const result = await readResult({ args: [stub.url, token, "3f1c1c3e-5a7b-4c8d-9e0f-112233445566"] });
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatchObject({ success: false, code: "result_not_found", http_code: 404 });
   });
 
   it("passes a hostile id to the server encoded, which refuses it", async () => {
-    const run = await runCli(["result", stub.url, TOKEN, "../../etc/passwd"], { env: noEnv });
-    expect(run.code).toBe(1);
-    expect(run.json).toMatchObject({ code: "invalid_task_id", http_code: 400 });
+    const result = await readResult({ args: [stub.url, token, "../../etc/passwd"] });
+    expect(result.ok).toBe(false);
+    expect(result.output).toMatchObject({ code: "invalid_task_id", http_code: 400 });
   });
 });
 
 describe("test-deployment", () => {
-  it("passes every check against dev:stub, a real task included, each timed", async () => {
-    const run = await runCli(["test-deployment", stub.url, TOKEN, "--task", "What is 2 + 2?"], { env: noEnv });
-    expect(run.code).toBe(0);
-    expect(run.json).toMatchObject({ success: true, url: stub.url, passed: 5, failed: 0, skipped: 0 });
-    const checks = run.json.checks as { name: string; ok: boolean; duration_ms: number; platform?: string }[];
+  it("passes every check against dev:stub, a task followed to its result included, each timed", async () => {
+    const result = await testDeployment({ args: [stub.url, token], task: "What is 2 + 2?\n@stub delay=0" });
+    expect(result.ok).toBe(true);
+    expect(result.output).toMatchObject({ success: true, url: stub.url, passed: 6, failed: 0, skipped: 0 });
+    const checks = result.output.checks as { name: string; ok: boolean; duration_ms: number; platform?: string; events?: number }[];
     expect(checks.map((check) => [check.name, check.ok])).toEqual([
       ["health", true],
       ["rejects_missing_token", true],
       ["rejects_wrong_token", true],
       ["rejects_missing_task", true],
+      ["lists_tasks", true],
       ["task_round_trip", true],
     ]);
     expect(checks[0]!.platform).toBe("cloudflare_sandboxes");
+    // queued, running, init, three texts, a tool call and its result, result, end.
+    expect(checks[5]!.events).toBe(10);
     for (const check of checks) expect(check.duration_ms).toBeTypeOf("number");
-    expectTokenNeverPrinted(run);
+    expect(result.secrets).toEqual([token]);
   });
 
-  it("skips the token checks without a token, and still passes", async () => {
+  it("fails the round trip of a task that does not succeed", async () => {
+    const result = await testDeployment({ args: [stub.url, token], task: "@stub delay=0\n@stub exit=1" });
+    expect(result.ok).toBe(false);
+    const roundTrip = (result.output.checks as { name: string; ok: boolean; message: string }[]).at(-1)!;
+    expect(roundTrip).toMatchObject({ name: "task_round_trip", ok: false, message: "task ran but failed: claude_exit_nonzero" });
+  });
+
+  it("skips the token checks without a token, and still passes (exit 0)", async () => {
     const run = await runCli(["test-deployment", stub.url], { env: noEnv });
     expect(run.code).toBe(0);
-    expect(run.json).toMatchObject({ success: true, passed: 3, skipped: 1 });
+    expect(run.json).toMatchObject({ success: true, passed: 3, skipped: 2 });
   });
 
-  it("fails (exit 1) against a server that lets anyone in", async () => {
-    const run = await runCli(["test-deployment", openUrl, TOKEN], { env: noEnv });
-    expect(run.code).toBe(1);
-    const checks = run.json.checks as { name: string; ok: boolean }[];
+  it("fails against a server that lets anyone in", async () => {
+    const result = await testDeployment({ args: [openUrl, token] });
+    expect(result.ok).toBe(false);
+    const checks = result.output.checks as { name: string; ok: boolean }[];
     expect(Object.fromEntries(checks.map((check) => [check.name, check.ok]))).toEqual({
       health: true,
       rejects_missing_token: false,
       rejects_wrong_token: false,
       rejects_missing_task: false,
+      lists_tasks: true,
     });
   });
 
-  it("fails every check when the server is unreachable, still printing JSON", async () => {
+  it("fails every check when the server is unreachable (exit 1), still printing JSON", async () => {
     const port = await freePort();
-    const run = await runCli(["test-deployment", `http://127.0.0.1:${port}`, TOKEN], { env: noEnv });
+    const run = await runCli(["test-deployment", `http://127.0.0.1:${port}`, token], { env: noEnv });
     expect(run.code).toBe(1);
-    expect(run.json).toMatchObject({ success: false, passed: 0, failed: 4 });
+    expect(run.json).toMatchObject({ success: false, passed: 0, failed: 5 });
+    expectTokenNeverPrinted(run);
   });
 });
 

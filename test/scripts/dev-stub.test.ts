@@ -1,24 +1,24 @@
-/** `npm run dev:stub`: the real API on a chosen port with the stand-in sandbox. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningStub, startDevStub } from "../fixtures/dev-stub.js";
+/**
+ * `npm run dev:stub`: the real API on a chosen port with the stand-in sandbox.
+ * The run's shared stub was started with SERVER_AUTH_TOKEN set; the default
+ * token is read from what a stub started without it says before it listens.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { launchDevStub, sharedStub } from "../fixtures/dev-stub.js";
 
 describe("npm run dev:stub", () => {
-  let stub: RunningStub;
-  beforeAll(async () => {
-    stub = await startDevStub();
-  });
-  afterAll(async () => {
-    await stub?.stop();
-  });
-
-  it("says on start where it listens and which token it takes", () => {
-    expect(stub.output()).toContain(stub.url);
-    expect(stub.output()).toContain("Bearer token: dev-token");
+  it("says on start where it listens, and takes its token from SERVER_AUTH_TOKEN without printing it", async () => {
+    const stub = await sharedStub();
+    expect(stub.output()).toContain(`claude-sandbox dev stub: ${stub.url}`);
+    expect(stub.output()).toContain("Bearer token: the value of SERVER_AUTH_TOKEN");
+    expect(stub.output()).not.toContain(stub.token);
   });
 
-  it("runs a task with the dev token and returns the stored result again", async () => {
-    const headers = { authorization: "Bearer dev-token", "content-type": "application/json" };
-    const response = await fetch(`${stub.url}/execute`, { method: "POST", headers, body: JSON.stringify({ task: "What is 2 + 2?" }) });
+  it("runs a task with its token and returns the stored result again", async () => {
+    const stub = await sharedStub();
+    const headers = { authorization: `Bearer ${stub.token}`, "content-type": "application/json" };
+    const response = await fetch(`${stub.url}/execute`, { method: "POST", headers, body: JSON.stringify({ task: "What is 2 + 2?\n@stub delay=0" }) });
     expect(response.status).toBe(200);
     const result = (await response.json()) as { taskId: string; success: boolean; result: string };
     expect(result.success).toBe(true);
@@ -28,30 +28,27 @@ describe("npm run dev:stub", () => {
     expect(await again.json()).toEqual(result);
   });
 
-  it("refuses other tokens", async () => {
-    const response = await fetch(`${stub.url}/execute`, {
-      method: "POST",
-      headers: { authorization: "Bearer not-the-dev-token", "content-type": "application/json" },
-      body: JSON.stringify({ task: "t" }),
-    });
-    expect(response.status).toBe(401);
+  it("refuses other tokens, dev-token included once SERVER_AUTH_TOKEN is set", async () => {
+    const stub = await sharedStub();
+    for (const token of ["not-the-token", "dev-token"]) {
+      const response = await fetch(`${stub.url}/tasks/3f1c1c3e-5a7b-4c8d-9e0f-112233445566/result`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status, token).toBe(401);
+    }
   });
-});
 
-describe("npm run dev:stub with SERVER_AUTH_TOKEN", () => {
-  it("takes the token from the environment and does not print it", async () => {
-    const token = "env-chosen-token-7f3a9c";
-    const stub = await startDevStub({ SERVER_AUTH_TOKEN: token });
+  it("takes dev-token when SERVER_AUTH_TOKEN is not set, and says so on start", async () => {
+    const stub = await launchDevStub({ SERVER_AUTH_TOKEN: undefined });
     try {
-      expect(stub.output()).not.toContain(token);
-      const ok = await fetch(`${stub.url}/tasks/3f1c1c3e-5a7b-4c8d-9e0f-112233445566/result`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      expect(ok.status).toBe(404);
-      const old = await fetch(`${stub.url}/tasks/3f1c1c3e-5a7b-4c8d-9e0f-112233445566/result`, {
-        headers: { authorization: "Bearer dev-token" },
-      });
-      expect(old.status).toBe(401);
+      const deadline = Date.now() + 30_000;
+      let output = "";
+      while (!output.includes("Bearer token:") && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        output = readFileSync(stub.logFile, "utf8");
+      }
+      expect(stub.token).toBe("dev-token");
+      expect(output).toContain(`claude-sandbox dev stub: ${stub.url}`);
+      expect(output).toContain("Bearer token: dev-token (set SERVER_AUTH_TOKEN to choose another)");
+      expect(output).toContain('-H "Authorization: Bearer dev-token"');
     } finally {
       await stub.stop();
     }

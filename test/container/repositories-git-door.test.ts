@@ -1,0 +1,277 @@
+/**
+ * A real git, on the container's side, clones and pushes through the git door
+ * (`forwardToGit`, served by a small local HTTP server as the Sandbox's
+ * interception would), which sends what it accepts on to a local smart-HTTP
+ * server (`git http-backend`) that, like GitHub for a private repository,
+ * answers 401 without the task's credential. A push of the work branch
+ * succeeds because the door adds the credential; a push to main, a deletion,
+ * a second ref and any push of a read-only task are refused before their
+ * ref updates reach the server; and nothing the container receives ever
+ * holds the credential.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { forwardToGit, gitAuthorization, type GitGrant } from "../../worker/src/egress/git-door.js";
+import { buildCheckoutScript, buildFinishScript, commitMessage, parseStepResult } from "../../worker/src/repositories/script.js";
+import { GIT_ENV, git, makeRemote, runStep, tempDir, writeFiles } from "./fixtures/git-repos.js";
+import { type GitHttpServer, startGitHttpServer } from "./fixtures/git-http-server.js";
+
+const TOKEN = `ghs_${randomBytes(18).toString("hex")}`;
+const BRANCH = "claude/0199a1b2";
+const REPOSITORY = "/octo/hello";
+
+interface Door {
+  url: string;
+  /** Everything the door answered the container: status line, headers and body, as text. */
+  answers: string[];
+  failures: unknown[];
+  close(): Promise<void>;
+}
+
+/** Serves `forwardToGit` on loopback; what it sends to https://github.com goes to `serverUrl`. */
+async function startDoor(grant: GitGrant, serverUrl: string): Promise<Door> {
+  const answers: string[] = [];
+  const failures: unknown[] = [];
+  const send = async (outgoing: Request): Promise<Response> => {
+    const target = new URL(outgoing.url);
+    if (target.origin !== "https://github.com") throw new Error(`the door sent a request to ${target.origin}`);
+    return fetch(`${serverUrl}${target.pathname}${target.search}`, {
+      method: outgoing.method,
+      headers: outgoing.headers,
+      body: outgoing.body,
+      redirect: outgoing.redirect,
+      duplex: "half",
+    } as RequestInit);
+  };
+  const server: Server = createServer((req, res) => {
+    const headers = new Headers();
+    for (let index = 0; index < req.rawHeaders.length; index += 2) headers.append(req.rawHeaders[index]!, req.rawHeaders[index + 1]!);
+    const hasBody = req.method === "POST";
+    const request = new Request(`https://github.com${req.url ?? "/"}`, {
+      method: req.method ?? "GET",
+      headers,
+      ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
+    } as RequestInit);
+    forwardToGit(request, grant, send)
+      .then(async (response) => {
+        const responseHeaders = Object.fromEntries(response.headers);
+        // The answer travels as it came; fetch already undid any transfer coding.
+        delete responseHeaders["content-length"];
+        delete responseHeaders["transfer-encoding"];
+        delete responseHeaders["content-encoding"];
+        let text = `${response.status} ${JSON.stringify(responseHeaders)}\n`;
+        res.writeHead(response.status, responseHeaders);
+        if (response.body) {
+          for await (const chunk of response.body) {
+            text += Buffer.from(chunk).toString("latin1");
+            res.write(chunk);
+          }
+        }
+        answers.push(text);
+        res.end();
+      })
+      .catch((error: unknown) => {
+        failures.push(error);
+        res.writeHead(500).end();
+      });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    answers,
+    failures,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Everything git printed on the container's side, its HTTP trace included. */
+const containerOutputs: string[] = [];
+
+/** git on the container's side: no credential helper, no prompt, and a trace of every HTTP header it sends and gets. */
+function containerGit(cwd: string, ...args: string[]): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("git", args, {
+      cwd,
+      env: { ...GIT_ENV, GIT_TERMINAL_PROMPT: "0", GIT_TRACE_CURL: "1", GIT_TRACE_CURL_NO_DATA: "1", GIT_TRACE_REDACT: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      containerOutputs.push(output);
+      resolve({ ok: code === 0, output });
+    });
+  });
+}
+
+const credentialForms = [TOKEN, Buffer.from(`x-access-token:${TOKEN}`).toString("base64"), gitAuthorization(TOKEN)];
+
+let root: string;
+let cleanup: () => Promise<void>;
+let remote: string;
+let server: GitHttpServer;
+let door: Door;
+let work: string;
+
+const grant: GitGrant = { host: "github.com", repositoryPath: REPOSITORY, pushBranch: BRANCH, token: TOKEN };
+
+beforeAll(async () => {
+  ({ path: root, cleanup } = await tempDir("git-door-"));
+  const projectRoot = join(root, "server");
+  remote = await makeRemote(root, { "src/app.txt": "hello\n" }, { barePath: `server${REPOSITORY}.git` });
+  // So that git sends a push option when asked, and the door sees it.
+  await git(remote, "config", "receive.advertisePushOptions", "true");
+  server = await startGitHttpServer(projectRoot, { requiredAuthorization: gitAuthorization(TOKEN) });
+  door = await startDoor(grant, server.url);
+  work = join(root, "work");
+});
+
+afterAll(async () => {
+  await door.close();
+  await server.close();
+  await cleanup();
+});
+
+/** The POSTs to git-receive-pack the server has received so far. */
+const receivePackPosts = () => server.requests.filter((request) => request.method === "POST" && request.path.endsWith("/git-receive-pack")).length;
+const remoteRef = async (ref: string) => (await git(remote, "rev-parse", "--verify", "-q", ref).catch(() => "")).trim();
+
+describe("through the git door", () => {
+  it("the server refuses git without the credential", async () => {
+    const direct = await containerGit(root, "ls-remote", `${server.url}${REPOSITORY}.git`);
+    expect(direct.ok).toBe(false);
+    expect(direct.output).toMatch(/401|Authentication failed|could not read Username/);
+  });
+
+  it("clones through the door, which adds the credential", async () => {
+    const clone = await containerGit(root, "clone", "-q", `${door.url}${REPOSITORY}.git`, work);
+    expect(clone.output).not.toMatch(/fatal/);
+    expect(clone.ok).toBe(true);
+    expect(await git(work, "log", "-1", "--format=%s")).toBe("Second commit\n");
+    expect(server.requests.filter((request) => request.authorization === gitAuthorization(TOKEN)).length).toBeGreaterThan(0);
+  });
+
+  it("pushes the work branch with the credential added", async () => {
+    await git(work, "checkout", "-q", "-b", BRANCH);
+    await writeFiles(work, { "change.txt": "a change\n" });
+    await git(work, "add", "-A");
+    await git(work, "commit", "-q", "-m", "A change");
+    const pushed = await containerGit(work, "push", "origin", BRANCH);
+    expect(pushed.output).not.toMatch(/error|fatal/);
+    expect(pushed.ok).toBe(true);
+    expect(await remoteRef(BRANCH)).toBe((await git(work, "rev-parse", "HEAD")).trim());
+    const post = server.requests.findLast((request) => request.path.endsWith("/git-receive-pack"));
+    expect(post).toMatchObject({ method: "POST", authorization: gitAuthorization(TOKEN) });
+  });
+
+  it("pushes a large change (git's chunked body after its probe) of the work branch", async () => {
+    await writeFiles(work, { "large.bin": randomBytes(3 * 1024 * 1024) });
+    await git(work, "add", "-A");
+    await git(work, "commit", "-q", "-m", "A large file");
+    const pushed = await containerGit(work, "-c", "http.postBuffer=65536", "push", "origin", BRANCH);
+    expect(pushed.ok).toBe(true);
+    expect(pushed.output).toMatch(/Transfer-Encoding: chunked/i);
+    expect(await remoteRef(BRANCH)).toBe((await git(work, "rev-parse", "HEAD")).trim());
+  });
+
+  it.each([
+    ["a push to main", ["push", "origin", "HEAD:main"], "ref_not_allowed"],
+    ["a forced push to main", ["push", "--force", "origin", "HEAD:refs/heads/main"], "ref_not_allowed"],
+    ["a push of the work branch together with main", ["push", "origin", `${BRANCH}`, "HEAD:main"], "ref_not_allowed"],
+    ["a tag", ["push", "origin", "HEAD:refs/tags/v9"], "ref_not_allowed"],
+    ["a deletion of the work branch", ["push", "origin", `:${BRANCH}`], "ref_deletion_not_allowed"],
+    ["a push with a push option", ["push", "--push-option=ci.skip", "origin", BRANCH], "signed_push_not_allowed"],
+  ])("refuses %s before its ref updates reach the server", async (_name, args, code) => {
+    await writeFiles(work, { "another.txt": `${_name}\n` });
+    await git(work, "add", "-A");
+    await git(work, "commit", "-q", "-m", `Attempt: ${_name}`);
+    const before = { posts: receivePackPosts(), main: await remoteRef("main"), branch: await remoteRef(BRANCH), tag: await remoteRef("v9") };
+    const attempt = await containerGit(work, ...args);
+    expect(attempt.ok).toBe(false);
+    expect(attempt.output).toMatch(/403/);
+    expect(door.answers.at(-1)).toContain(`"code":"${code}"`);
+    expect(receivePackPosts()).toBe(before.posts);
+    expect({ posts: receivePackPosts(), main: await remoteRef("main"), branch: await remoteRef(BRANCH), tag: await remoteRef("v9") }).toEqual(before);
+  });
+
+  it("refuses other repositories on the same host, and the dumb protocol", async () => {
+    const before = server.requests.length;
+    expect((await containerGit(root, "ls-remote", `${door.url}/octo/other.git`)).ok).toBe(false);
+    const dumb = await fetch(`${door.url}${REPOSITORY}.git/info/refs`);
+    expect(dumb.status).toBe(403);
+    expect(await dumb.json()).toMatchObject({ code: "route_not_allowed" });
+    expect(server.requests.length).toBe(before);
+  });
+
+  it("never lets the credential reach the container's side", () => {
+    expect(door.failures).toEqual([]);
+    expect(door.answers.length).toBeGreaterThan(5);
+    // What the door answered, and what git itself saw of every exchange (its HTTP trace).
+    for (const seen of [...door.answers, ...containerOutputs]) for (const form of credentialForms) expect(seen).not.toContain(form);
+    expect(containerOutputs.join("\n")).toMatch(/GET \/octo\/hello\.git\/info\/refs/);
+  });
+});
+
+describe("the repository steps through the door", () => {
+  const stepsBranch = "claude/steps";
+  let stepsDoor: Door;
+
+  beforeEach(async () => {
+    stepsDoor = await startDoor({ ...grant, pushBranch: stepsBranch }, server.url);
+    return () => stepsDoor.close();
+  });
+
+  it("check out, then push only the granted work branch", async () => {
+    const paths = { workDir: join(root, "steps", "repo"), outputDir: join(root, "steps", "out") };
+    const url = `${stepsDoor.url}${REPOSITORY}.git`;
+    const checkout = await runStep(buildCheckoutScript({ url, ref: null, branch: stepsBranch, push: true }, paths));
+    expect(parseStepResult(checkout.stdout, "checkout")).toMatchObject({ ok: true, defaultBranch: "main" });
+    await writeFiles(paths.workDir, { "from-the-steps.txt": "x\n" });
+
+    // A finish told to push another branch is refused by the door…
+    const elsewhere = await runStep(buildFinishScript({ branch: "claude/elsewhere", push: true, message: commitMessage({ taskId: "t" }) }, paths));
+    expect(parseStepResult(elsewhere.stdout, "finish")).toMatchObject({ ok: false, code: "push_failed" });
+    expect(stepsDoor.answers.at(-1)).toContain('"code":"ref_not_allowed"');
+    expect(await remoteRef("claude/elsewhere")).toBe("");
+
+    // …and the granted branch is pushed, from the shallow checkout.
+    const granted = await runStep(buildFinishScript({ branch: stepsBranch, push: true, message: commitMessage({ taskId: "t" }) }, paths));
+    const result = parseStepResult(granted.stdout, "finish");
+    expect(result).toMatchObject({ ok: true, changed: true, pushed: true });
+    expect(await remoteRef(stepsBranch)).toBe((await git(paths.workDir, "rev-parse", "HEAD")).trim());
+    for (const answer of stepsDoor.answers) for (const form of credentialForms) expect(answer).not.toContain(form);
+  });
+});
+
+describe("a task that may not push", () => {
+  let readOnlyDoor: Door;
+
+  beforeEach(async () => {
+    readOnlyDoor = await startDoor({ ...grant, pushBranch: null }, server.url);
+    return () => readOnlyDoor.close();
+  });
+
+  it("clones, and its push is refused at the advertisement, before the server hears of it", async () => {
+    const clone = join(root, "read-only");
+    expect((await containerGit(root, "clone", "-q", `${readOnlyDoor.url}${REPOSITORY}.git`, clone)).ok).toBe(true);
+    await git(clone, "checkout", "-q", "-b", BRANCH);
+    const before = server.requests.length;
+    const attempt = await containerGit(clone, "push", "origin", `HEAD:refs/heads/${BRANCH}-read-only`);
+    expect(attempt.ok).toBe(false);
+    expect(readOnlyDoor.answers.at(-1)).toContain('"code":"push_not_allowed"');
+    expect(server.requests.length).toBe(before);
+    for (const answer of readOnlyDoor.answers) for (const form of credentialForms) expect(answer).not.toContain(form);
+  });
+});

@@ -1,5 +1,5 @@
 /** Requests, bindings, waiting and log capture shared by the Worker tests. */
-import { runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, expect, vi } from "vitest";
 import type { TaskResult, TaskStatusDocument } from "../../worker/src/contract.js";
@@ -95,7 +95,7 @@ export function envWith(overrides: EnvOverrides): WorkerEnv {
 /** Calls the Worker's fetch handler directly with a modified environment (the Durable Objects keep theirs). */
 export async function callWithEnv(path: string, init: RequestInit, overrides: EnvOverrides): Promise<Response> {
   const request = new Request(`${BASE}${path}`, init) as Request<unknown, IncomingRequestCfProperties>;
-  return worker.fetch(request, envWith(overrides));
+  return worker.fetch(request, envWith(overrides), createExecutionContext());
 }
 
 /** Every key under `tasks/` in the results bucket. */

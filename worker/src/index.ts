@@ -13,5 +13,6 @@ export { Task } from "./tasks/task-object.js";
 export { TaskIndex } from "./tasks/task-index.js";
 
 export default {
-  fetch: (request, env) => handleRequest(request, env),
+  // The execution context is not needed: tasks run in their own Durable Objects, not in waitUntil.
+  fetch: (request, env, _ctx) => handleRequest(request, env),
 } satisfies ExportedHandler<WorkerEnv>;

@@ -12,7 +12,7 @@ import { DEFAULT_DIRECTIVES, type StubRun, stubRun } from "../../worker/dev/stub
 import { PROMPT_ENV_VAR } from "../../worker/src/tasks/claude-command.js";
 
 export default worker;
-export { TaskIndex } from "../../worker/src/index.js";
+export { BranchQueue, TaskIndex } from "../../worker/src/index.js";
 
 /** Faults injected into the real R2 bucket as the task objects see it. */
 export const storageScript = {

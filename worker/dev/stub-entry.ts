@@ -8,6 +8,7 @@ import type { WorkerEnv } from "../src/env.js";
 export { StubSandbox as Sandbox } from "./stub-sandbox.js";
 export { Task } from "../src/tasks/task-object.js";
 export { TaskIndex } from "../src/tasks/task-index.js";
+export { BranchQueue } from "../src/repositories/branch-queue-object.js";
 
 export default {
   // The execution context is not needed: tasks run in their own Durable Objects, not in waitUntil.

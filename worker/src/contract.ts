@@ -29,11 +29,18 @@ export const TASK_INDEX_BINDING = "TASK_INDEX";
 /** The name of the one TaskIndex instance. */
 export const TASK_INDEX_NAME = "tasks";
 
+/** The Durable Object class that runs the tasks of one repository and branch one at a time. */
+export const BRANCH_QUEUE_CLASS_NAME = "BranchQueue";
+
+/** The Worker binding of the BranchQueue Durable Object namespace. */
+export const BRANCH_QUEUE_BINDING = "BRANCH_QUEUES";
+
 /** Every Durable Object binding: binding name → class name. */
 export const DURABLE_OBJECT_BINDINGS: Readonly<Record<string, string>> = {
   [SANDBOX_BINDING]: SANDBOX_CLASS_NAME,
   [TASK_BINDING]: TASK_CLASS_NAME,
   [TASK_INDEX_BINDING]: TASK_INDEX_CLASS_NAME,
+  [BRANCH_QUEUE_BINDING]: BRANCH_QUEUE_CLASS_NAME,
 };
 
 /** One Durable Object migration step (SQLite-backed classes only). */
@@ -50,6 +57,7 @@ export interface DurableObjectMigration {
 export const DURABLE_OBJECT_MIGRATIONS: readonly DurableObjectMigration[] = [
   { tag: "v1", newSqliteClasses: [SANDBOX_CLASS_NAME] },
   { tag: "v2", newSqliteClasses: [TASK_CLASS_NAME, TASK_INDEX_CLASS_NAME] },
+  { tag: "v3", newSqliteClasses: [BRANCH_QUEUE_CLASS_NAME] },
 ];
 
 /** The tag of the newest migration: the one a deployment of this code has. */
@@ -79,6 +87,10 @@ export const SECRET_BINDINGS = {
   anthropicApiKey: "ANTHROPIC_API_KEY",
   /** The webhook signing secret, `whsec_<base64>` (Standard Webhooks). */
   webhookSecret: "WEBHOOK_SECRET",
+  /** A fine-grained GitHub token for repository tasks (the simpler alternative to a GitHub App). */
+  githubToken: "GITHUB_TOKEN",
+  /** The private key (PEM) of the GitHub App that repository tasks use. */
+  githubAppPrivateKey: "GITHUB_APP_PRIVATE_KEY",
 } as const;
 
 /** Plain-text settings bound as vars. */
@@ -107,6 +119,10 @@ export const SETTING_VARS = {
   resultRetentionDays: "RESULT_RETENTION_DAYS",
   /** `false` refuses Anthropic's server-side web search in the egress door. */
   allowWebSearch: "ALLOW_WEB_SEARCH",
+  /** The id of the GitHub App that repository tasks use (with GITHUB_APP_PRIVATE_KEY). */
+  githubAppId: "GITHUB_APP_ID",
+  /** Comma-separated `owner/repo` a task may push to and open pull requests on; empty: any the credential can. */
+  githubRepos: "GITHUB_REPOS",
 } as const;
 
 /** Prefix of every object the Worker writes to the results bucket. */
@@ -120,6 +136,23 @@ export function resultKey(taskId: string): string {
 /** The R2 key of a task's events, one JSON event per line. */
 export function eventsKey(taskId: string): string {
   return `${RESULT_KEY_PREFIX}${taskId}/events.jsonl`;
+}
+
+/** The artifacts a repository task stores next to its result, by name. */
+export const ARTIFACTS = {
+  /** The task's changes, as `git diff --binary` of its commit; served as `text/x-patch`. */
+  "changes.patch": "text/x-patch; charset=utf-8",
+} as const;
+export type ArtifactName = keyof typeof ARTIFACTS;
+
+/** The R2 key of a task's artifact. */
+export function artifactKey(taskId: string, name: ArtifactName): string {
+  return `${RESULT_KEY_PREFIX}${taskId}/${name}`;
+}
+
+/** The R2 key of a repository task's workspace (working tree and Claude session), for follow-ups. */
+export function workspaceKey(taskId: string): string {
+  return `${RESULT_KEY_PREFIX}${taskId}/workspace.tar.gz`;
 }
 
 /** An allowed host: a host name, or `*.` and a domain, as the container egress filter matches them. */
@@ -194,6 +227,10 @@ export const LIMITS = {
   rateLimitPerMinute: 60,
   /** Largest `maxBudgetUsd` a request may ask for when the deployment sets no cap, in USD. */
   maxBudgetUsd: 1000,
+  /** Largest patch a repository task stores (bigger ones are reported, not stored). */
+  maxPatchBytes: 10 * 1024 * 1024,
+  /** Seconds a repository step (checkout, commit and push, archive) may take. */
+  repositoryStepSeconds: 600,
 } as const;
 
 // ---------------------------------------------------------------------------
@@ -218,7 +255,8 @@ export type TaskErrorCode =
   | "platform_interrupted"
   | "sandbox_unavailable"
   | "task_timeout"
-  | "task_cancelled";
+  | "task_cancelled"
+  | "repository_failed";
 
 export interface TaskError {
   code: TaskErrorCode;
@@ -257,6 +295,40 @@ export interface CallbackState {
   lastStatus: number | null;
 }
 
+/** What changed in a repository task's branch. */
+export interface DiffStat {
+  filesChanged: number;
+  insertions: number;
+  deletions: number;
+  files: { path: string; insertions: number; deletions: number; binary: boolean }[];
+  /** More files changed than are listed. */
+  truncated: boolean;
+}
+
+/** A repository task: what it worked on and what it handed back. */
+export interface RepositoryDocument {
+  /** The clone URL. */
+  url: string;
+  /** The ref checked out; null: the repository's default branch. */
+  ref: string | null;
+  /** The work branch. */
+  branch: string;
+  /** Whether the branch is (to be) pushed, and whether a pull request is (to be) opened. */
+  push: boolean;
+  pullRequestRequested: boolean;
+  /** The commit the task started from, once checked out. */
+  base: string | null;
+  /** The task's commit, when it changed something. */
+  head: string | null;
+  diffStat: DiffStat | null;
+  /** Whether the branch was pushed. */
+  pushed: boolean;
+  /** The pull request opened (or found already open) for the branch. */
+  pullRequest: { url: string; number: number } | null;
+  /** Links of the task's artifacts, such as `changes.patch`, once stored. */
+  artifacts: Record<string, string>;
+}
+
 /** `GET /tasks/:taskId`, and each entry of `GET /tasks`. Times are ISO 8601, null until known. */
 export interface TaskStatusDocument {
   taskId: string;
@@ -271,6 +343,12 @@ export interface TaskStatusDocument {
   error: TaskError | null;
   /** Present when the task was submitted with a `callbackUrl`. */
   callback?: CallbackState;
+  /** Present for a repository task. */
+  repository?: RepositoryDocument;
+  /** The task this one follows up, if any. */
+  continuedFrom?: string;
+  /** While queued behind earlier tasks of the same repository and branch: how many run before it (0: next). */
+  queuePosition?: number;
   links: { self: string; events: string; result: string; cancel: string };
 }
 
@@ -292,7 +370,7 @@ export interface TaskEventData {
   /** `input` is the tool's input, or the text of its JSON cut to 4 KiB when `truncated`. */
   tool_use: { id: string; name: string; input: JsonValue; truncated?: true };
   tool_result: { toolUseId: string; isError: boolean; content: string; truncated?: true };
-  result: { success: boolean; error: TaskError | null; usage: TaskUsage | null };
+  result: { success: boolean; error: TaskError | null; usage: TaskUsage | null; repository?: RepositoryDocument };
   end: { status: TerminalStatus };
 }
 export type TaskEventType = keyof TaskEventData;
@@ -337,4 +415,8 @@ export interface TaskResult {
   timestamp: string;
   /** Time from start (or from acceptance, when it never started) to the end, in ms. */
   durationMs: number;
+  /** Present for a repository task. */
+  repository?: RepositoryDocument;
+  /** The task this one follows up, if any. */
+  continuedFrom?: string;
 }

@@ -11,6 +11,7 @@ export { ContainerProxy } from "@cloudflare/sandbox";
 export { Sandbox } from "./sandbox/sandbox.js";
 export { Task } from "./tasks/task-object.js";
 export { TaskIndex } from "./tasks/task-index.js";
+export { BranchQueue } from "./repositories/branch-queue-object.js";
 
 export default {
   // The execution context is not needed: tasks run in their own Durable Objects, not in waitUntil.

@@ -14,6 +14,10 @@ export interface WorkerSecrets {
   ANTHROPIC_API_KEY?: string;
   /** The webhook signing secret, `whsec_<base64>`. */
   WEBHOOK_SECRET?: string;
+  /** A fine-grained GitHub token for repository tasks. */
+  GITHUB_TOKEN?: string;
+  /** The GitHub App's private key (PEM) for repository tasks. */
+  GITHUB_APP_PRIVATE_KEY?: string;
   /** Optional override of the wait beyond the task timeout, in ms. */
   DEADLINE_GRACE_MS?: string;
   /** `true` only in dev:stub: lets `callbackUrl` be plain http to localhost. */
@@ -24,7 +28,15 @@ export interface WorkerSecrets {
 
 /** Every secret value of the deployment: none of them may appear in a result, an event or a log. */
 export function deploymentSecrets(env: WorkerSecrets): string[] {
-  return [env.SERVER_AUTH_TOKEN, env.SERVER_AUTH_TOKEN_PREVIOUS, env.CLAUDE_CODE_OAUTH_TOKEN, env.ANTHROPIC_API_KEY, env.WEBHOOK_SECRET].filter(
+  return [
+    env.SERVER_AUTH_TOKEN,
+    env.SERVER_AUTH_TOKEN_PREVIOUS,
+    env.CLAUDE_CODE_OAUTH_TOKEN,
+    env.ANTHROPIC_API_KEY,
+    env.WEBHOOK_SECRET,
+    env.GITHUB_TOKEN,
+    env.GITHUB_APP_PRIVATE_KEY,
+  ].filter(
     (value): value is string => typeof value === "string" && value.length > 0,
   );
 }

@@ -36,6 +36,10 @@ export interface Settings {
   resultRetentionDays: number;
   /** Whether the egress door lets Claude Code use Anthropic's server-side web search. */
   allowWebSearch: boolean;
+  /** The GitHub App's id, when repository tasks use an App. */
+  githubAppId: string | null;
+  /** `owner/repo` (lower case) that tasks may push to; empty: any the credential can. */
+  githubRepos: string[];
 }
 
 type SettingsSource = Partial<Record<(typeof SETTING_VARS)[keyof typeof SETTING_VARS], unknown>>;
@@ -81,6 +85,19 @@ function hosts(value: unknown): Parsed<string[]> {
   return list.every((host) => ALLOWED_HOST_PATTERN.test(host)) ? list : INVALID;
 }
 
+/** `owner/repo` as GitHub names them. */
+const GITHUB_REPO_PATTERN = /^[a-z0-9](?:-?[a-z0-9]){0,38}\/[a-z0-9._][a-z0-9._-]{0,99}$/;
+
+function repos(value: unknown): Parsed<string[]> {
+  const raw = text(value);
+  if (raw === undefined || raw === INVALID) return raw;
+  const list = raw
+    .split(",")
+    .map((repo) => repo.trim().toLowerCase())
+    .filter((repo) => repo.length > 0);
+  return list.every((repo) => GITHUB_REPO_PATTERN.test(repo)) ? list : INVALID;
+}
+
 /** Reads and validates the settings; throws `ApiError("settings_invalid")` naming the bad variables (never their values). */
 export function readSettings(env: SettingsSource): Settings {
   const invalid: string[] = [];
@@ -102,6 +119,8 @@ export function readSettings(env: SettingsSource): Settings {
   const allowInsecureCallbacks = read(v.allowInsecureCallbacks, choice(env[v.allowInsecureCallbacks], ["true", "false"] as const));
   const resultRetentionDays = read(v.resultRetentionDays, integer(env[v.resultRetentionDays], 1, 3650));
   const allowWebSearch = read(v.allowWebSearch, choice(env[v.allowWebSearch], ["true", "false"] as const));
+  const githubAppId = read(v.githubAppId, integer(env[v.githubAppId], 1, Number.MAX_SAFE_INTEGER));
+  const githubRepos = read(v.githubRepos, repos(env[v.githubRepos]));
   if (invalid.length > 0) throw new ApiError("settings_invalid", { details: { variables: invalid } });
 
   const maxTimeoutMs = maxTimeout ?? LIMITS.maxTimeoutMs;
@@ -124,5 +143,7 @@ export function readSettings(env: SettingsSource): Settings {
     allowInsecureCallbacks: allowInsecureCallbacks === "true",
     resultRetentionDays: resultRetentionDays ?? LIMITS.resultRetentionDays,
     allowWebSearch: allowWebSearch !== "false",
+    githubAppId: githubAppId === undefined ? null : String(githubAppId),
+    githubRepos: githubRepos ?? [],
   };
 }

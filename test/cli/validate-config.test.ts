@@ -100,7 +100,7 @@ const BREAKAGES: Record<string, Breakage> = {
   "wrangler.jsonc renames the Sandbox binding": {
     setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", '{ "name": "Sandbox", "class_name": "Sandbox" }', '{ "name": "SANDBOX", "class_name": "Sandbox" }'),
     failing: ["bindings"],
-    message: /^no Durable Object binding named Sandbox \(DURABLE_OBJECT_BINDINGS\); found: SANDBOX → Sandbox, TASKS → Task, TASK_INDEX → TaskIndex; Durable Object bindings that worker\/src\/contract\.ts does not name: SANDBOX → Sandbox/,
+    message: /^no Durable Object binding named Sandbox \(DURABLE_OBJECT_BINDINGS\); found: SANDBOX → Sandbox, TASKS → Task, TASK_INDEX → TaskIndex, BRANCH_QUEUES → BranchQueue; Durable Object bindings that worker\/src\/contract\.ts does not name: SANDBOX → Sandbox/,
   },
   "wrangler.jsonc binds another class to Sandbox": {
     setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", '{ "name": "Sandbox", "class_name": "Sandbox" }', '{ "name": "Sandbox", "class_name": "SandboxV2" }'),
@@ -115,7 +115,7 @@ const BREAKAGES: Record<string, Breakage> = {
   "wrangler.jsonc lacks the TASK_INDEX binding": {
     setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", ',\n      { "name": "TASK_INDEX", "class_name": "TaskIndex" }', ""),
     failing: ["bindings"],
-    message: /^no Durable Object binding named TASK_INDEX \(DURABLE_OBJECT_BINDINGS\); found: Sandbox → Sandbox, TASKS → Task$/,
+    message: /^no Durable Object binding named TASK_INDEX \(DURABLE_OBJECT_BINDINGS\); found: Sandbox → Sandbox, TASKS → Task, BRANCH_QUEUES → BranchQueue$/,
   },
   "wrangler.jsonc changes a released migration's tag": {
     setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", '"tag": "v1"', '"tag": "v0"'),
@@ -136,10 +136,13 @@ const BREAKAGES: Record<string, Breakage> = {
   "wrangler.jsonc adds the new classes to the released migration": {
     setup: (copy) =>
       editFile(copy, "worker/wrangler.jsonc", (text) =>
-        text.replace('{ "tag": "v1", "new_sqlite_classes": ["Sandbox"] },\n    { "tag": "v2", "new_sqlite_classes": ["Task", "TaskIndex"] }', '{ "tag": "v1", "new_sqlite_classes": ["Sandbox", "Task", "TaskIndex"] }'),
+        text.replace(
+          '{ "tag": "v1", "new_sqlite_classes": ["Sandbox"] },\n    { "tag": "v2", "new_sqlite_classes": ["Task", "TaskIndex"] },\n    { "tag": "v3", "new_sqlite_classes": ["BranchQueue"] }',
+          '{ "tag": "v1", "new_sqlite_classes": ["Sandbox", "Task", "TaskIndex", "BranchQueue"] }',
+        ),
       ),
     failing: ["bindings"],
-    message: /^migrations are \[\{"tag":"v1","new_sqlite_classes":\["Sandbox","Task","TaskIndex"\]\}\], not /,
+    message: /^migrations are \[\{"tag":"v1","new_sqlite_classes":\["Sandbox","Task","TaskIndex","BranchQueue"\]\}\], not /,
   },
   "wrangler.jsonc renames the rate limit": {
     setup: (copy) => replaceInFile(copy, "worker/wrangler.jsonc", '"name": "TASK_RATE_LIMIT"', '"name": "RATE_LIMIT"'),
@@ -147,14 +150,14 @@ const BREAKAGES: Record<string, Breakage> = {
     message: /^no rate limit bound as TASK_RATE_LIMIT \(RATE_LIMIT_BINDING\); found: RATE_LIMIT$/,
   },
   "contract.ts changes the newest migration's tag": {
-    setup: (copy) => replaceInFile(copy, "worker/src/contract.ts", '{ tag: "v2", newSqliteClasses', '{ tag: "v3", newSqliteClasses'),
+    setup: (copy) => replaceInFile(copy, "worker/src/contract.ts", '{ tag: "v3", newSqliteClasses', '{ tag: "v4", newSqliteClasses'),
     failing: ["bindings"],
-    message: /^migrations are \[\{"tag":"v1",.*\{"tag":"v2",.*\], not \[\{"tag":"v1",.*\{"tag":"v3",/,
+    message: /^migrations are \[\{"tag":"v1",.*\{"tag":"v3",.*\], not \[\{"tag":"v1",.*\{"tag":"v4",/,
   },
   "contract.ts names a latest migration that is not the last": {
     setup: (copy) => replaceInFile(copy, "worker/src/contract.ts", "LATEST_MIGRATION_TAG = DURABLE_OBJECT_MIGRATIONS.at(-1)!.tag", 'LATEST_MIGRATION_TAG = "v1"'),
     failing: ["bindings"],
-    message: /^LATEST_MIGRATION_TAG is v1, but the last of DURABLE_OBJECT_MIGRATIONS is v2$/,
+    message: /^LATEST_MIGRATION_TAG is v1, but the last of DURABLE_OBJECT_MIGRATIONS is v3$/,
   },
   "contract.ts no longer exports the migrations": {
     setup: (copy) => editFile(copy, "worker/src/contract.ts", (text) => text.replaceAll("DURABLE_OBJECT_MIGRATIONS", "OBJECT_MIGRATIONS")),
@@ -249,7 +252,7 @@ describe("validate-config on this repository (the built CLI)", () => {
     expect(stack.hint).toContain("pulumi config set accountId <id> --stack dev");
     expect(stack.hint).toContain("pulumi config set --secret claudeOauthToken");
     expect(check(checks, "bindings").message).toBe(
-      "worker/wrangler.jsonc binds Sandbox → Sandbox, TASKS → Task, TASK_INDEX → TaskIndex (migrations v1, v2; container attached to Sandbox), RESULTS and TASK_RATE_LIMIT, " +
+      "worker/wrangler.jsonc binds Sandbox → Sandbox, TASKS → Task, TASK_INDEX → TaskIndex, BRANCH_QUEUES → BranchQueue (migrations v1, v2, v3; container attached to Sandbox), RESULTS and TASK_RATE_LIMIT, " +
         "compatibility 2026-04-22 [nodejs_compat], as worker/src/contract.ts says",
     );
     expect(check(checks, "worker-exports").message).toBe("worker/src/index.ts exports Sandbox, Task, TaskIndex, ContainerProxy and a default handler");

@@ -1,0 +1,83 @@
+/**
+ * `npm run bench`: measures, side by side in one run and offline, what the
+ * Worker costs (docs/performance.md): its overhead against a bare Worker in
+ * the same local runtime, event streaming over SSE, platform operations and
+ * their list price per 1000 tasks, the bundle against the Sandbox SDK's, and
+ * the CLI's start time against `node -e 0`. It prints one markdown table on
+ * stdout (progress goes to stderr) and exits 1 when a budget is missed or a
+ * measurement could not be made. Figures depend on the machine: they are
+ * printed, never stored.
+ */
+import { availableParallelism } from "node:os";
+import { measureBundle } from "./bench/bundle-size.js";
+import { measureCliStart } from "./bench/cli-start.js";
+import { measureCosts } from "./bench/costs.js";
+import type { DevServer } from "./bench/dev-server.js";
+import { type Figure, renderTable } from "./bench/figures.js";
+import { measureOverhead } from "./bench/overhead.js";
+import { measureStreaming } from "./bench/streaming.js";
+import { startBareWorker, startMeteredWorker, startStubWorker } from "./bench/workers.js";
+
+const started = performance.now();
+const servers: DevServer[] = [];
+const figures: Figure[] = [];
+const problems: string[] = [];
+const warnings: string[] = [];
+
+function progress(message: string): void {
+  process.stderr.write(`bench [${((performance.now() - started) / 1000).toFixed(0)} s] ${message}\n`);
+}
+
+async function stopServers(): Promise<void> {
+  await Promise.all(servers.splice(0).map((server) => server.stop()));
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    void stopServers().finally(() => process.exit(130));
+  });
+}
+
+/** Runs one part; a failure is reported and the other parts still run. */
+async function part(name: string, measure: () => Promise<Figure[]> | Figure[]): Promise<void> {
+  progress(name);
+  try {
+    figures.push(...(await measure()));
+  } catch (error) {
+    problems.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+try {
+  await part("CLI start time", measureCliStart);
+  await part("bundle sizes", measureBundle);
+
+  progress("starting the Workers (wrangler dev)");
+  const [stub, bare, metered] = await Promise.all([startStubWorker(), startBareWorker(), startMeteredWorker()]);
+  servers.push(stub, bare, metered);
+
+  await part("Worker overhead against the bare Worker", async () => {
+    const outcome = await measureOverhead(stub, bare);
+    problems.push(...outcome.problems);
+    warnings.push(...outcome.warnings);
+    return outcome.figures;
+  });
+  await part("event streaming", () => measureStreaming(stub));
+  await part("platform cost per 1000 tasks", () => measureCosts(metered));
+} catch (error) {
+  problems.push(error instanceof Error ? error.message : String(error));
+} finally {
+  await stopServers();
+}
+
+const budgets = figures.filter((figure) => figure.budget);
+const missed = budgets.filter((figure) => !figure.budget!.met);
+process.stdout.write(`${renderTable(figures)}\n`);
+progress(
+  `done in ${((performance.now() - started) / 1000).toFixed(0)} s on ${availableParallelism()} CPUs, Node ${process.version}: ` +
+    `${budgets.length - missed.length} of ${budgets.length} budgets met`,
+);
+for (const figure of missed) process.stderr.write(`budget missed: ${figure.figure} (${figure.budget!.rule})\n`);
+for (const problem of problems) process.stderr.write(`measurement problem: ${problem}\n`);
+for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+process.exit(missed.length > 0 || problems.length > 0 ? 1 : 0);

@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildClaudeInvocation, CLAUDE_FLAGS, type ClaudeInvocationInput } from "../../worker/src/tasks/claude-command.js";
 import { type ClaudeResultMessage, type EventDraft, parseStreamJsonLine } from "../../worker/src/events/stream-json.js";
+import { sessionArguments } from "../../worker/src/repositories/workspace.js";
 import { runOutcome } from "../../worker/src/tasks/lifecycle.js";
 import { PERMISSION_MODES } from "../../worker/src/contract.js";
 import { FAKE_REPLY, startFakeAnthropicApi, type FakeAnthropicApi } from "./fixtures/fake-anthropic-api.js";
@@ -47,6 +48,7 @@ describe("claude --help of the pinned version", () => {
       model: "sonnet",
       maxTurns: 2,
       maxBudgetUsd: 1,
+      sessionArgs: sessionArguments({ taskId: "01a23398-9403-710f-82b4-09f36822a82a", resumeSessionId: "01a23398-8b4f-73c5-b305-b08736d1e513" }),
       credential: { kind: "oauth", token: "x" },
       credentialMode: "proxy",
     });

@@ -10,14 +10,18 @@ import type { WorkerEnv } from "../../worker/src/env.js";
 import { StubSandbox, type StubProcessOptions } from "../../worker/dev/stub-sandbox.js";
 import { DEFAULT_DIRECTIVES, type StubRun, stubRun } from "../../worker/dev/stub-script.js";
 import { PROMPT_ENV_VAR } from "../../worker/src/tasks/claude-command.js";
+import { stepOf } from "../../worker/dev/stub-repository.js";
+import type { GitAccessGrant } from "../../worker/src/egress/git-credentials.js";
 
 export default worker;
 export { BranchQueue, TaskIndex } from "../../worker/src/index.js";
 
-/** Faults injected into the real R2 bucket as the task objects see it. */
+/** Faults injected into the real R2 bucket as the task objects see it, and where their GitHub API is. */
 export const storageScript = {
   /** The next this-many `put`s of the task objects fail like an R2 outage. */
   failPuts: 0,
+  /** GITHUB_API_URL of the task objects (the local receiver's `/github`, set by the tests that need it). */
+  githubApiUrl: undefined as string | undefined,
 };
 
 /** The real Task object, with R2 writes that fail while `storageScript.failPuts` says so. */
@@ -36,7 +40,7 @@ export class Task extends RealTask {
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-    super(ctx, { ...env, RESULTS });
+    super(ctx, { ...env, RESULTS, ...(storageScript.githubApiUrl ? { GITHUB_API_URL: storageScript.githubApiUrl } : {}) });
   }
 }
 
@@ -50,6 +54,8 @@ export const sandboxScript = {
   loseContainerAfterFrames: null as number | null,
   /** The next log stream ends after this many frames while the process keeps running (once). */
   endStreamAfterFrames: null as number | null,
+  /** Results of the next repository steps, by step, instead of the stand-in's success (raw stdout). */
+  stepOutputs: {} as Partial<Record<"checkout" | "finish" | "pack" | "unpack", string>>,
   destroy: "ok" as "ok" | "throw" | "hang",
 };
 
@@ -70,10 +76,19 @@ export const sandboxEvents = {
   destroyed: [] as string[],
   /** Log streams opened. */
   streams: 0,
+  /** Repository steps run, with their environment. */
+  steps: [] as { sandboxId: string; step: string; env: Record<string, string | undefined> }[],
+  /** Files written into containers. */
+  written: [] as { sandboxId: string; path: string; bytes: number }[],
+  /** Git door grants. */
+  grants: [] as { sandboxId: string; grant: unknown }[],
+  /** `cwd` of each started process. */
+  cwds: [] as (string | undefined)[],
 };
 
 export function resetSandboxScript(): void {
   storageScript.failPuts = 0;
+  storageScript.githubApiUrl = undefined;
   sandboxScript.startErrors = [];
   sandboxScript.runs = [];
   sandboxScript.loseContainerAfterFrames = null;
@@ -83,6 +98,11 @@ export function resetSandboxScript(): void {
   sandboxEvents.kills = [];
   sandboxEvents.destroyed = [];
   sandboxEvents.streams = 0;
+  sandboxEvents.steps = [];
+  sandboxEvents.written = [];
+  sandboxEvents.grants = [];
+  sandboxEvents.cwds = [];
+  sandboxScript.stepOutputs = {};
 }
 
 /** Cuts a stream after `frames` chunks: with an error (a lost container) or a clean end. */
@@ -122,8 +142,9 @@ export class Sandbox extends StubSandbox {
     return sandboxScript.runs.shift() ?? stubRun(task, crypto.randomUUID(), { ...DEFAULT_DIRECTIVES, delayMs: 0 });
   }
 
-  override async startProcess(command: string, options?: StubProcessOptions) {
+  override async startProcess(command: string, options?: StubProcessOptions & { cwd?: string }) {
     sandboxEvents.starts.push({ sandboxId: this.ctx.id.toString(), taskId: this.#name, command, env: { ...options?.env } });
+    sandboxEvents.cwds.push(options?.cwd);
     const error = sandboxScript.startErrors.shift();
     if (error !== undefined) throw new Error(error);
     this.#lost = false;
@@ -149,6 +170,32 @@ export class Sandbox extends StubSandbox {
       return cut(stream, end, "end", () => undefined);
     }
     return stream;
+  }
+
+  override async exec(command: string, options?: StubProcessOptions) {
+    const step = stepOf(command);
+    const startError = sandboxScript.startErrors.shift();
+    if (startError !== undefined) throw new Error(startError);
+    if (step !== null) {
+      sandboxEvents.steps.push({ sandboxId: this.ctx.id.toString(), step, env: { ...options?.env } });
+      const scripted = sandboxScript.stepOutputs[step];
+      if (scripted !== undefined) {
+        delete sandboxScript.stepOutputs[step];
+        return { exitCode: 1, stdout: scripted, stderr: "" };
+      }
+    }
+    return super.exec(command, options);
+  }
+
+  override async writeFile(path: string, content: ReadableStream<Uint8Array>, options?: unknown): Promise<void> {
+    const bytes = new Uint8Array(await new Response(content).arrayBuffer());
+    sandboxEvents.written.push({ sandboxId: this.ctx.id.toString(), path, bytes: bytes.byteLength });
+    return super.writeFile(path, new Response(bytes).body!, options);
+  }
+
+  override async grantRepository(grant: GitAccessGrant): Promise<void> {
+    sandboxEvents.grants.push({ sandboxId: this.ctx.id.toString(), grant });
+    return super.grantRepository(grant);
   }
 
   override async getProcess(processId: string) {

@@ -102,7 +102,7 @@ describe.each([
     const body = await expectRejected(await send({ task: "x", secretive: "value-not-to-echo" }), 400, "unknown_field");
     expect(body.details).toEqual({
       fields: ["secretive"],
-      allowed: ["task", "timeout", "model", "maxTurns", "permissionMode", "maxBudgetUsd", "callbackUrl"],
+      allowed: ["task", "timeout", "model", "maxTurns", "permissionMode", "maxBudgetUsd", "callbackUrl", "repo", "branch", "push", "pullRequest", "continueFrom"],
     });
     expect(JSON.stringify(body)).not.toContain("value-not-to-echo");
   });

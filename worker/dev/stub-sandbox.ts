@@ -9,8 +9,10 @@
  * It is never part of the deployed bundle (the deployed entry is src/index.ts).
  */
 import { DurableObject } from "cloudflare:workers";
-import type { SandboxProcessInfo } from "../src/sandbox/control.js";
+import type { GitAccessGrant } from "../src/egress/git-credentials.js";
+import type { ExecOutcome, SandboxProcessInfo } from "../src/sandbox/control.js";
 import { PROMPT_ENV_VAR } from "../src/tasks/claude-command.js";
+import { runStubStep, stepOf } from "./stub-repository.js";
 import { type StubRun, stubRun } from "./stub-script.js";
 
 /** The process options the task object sends (a subset of the SDK's ProcessOptions). */
@@ -134,14 +136,49 @@ export class StubProcess {
 
 export class StubSandbox extends DurableObject {
   #processes = new Map<string, StubProcess>();
+  /** The container's files the repository steps write and read. */
+  #files = new Map<string, Uint8Array>();
+  /** The git door grants, newest last. */
+  protected grants: GitAccessGrant[] = [];
 
   /** Called by `getSandbox()` with the sandbox name and options. */
   async configure(_configuration: unknown): Promise<void> {}
 
-  async startProcess(command: string, options?: StubProcessOptions): Promise<{ id: string; command: string; status: string }> {
+  async startProcess(command: string, options?: StubProcessOptions & { cwd?: string }): Promise<{ id: string; command: string; status: string }> {
     const process = new StubProcess(command, this.runFor(options?.env?.[PROMPT_ENV_VAR] ?? ""));
     this.#processes.set(process.id, process);
     return { id: process.id, command, status: process.status };
+  }
+
+  /** Runs a repository step (see stub-repository.ts); any other command prints nothing and succeeds. */
+  async exec(command: string, options?: StubProcessOptions): Promise<ExecOutcome> {
+    const step = stepOf(command);
+    return step === null ? { exitCode: 0, stdout: "", stderr: "" } : runStubStep(step, options?.env ?? {}, this.#files);
+  }
+
+  /** What `getSandbox(..., { enableDefaultSession: false })` calls for `exec`. */
+  async execWithSessionToken(command: string, _sessionToken: string, options?: StubProcessOptions): Promise<ExecOutcome> {
+    return this.exec(command, options);
+  }
+
+  async writeFile(path: string, content: ReadableStream<Uint8Array>, _options?: unknown): Promise<void> {
+    this.#files.set(path, new Uint8Array(await new Response(content).arrayBuffer()));
+  }
+
+  /** The file as the SDK streams it: Server-Sent Events with metadata, one base64 chunk, and completion. */
+  async readFileStream(path: string, _options?: unknown): Promise<ReadableStream<Uint8Array>> {
+    const bytes = this.#files.get(path);
+    const event = (value: Record<string, unknown>) => `data: ${JSON.stringify(value)}\n\n`;
+    const text = bytes
+      ? event({ type: "metadata", mimeType: "application/octet-stream", size: bytes.byteLength, isBinary: true, encoding: "base64" }) +
+        event({ type: "chunk", data: btoa(String.fromCharCode(...bytes)) }) +
+        event({ type: "complete", bytesRead: bytes.byteLength })
+      : event({ type: "error", error: `File not found: ${path}` });
+    return new Response(text).body!;
+  }
+
+  async grantRepository(grant: GitAccessGrant): Promise<void> {
+    this.grants.push(grant);
   }
 
   async streamProcessLogs(processId: string): Promise<ReadableStream<Uint8Array>> {
@@ -159,10 +196,11 @@ export class StubSandbox extends DurableObject {
     this.#processes.get(processId)?.end("killed", null);
   }
 
-  /** Stops every process and forgets them, as destroying the container does. */
+  /** Stops every process and forgets them and the files, as destroying the container does. */
   async destroy(): Promise<void> {
     for (const process of this.#processes.values()) process.end("killed", null);
     this.#processes.clear();
+    this.#files.clear();
   }
 
   /** What the process of `task` prints (the test harness plays other runs). */

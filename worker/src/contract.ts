@@ -123,6 +123,8 @@ export const SETTING_VARS = {
   githubAppId: "GITHUB_APP_ID",
   /** Comma-separated `owner/repo` a task may push to and open pull requests on; empty: any the credential can. */
   githubRepos: "GITHUB_REPOS",
+  /** The GitHub API's base URL; default https://api.github.com (set it for GitHub Enterprise Server). */
+  githubApiUrl: "GITHUB_API_URL",
 } as const;
 
 /** Prefix of every object the Worker writes to the results bucket. */

@@ -1,7 +1,15 @@
 /**
  * The Worker's bindings: `Env` is generated from wrangler.jsonc by `wrangler types`
- * (worker/worker-configuration.d.ts); the secrets are declared in secrets.ts.
+ * (worker/worker-configuration.d.ts); the secrets are declared in secrets.ts, and
+ * the plain settings that have no value unless a deployment sets them, here.
  */
 import type { WorkerSecrets } from "./secrets.js";
 
-export type WorkerEnv = Env & WorkerSecrets;
+/** Plain settings bound only when configured (see SETTING_VARS in contract.ts). */
+export interface OptionalVars {
+  GITHUB_APP_ID?: string;
+  GITHUB_REPOS?: string;
+  GITHUB_API_URL?: string;
+}
+
+export type WorkerEnv = Env & WorkerSecrets & OptionalVars;

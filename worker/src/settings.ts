@@ -40,6 +40,8 @@ export interface Settings {
   githubAppId: string | null;
   /** `owner/repo` (lower case) that tasks may push to; empty: any the credential can. */
   githubRepos: string[];
+  /** The GitHub API's base URL, without a trailing slash. */
+  githubApiUrl: string;
 }
 
 type SettingsSource = Partial<Record<(typeof SETTING_VARS)[keyof typeof SETTING_VARS], unknown>>;
@@ -98,6 +100,21 @@ function repos(value: unknown): Parsed<string[]> {
   return list.every((repo) => GITHUB_REPO_PATTERN.test(repo)) ? list : INVALID;
 }
 
+/** An https URL without credentials, query or fragment (plain http to loopback only in local development). */
+function apiUrl(value: unknown, allowLoopbackHttp: boolean): Parsed<string> {
+  const raw = text(value);
+  if (raw === undefined || raw === INVALID) return raw;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return INVALID;
+  }
+  const loopback = url.protocol === "http:" && allowLoopbackHttp && ["127.0.0.1", "localhost"].includes(url.hostname);
+  if ((url.protocol !== "https:" && !loopback) || url.username || url.password || url.search || url.hash) return INVALID;
+  return url.href.replace(/\/$/, "");
+}
+
 /** Reads and validates the settings; throws `ApiError("settings_invalid")` naming the bad variables (never their values). */
 export function readSettings(env: SettingsSource): Settings {
   const invalid: string[] = [];
@@ -121,6 +138,7 @@ export function readSettings(env: SettingsSource): Settings {
   const allowWebSearch = read(v.allowWebSearch, choice(env[v.allowWebSearch], ["true", "false"] as const));
   const githubAppId = read(v.githubAppId, integer(env[v.githubAppId], 1, Number.MAX_SAFE_INTEGER));
   const githubRepos = read(v.githubRepos, repos(env[v.githubRepos]));
+  const githubApiUrl = read(v.githubApiUrl, apiUrl(env[v.githubApiUrl], allowInsecureCallbacks === "true"));
   if (invalid.length > 0) throw new ApiError("settings_invalid", { details: { variables: invalid } });
 
   const maxTimeoutMs = maxTimeout ?? LIMITS.maxTimeoutMs;
@@ -145,5 +163,6 @@ export function readSettings(env: SettingsSource): Settings {
     allowWebSearch: allowWebSearch !== "false",
     githubAppId: githubAppId === undefined ? null : String(githubAppId),
     githubRepos: githubRepos ?? [],
+    githubApiUrl: githubApiUrl ?? "https://api.github.com",
   };
 }

@@ -5,15 +5,22 @@
  * `Cache-Control: no-store`, and each request leaves one structured log line.
  */
 import {
+  ARTIFACTS,
+  type ArtifactName,
+  artifactKey,
   LIMITS,
   SERVICE_VERSION,
   TASK_INDEX_NAME,
   type TaskResult,
   type TaskStatusDocument,
+  workspaceKey,
 } from "../contract.js";
+import { githubCredentials } from "../egress/git-credentials.js";
+import { parseRepositoryUrl, type RepositoryRequest, RepositoryRequestError, resolveFollowUp } from "../repositories/request.js";
+import type { RepositoryPlan } from "../tasks/repository-run.js";
 import { claudeCredential } from "../egress/outbound.js";
 import type { WorkerEnv } from "../env.js";
-import { readSettings } from "../settings.js";
+import { readSettings, type Settings } from "../settings.js";
 import { archivedEvents, loadResult } from "../storage/results.js";
 import { newTaskId } from "../tasks/task-id.js";
 import type { ResultWait, StoredEventsPage, TaskSubmission } from "../tasks/task-object.js";
@@ -87,6 +94,40 @@ function errorResponse(log: RequestLog, error: ApiError): Response {
   return json(error.toBody(), error.status, headers);
 }
 
+/**
+ * What a repository task will work on, checked against the deployment: a
+ * follow-up takes the earlier task's repository and branch (which must still
+ * have a workspace to restore), and pushing needs a GitHub repository, a
+ * credential, and a repository `githubRepos` allows.
+ */
+async function repositoryPlan(c: RequestContext, request: RepositoryRequest, settings: Settings): Promise<RepositoryPlan> {
+  let resolved = request;
+  if (request.continueFrom !== null) {
+    const earlier = await findStatus(c.env, request.continueFrom);
+    if (!earlier) throw new ApiError("continue_from_unavailable");
+    if (!earlier.repository) throw new ApiError("follow_up_without_repository");
+    if (earlier.status !== "queued" && earlier.status !== "running" && (await c.env.RESULTS.head(workspaceKey(request.continueFrom))) === null) {
+      throw new ApiError("continue_from_unavailable");
+    }
+    try {
+      const repo = { ...parseRepositoryUrl(earlier.repository.url, settings.allowedHosts), ref: earlier.repository.ref };
+      resolved = resolveFollowUp(request, { repo, branch: earlier.repository.branch });
+    } catch (error) {
+      if (error instanceof RepositoryRequestError) throw new ApiError(error.code);
+      throw error;
+    }
+  }
+  const { repo, branch } = resolved;
+  if (repo === null || branch === null) throw new ApiError("follow_up_without_repository");
+  if (resolved.push) {
+    if (repo.github === null) throw new ApiError("push_not_supported");
+    if (githubCredentials(c.env) === null) throw new ApiError("github_not_configured");
+    const name = `${repo.github.owner}/${repo.github.repo}`.toLowerCase();
+    if (settings.githubRepos.length > 0 && !settings.githubRepos.includes(name)) throw new ApiError("repo_not_granted");
+  }
+  return { repo, branch, push: resolved.push, pullRequest: resolved.pullRequest, continuedFrom: resolved.continueFrom };
+}
+
 /** Validates a task request and hands it to a new Task object; returns its first status document. */
 async function submitTask(c: RequestContext): Promise<TaskStatusDocument> {
   await requireAuth(c);
@@ -94,11 +135,12 @@ async function submitTask(c: RequestContext): Promise<TaskStatusDocument> {
   if (!isJsonContentType(c.request.headers.get("content-type"))) throw new ApiError("unsupported_media_type");
   const text = await readBodyText(c.request);
   const settings = readSettings(c.env);
-  const request = parseTaskRequest(text, settings);
+  const taskId = newTaskId();
+  const request = parseTaskRequest(text, { ...settings, taskId });
   if (!claudeCredential(c.env)) throw new ApiError("credential_not_configured");
   if (request.callbackUrl !== undefined && !webhookKey(c.env.WEBHOOK_SECRET ?? "")) throw new ApiError("webhook_not_configured");
+  const repository = request.repository ? await repositoryPlan(c, request.repository, settings) : null;
 
-  const taskId = newTaskId();
   c.log.taskId = taskId;
   const submission: TaskSubmission = {
     taskId,
@@ -108,6 +150,7 @@ async function submitTask(c: RequestContext): Promise<TaskStatusDocument> {
     queueTimeoutMs: settings.queueTimeoutMs,
     maxOutputBytes: settings.maxOutputBytes,
     credentialMode: settings.credentialMode,
+    repository,
   };
   try {
     return await taskObject(c.env, taskId).start(submission);
@@ -312,6 +355,22 @@ const cancelTask: Handler = async (c) => {
   throw new ApiError("task_finished", { extra: { taskId, status: document.status } });
 };
 
+// GET /tasks/:taskId/artifacts/:name: a file a repository task handed back, such as changes.patch.
+const taskArtifact: Handler = async (c) => {
+  const taskId = await taskIdOf(c);
+  const name = c.params.name ?? "";
+  if (!Object.hasOwn(ARTIFACTS, name)) throw new ApiError("artifact_not_found");
+  const artifact = await c.env.RESULTS.get(artifactKey(taskId, name as ArtifactName));
+  if (artifact !== null) return new Response(artifact.body, { headers: { "Content-Type": ARTIFACTS[name as ArtifactName] } });
+  const document = await taskObject(c.env, taskId)
+    .status()
+    .catch(() => null);
+  if (document && (document.status === "queued" || document.status === "running")) {
+    throw new ApiError("task_not_finished", { extra: { taskId, status: document.status } });
+  }
+  throw new ApiError("artifact_not_found");
+};
+
 // GET /tasks/:taskId/result: the stored result of a finished task.
 const taskResult: Handler = async (c) => {
   const taskId = await taskIdOf(c);
@@ -333,6 +392,7 @@ const ROUTES: Route<Handler>[] = [
   { method: "GET", pattern: "/tasks/:taskId/events", handler: taskEvents },
   { method: "POST", pattern: "/tasks/:taskId/cancel", handler: cancelTask },
   { method: "GET", pattern: "/tasks/:taskId/result", handler: taskResult },
+  { method: "GET", pattern: "/tasks/:taskId/artifacts/:name", handler: taskArtifact },
 ];
 
 /** Answers one request: route, handler, error codes, common headers and the log line. */

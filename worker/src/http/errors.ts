@@ -3,6 +3,8 @@
  * its status and its human message. Messages are fixed text: an error body
  * never echoes the task, the command run in the sandbox, or a secret.
  */
+import { REPOSITORY_REQUEST_ERRORS } from "../repositories/request.js";
+
 export const API_ERRORS = {
   // 400: the caller's mistakes.
   invalid_json: { status: 400, message: "Request body is not valid JSON" },
@@ -19,16 +21,26 @@ export const API_ERRORS = {
   unknown_field: { status: 400, message: "Request body has unknown fields" },
   invalid_task_id: { status: 400, message: "Task id must be a UUID" },
   invalid_query: { status: 400, message: "Query parameter is not valid" },
+  // The repository fields (repositories/request.ts), and what the deployment allows of them.
+  ...REPOSITORY_REQUEST_ERRORS,
+  push_not_supported: { status: 400, message: "push and pullRequest need a repository on GitHub" },
+  github_not_configured: { status: 400, message: "This deployment has no GitHub credential, so tasks cannot push or open pull requests" },
+  repo_not_granted: { status: 400, message: "This deployment does not let tasks push to that repository (githubRepos)" },
   // 401
   unauthorized: { status: 401, message: "Unauthorized" },
   // 404 / 405
   task_not_found: { status: 404, message: "Task not found" },
   result_not_found: { status: 404, message: "Task result not found" },
+  artifact_not_found: { status: 404, message: "Task artifact not found" },
   not_found: { status: 404, message: "Not found" },
   method_not_allowed: { status: 405, message: "Method not allowed" },
   // 409: the task is not in a state that allows this.
   task_finished: { status: 409, message: "Task has already finished" },
   task_not_finished: { status: 409, message: "Task has not finished yet" },
+  continue_from_unavailable: {
+    status: 409,
+    message: "The task to continue has no workspace to restore: it is unknown, past the retention, or ended without storing one",
+  },
   // 413 / 415 / 429
   body_too_large: { status: 413, message: "Request body is too large" },
   unsupported_media_type: { status: 415, message: "Content-Type must be application/json" },

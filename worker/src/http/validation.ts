@@ -5,6 +5,7 @@
  * then each field; the first failure decides the error code.
  */
 import { LIMITS, PERMISSION_MODES, type PermissionMode, TASK_STATUSES, type TaskStatus } from "../contract.js";
+import { parseRepositoryRequest, REPOSITORY_FIELDS, type RepositoryRequest, RepositoryRequestError } from "../repositories/request.js";
 import { ApiError, type ApiErrorCode } from "./errors.js";
 
 /** A validated task request, with the deployment's defaults applied. */
@@ -18,6 +19,8 @@ export interface TaskRequest {
   maxBudgetUsd?: number;
   /** Where the `task.finished` webhook goes. */
   callbackUrl?: string;
+  /** The repository fields, when the task names a repository or a task to continue. */
+  repository?: RepositoryRequest;
 }
 
 /** What a request may ask for, given the deployment's settings. */
@@ -29,6 +32,10 @@ export interface RequestDefaults {
   maxBudgetUsd: number | null;
   /** Whether `callbackUrl` may be plain http to localhost. */
   allowInsecureCallbacks: boolean;
+  /** Hosts the container may reach (a repository's host must be one). */
+  allowedHosts: readonly string[];
+  /** The id of the task being created (it names the default work branch). */
+  taskId: string;
 }
 
 /** Model names and aliases: `sonnet`, `opus`, `claude-sonnet-4-5-20250929`, `claude-opus-4-1[1m]`. */
@@ -164,9 +171,10 @@ export function parseTaskRequest(text: string, defaults: RequestDefaults): TaskR
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError("invalid_body");
 
   const fields = body as Record<string, unknown>;
-  const unknown = Object.keys(fields).filter((key) => !(FIELD_ORDER as readonly string[]).includes(key));
+  const allowed: readonly string[] = [...FIELD_ORDER, ...REPOSITORY_FIELDS];
+  const unknown = Object.keys(fields).filter((key) => !allowed.includes(key));
   if (unknown.length > 0) {
-    throw new ApiError("unknown_field", { details: { fields: unknown.slice(0, 10).map((key) => key.slice(0, 64)), allowed: [...FIELD_ORDER] } });
+    throw new ApiError("unknown_field", { details: { fields: unknown.slice(0, 10).map((key) => key.slice(0, 64)), allowed } });
   }
   for (const field of FIELD_ORDER) {
     // Only `task` is required; an optional field that is absent needs no check.
@@ -175,6 +183,13 @@ export function parseTaskRequest(text: string, defaults: RequestDefaults): TaskR
     if (code === undefined) continue;
     const details = fieldDetails(code, defaults);
     throw new ApiError(code, details ? { details } : {});
+  }
+  let repository: RepositoryRequest | null;
+  try {
+    repository = parseRepositoryRequest(fields, { taskId: defaults.taskId, allowedHosts: defaults.allowedHosts });
+  } catch (error) {
+    if (error instanceof RepositoryRequestError) throw new ApiError(error.code);
+    throw error;
   }
   const { task, timeout, model, maxTurns, permissionMode, maxBudgetUsd, callbackUrl } = fields as {
     task: string;
@@ -193,6 +208,7 @@ export function parseTaskRequest(text: string, defaults: RequestDefaults): TaskR
     ...(maxTurns === undefined ? {} : { maxTurns }),
     ...(maxBudgetUsd === undefined ? {} : { maxBudgetUsd }),
     ...(callbackUrl === undefined ? {} : { callbackUrl }),
+    ...(repository === null ? {} : { repository }),
   };
 }
 

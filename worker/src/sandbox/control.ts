@@ -2,10 +2,12 @@
  * The little of a sandbox that a task needs, behind our own interface so the
  * Sandbox SDK stays in this folder: start Claude Code as a background process,
  * read its log stream, ask whether it still runs, stop it, destroy the
- * container. `openTaskSandbox` adapts the SDK's `getSandbox` stub to it; the
+ * container; and for repository tasks, run a short step, move a file in or
+ * out, and open the git door. `openTaskSandbox` adapts the SDK's `getSandbox` stub to it; the
  * tests and `dev:stub` bind a stand-in Durable Object with the same methods.
  */
-import { getSandbox } from "@cloudflare/sandbox";
+import { getSandbox, streamFile } from "@cloudflare/sandbox";
+import type { GitAccessGrant } from "../egress/git-credentials.js";
 
 /** A background process as the sandbox reports it. */
 export interface SandboxProcessInfo {
@@ -13,9 +15,24 @@ export interface SandboxProcessInfo {
   exitCode: number | null;
 }
 
+/** What a short command printed, and how it ended. */
+export interface ExecOutcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
 export interface TaskSandbox {
   /** Starts `command` in the background; resolves once it runs, with its process id. */
-  startProcess(command: string, options: { env: Record<string, string> }): Promise<{ id: string }>;
+  startProcess(command: string, options: { env: Record<string, string>; cwd?: string }): Promise<{ id: string }>;
+  /** Runs a short command to its end (a repository step). */
+  exec(command: string, options: { env: Record<string, string>; timeoutMs: number }): Promise<ExecOutcome>;
+  /** Writes a file in the container from a stream. */
+  writeFile(path: string, content: ReadableStream<Uint8Array>): Promise<void>;
+  /** Reads a file of the container as bytes. */
+  readFile(path: string): Promise<ReadableStream<Uint8Array>>;
+  /** Lets the container's git reach one repository through the git door. */
+  grantRepository(grant: GitAccessGrant): Promise<void>;
   /** The process's log stream (Server-Sent Events; see events/process-log.ts). */
   streamProcessLogs(processId: string): Promise<ReadableStream<Uint8Array>>;
   /** The process, or null when the sandbox does not know it (a new container). */
@@ -39,7 +56,18 @@ export function openTaskSandbox(namespace: SandboxNamespace, taskId: string, kee
     sleepAfter: Math.max(60, Math.ceil(keepAliveMs / 1000) + 60),
   });
   return {
-    startProcess: async (command, options) => ({ id: (await sandbox.startProcess(command, { env: options.env })).id }),
+    startProcess: async (command, options) =>
+      ({ id: (await sandbox.startProcess(command, { env: options.env, ...(options.cwd === undefined ? {} : { cwd: options.cwd }) })).id }),
+    exec: async (command, options) => {
+      const { exitCode, stdout, stderr } = await sandbox.exec(command, { env: options.env, timeout: options.timeoutMs });
+      return { exitCode, stdout, stderr };
+    },
+    writeFile: async (path, content) => {
+      await sandbox.writeFile(path, content);
+    },
+    readFile: async (path) => fileBytes(await sandbox.readFileStream(path)),
+    // A method of our Sandbox class (sandbox.ts), reached through the stub.
+    grantRepository: (grant) => (sandbox as unknown as Pick<TaskSandbox, "grantRepository">).grantRepository(grant),
     streamProcessLogs: (processId) => sandbox.streamProcessLogs(processId),
     getProcess: async (processId) => {
       const process = await sandbox.getProcess(processId);
@@ -48,6 +76,23 @@ export function openTaskSandbox(namespace: SandboxNamespace, taskId: string, kee
     killProcess: (processId) => sandbox.killProcess(processId),
     destroy: () => sandbox.destroy(),
   };
+}
+
+/** The bytes of the SDK's file stream (Server-Sent Events of text or base64 chunks). */
+function fileBytes(events: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const chunks = streamFile(events);
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await chunks.next();
+      if (done) controller.close();
+      else controller.enqueue(typeof value === "string" ? encoder.encode(value) : value);
+    },
+    async cancel() {
+      // Ends the generator, which releases the file's event stream.
+      await chunks.return(undefined as never);
+    },
+  });
 }
 
 /** Messages of the platform when it cannot give a task a container (capacity, limits, restarts). */

@@ -1,10 +1,14 @@
 /**
  * The Sandbox Durable Object: the SDK's Sandbox with this deployment's egress
- * policy. One instance (and one container) exists per task id.
+ * policy. One instance (and one container) exists per task id. A repository
+ * task grants its sandbox's git one repository (and the branch it may push)
+ * with `grantRepository`; the git door then serves that host for this
+ * instance only, adding the credential outside the container.
  */
 import { Sandbox as SandboxBase } from "@cloudflare/sandbox";
 import { ANTHROPIC_API_HOST } from "../contract.js";
 import type { WorkerEnv } from "../env.js";
+import { type GitAccessGrant, gitDoorWithCredentials } from "../egress/git-credentials.js";
 import { egressPolicy, forwardToAnthropic } from "../egress/outbound.js";
 
 export class Sandbox extends SandboxBase<WorkerEnv> {
@@ -17,7 +21,16 @@ export class Sandbox extends SandboxBase<WorkerEnv> {
     super(ctx, env);
     this.allowedHosts = egressPolicy(env).allowedHosts;
   }
+
+  /** Opens the git door for the task's repository on this sandbox (and only this one). */
+  async grantRepository(grant: GitAccessGrant): Promise<void> {
+    await this.setOutboundByHost(grant.host, "gitDoor", grant);
+  }
 }
+
+Sandbox.outboundHandlers = {
+  gitDoor: (request: Request, env: WorkerEnv, ctx: { params?: unknown }) => gitDoorWithCredentials(request, env, ctx.params as GitAccessGrant),
+};
 
 Sandbox.outboundByHost = {
   [ANTHROPIC_API_HOST]: (request: Request, env: WorkerEnv) => forwardToAnthropic(request, env),

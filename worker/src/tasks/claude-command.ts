@@ -37,6 +37,8 @@ export interface ClaudeInvocationInput {
   maxBudgetUsd?: number;
   /** The task timeout; `timeout(1)` stops Claude Code after it. */
   timeoutMs: number;
+  /** Session flags (`sessionArguments` of repositories/workspace.ts), before the prompt. */
+  sessionArgs?: readonly string[];
   credential: ClaudeCredential;
   /** `proxy`: the container gets a placeholder; `env`: it gets the real credential. */
   credentialMode: "proxy" | "env";
@@ -48,7 +50,17 @@ export interface ClaudeInvocation {
 }
 
 /** Every flag passed to `claude`; a test checks each against `claude --help` of the pinned version. */
-export const CLAUDE_FLAGS = ["--print", "--output-format", "--verbose", "--permission-mode", "--model", "--max-budget-usd"] as const;
+export const CLAUDE_FLAGS = [
+  "--print",
+  "--output-format",
+  "--verbose",
+  "--permission-mode",
+  "--model",
+  "--max-budget-usd",
+  "--session-id",
+  "--resume",
+  "--fork-session",
+] as const;
 
 /** Seconds `timeout(1)` waits after its TERM before it sends KILL. */
 export const KILL_AFTER_SECONDS = 10;
@@ -68,6 +80,7 @@ export function buildClaudeInvocation(input: ClaudeInvocationInput): ClaudeInvoc
   const args = ["--print", "--output-format", "stream-json", "--verbose", "--permission-mode", input.permissionMode];
   if (input.model !== undefined) args.push("--model", input.model);
   if (input.maxBudgetUsd !== undefined) args.push("--max-budget-usd", String(input.maxBudgetUsd));
+  if (input.sessionArgs !== undefined) args.push(...input.sessionArgs);
   const seconds = Math.max(1, Math.ceil(input.timeoutMs / 1000));
   const command =
     `exec timeout --kill-after=${KILL_AFTER_SECONDS}s ${seconds}s env -u ${PROMPT_ENV_VAR} ` +

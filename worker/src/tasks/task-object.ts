@@ -22,6 +22,7 @@ import {
   type TaskError,
   type TaskResult,
   type TaskStatus,
+  type RepositoryDocument,
   type TaskStatusDocument,
   type TerminalStatus,
 } from "../contract.js";
@@ -37,6 +38,9 @@ import { type EventPages, storeEvents, storeResult } from "../storage/results.js
 import { attemptWebhook, nextWebhookAttemptAt, webhookBody } from "../webhooks/delivery.js";
 import { webhookKey } from "../webhooks/signature.js";
 import type { TaskRequest } from "../http/validation.js";
+import { branchQueueName } from "../repositories/branch-queue.js";
+import { REPOSITORY_PATHS } from "../repositories/script.js";
+import { sessionArguments } from "../repositories/workspace.js";
 import { buildClaudeInvocation } from "./claude-command.js";
 import {
   isTerminal,
@@ -46,8 +50,10 @@ import {
   queueDeadline,
   runDeadline,
   runOutcome,
+  type RunOutcome,
   transition,
 } from "./lifecycle.js";
+import { finishRepository, initialRepositoryDocument, prepareRepository, type RepositoryPlan } from "./repository-run.js";
 import { OutputTail } from "./output-tail.js";
 
 /** Everything a task needs, fixed when it is accepted. */
@@ -60,6 +66,8 @@ export interface TaskSubmission {
   queueTimeoutMs: number;
   maxOutputBytes: number;
   credentialMode: "proxy" | "env";
+  /** What a repository task works on; null for a task without a repository. */
+  repository: RepositoryPlan | null;
 }
 
 /** The persisted state of a task. */
@@ -90,6 +98,21 @@ interface TaskRecord {
   storeFailures: number;
   /** Webhook delivery, when the task has a `callbackUrl`. */
   callback: (CallbackState & { nextAttemptAt: number | null }) | null;
+  /** A repository task's part: where it is, and what it produced so far. */
+  repository: {
+    /** `prepare` (checkout or restore), `claude`, `finish` (commit, push, pull request, workspace). */
+    phase: "waiting" | "prepare" | "claude" | "finish";
+    /** Tasks ahead of it on the same repository and branch (0: it may run). */
+    position: number;
+    /** When it reached the head of its branch's queue (its queue timeout counts from then). */
+    headAt: number | null;
+    defaultBranch: string | null;
+    /** Claude Code's outcome, kept while the finish step runs. */
+    claudeOutcome: RunOutcome | null;
+    document: RepositoryDocument;
+    /** Whether the branch's queue was told this task ended. */
+    released?: boolean;
+  } | null;
 }
 
 /** `awaitResult`: the task's result once it is stored, or why not yet. */
@@ -124,6 +147,8 @@ const REATTACH_DELAY_MS = 1_000;
 const MAX_LOST_STREAMS = 5;
 /** When the alarm asks for a container if the first request, made at once, was lost with this object. */
 const FIRST_ATTEMPT_SAFETY_MS = 5_000;
+/** How often a task waiting for its branch asks its queue again (it is also woken when its turn comes). */
+const BRANCH_POLL_MS = 5_000;
 /** Failed starts (other than capacity) before the task fails. */
 const MAX_START_FAILURES = 3;
 
@@ -138,6 +163,7 @@ export class Task extends DurableObject<WorkerEnv> {
   #following: Promise<void> | null = null;
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   #acquiring = false;
+  #finishing: Promise<void> | null = null;
   #wrappingUp: Promise<void> | null = null;
   #stdout: OutputTail | null = null;
   #stderr: OutputTail | null = null;
@@ -178,7 +204,22 @@ export class Task extends DurableObject<WorkerEnv> {
       archived: false,
       storeFailures: 0,
       callback: null,
+      repository: submission.repository
+        ? {
+            phase: "waiting",
+            position: 0,
+            headAt: null,
+            defaultBranch: null,
+            claudeOutcome: null,
+            document: initialRepositoryDocument(submission.repository, submission.taskId),
+          }
+        : null,
     };
+    if (record.repository) {
+      // One task at a time per repository and branch, in the order they were accepted.
+      record.repository.position = await this.#branchQueue(submission.repository!).enqueue(submission.taskId);
+      if (record.repository.position === 0) record.repository.headAt = Date.now();
+    }
     this.#append(record, { type: "status", data: { status: "queued" } });
     this.#save(record);
     // The first request for a container is made now; the alarm is the safety net if this object goes away meanwhile.
@@ -234,6 +275,12 @@ export class Task extends DurableObject<WorkerEnv> {
     return { state: "pending", status: record.status };
   }
 
+  /** Asks the task to look at its state now (the task ahead of it on its branch ended). */
+  async wake(): Promise<void> {
+    const record = this.#load();
+    if (record?.status === "queued") this.ctx.waitUntil(this.#advance());
+  }
+
   /** Cancels the task: Claude Code is stopped, the container destroyed, what it printed so far stored. */
   async cancel(): Promise<CancelOutcome | null> {
     const record = this.#load();
@@ -267,17 +314,20 @@ export class Task extends DurableObject<WorkerEnv> {
     const now = Date.now();
     switch (record.status) {
       case "queued":
-        if (now >= queueDeadline(record.submission)) {
+        if (record.repository && record.repository.position > 0 && !(await this.#reachedHead(record))) return;
+        if (now >= queueDeadline({ createdAt: record.repository?.headAt ?? record.submission.createdAt, queueTimeoutMs: record.submission.queueTimeoutMs })) {
           this.#apply(record, { kind: "queue_timeout", queueTimeoutMs: record.submission.queueTimeoutMs });
         } else if ((record.nextAttemptAt ?? now) <= now) {
           await this.#acquire(record);
         }
         return;
       case "running": {
-        const deadline = runDeadline({ startedAt: record.startedAt, timeoutMs: record.submission.request.timeoutMs, graceMs: record.submission.graceMs });
+        const deadline = runDeadline({ startedAt: record.startedAt, timeoutMs: record.submission.request.timeoutMs, graceMs: this.#graceMs(record) });
         if (deadline !== null && now >= deadline) {
           this.#apply(record, { kind: "deadline_passed", timeoutMs: record.submission.request.timeoutMs });
-        } else {
+        } else if (record.repository?.phase === "finish") {
+          this.#finishRepositoryPhase();
+        } else if (record.repository?.phase !== "prepare") {
           this.#follow();
         }
         return;
@@ -293,7 +343,8 @@ export class Task extends DurableObject<WorkerEnv> {
   // Getting a container and starting Claude Code.
   // ---------------------------------------------------------------------------
 
-  async #acquire(record: TaskRecord): Promise<void> {
+  async #acquire(queued: TaskRecord): Promise<void> {
+    let record = queued;
     if (this.#acquiring) return;
     this.#acquiring = true;
     try {
@@ -312,18 +363,63 @@ export class Task extends DurableObject<WorkerEnv> {
         ...(request.model === undefined ? {} : { model: request.model }),
         ...(request.maxTurns === undefined ? {} : { maxTurns: request.maxTurns }),
         ...(request.maxBudgetUsd === undefined ? {} : { maxBudgetUsd: request.maxBudgetUsd }),
+        ...(record.submission.repository
+          ? { sessionArgs: sessionArguments({ taskId: record.submission.taskId, resumeSessionId: record.submission.repository.continuedFrom }) }
+          : {}),
       });
+      const plan = record.submission.repository;
+      if (plan) {
+        // The first call to the sandbox takes the container: its failure is a failure to start.
+        let prepared: Awaited<ReturnType<typeof prepareRepository>>;
+        const preparing = this.#apply(record, { kind: "container_acquired" }, (next) => {
+          next.startedAt = Date.now();
+          next.nextAttemptAt = null;
+          next.repository!.phase = "prepare";
+        });
+        if (!preparing) return;
+        await this.#index(preparing);
+        try {
+          prepared = await prepareRepository(this.#openSandbox(preparing), this.env.RESULTS, plan);
+        } catch {
+          const current = this.#load();
+          if (current?.status === "running") this.#apply(current, { kind: "container_lost" });
+          return;
+        }
+        const current = this.#load();
+        if (!current || current.status !== "running") return;
+        if ("error" in prepared) {
+          this.#endWith(current, "failed", prepared.error);
+          return;
+        }
+        current.repository!.document.base = prepared.base;
+        current.repository!.defaultBranch = prepared.defaultBranch;
+        current.repository!.phase = "claude";
+        this.#save(current);
+        record = current;
+      }
       let processId: string;
       try {
-        processId = (await this.#openSandbox(record).startProcess(invocation.command, { env: invocation.env })).id;
+        const options = { env: invocation.env, ...(plan ? { cwd: REPOSITORY_PATHS.workDir } : {}) };
+        processId = (await this.#openSandbox(record).startProcess(invocation.command, options)).id;
       } catch (error) {
+        if (plan) {
+          const current = this.#load();
+          if (current?.status === "running") this.#apply(current, { kind: "container_lost" });
+          return;
+        }
         this.#startFailed(error);
         return;
       }
       const current = this.#load();
-      if (!current || current.status !== "queued") {
+      if (!current || current.status !== (plan ? "running" : "queued")) {
         // Cancelled while the container started: it must not keep running.
         await this.#release(processId);
+        return;
+      }
+      if (plan) {
+        current.processId = processId;
+        this.#save(current);
+        this.#follow();
         return;
       }
       const started = this.#apply(current, { kind: "container_acquired" }, (next) => {
@@ -494,9 +590,107 @@ export class Task extends DurableObject<WorkerEnv> {
       elapsedMs: Date.now() - (record.startedAt ?? record.submission.createdAt),
       timeoutMs: record.submission.request.timeoutMs,
     });
+    if (record.repository) {
+      // Commit, patch, push and pull request before the task ends, whatever Claude Code's outcome.
+      record.exitCode = exitCode;
+      record.repository.phase = "finish";
+      record.repository.claudeOutcome = outcome;
+      this.#save(record);
+      this.#finishRepositoryPhase();
+      return;
+    }
     this.#apply(record, { kind: "claude_ended", outcome }, (next) => {
       next.exitCode = exitCode;
     });
+  }
+
+  /** Runs the repository's finish step unless it runs already (after an eviction, the watchdog calls this again). */
+  #finishRepositoryPhase(): void {
+    if (this.#finishing) return;
+    const work = this.#finishRepository().finally(() => {
+      this.#finishing = null;
+    });
+    this.#finishing = work;
+    this.ctx.waitUntil(work);
+  }
+
+  async #finishRepository(): Promise<void> {
+    const record = this.#load();
+    const plan = record?.submission.repository;
+    if (!record || record.status !== "running" || !record.repository || !plan) return;
+    let finished: Awaited<ReturnType<typeof finishRepository>>;
+    try {
+      finished = await finishRepository({
+        sandbox: this.#openSandbox(record),
+        env: this.env,
+        plan,
+        taskId: record.submission.taskId,
+        task: record.submission.request.task,
+        document: record.repository.document,
+        defaultBranch: record.repository.defaultBranch,
+      });
+    } catch {
+      const current = this.#load();
+      if (current?.status === "running") this.#apply(current, { kind: "container_lost" });
+      return;
+    }
+    const current = this.#load();
+    if (!current || current.status !== "running" || !current.repository) return;
+    current.repository.document = finished.document;
+    const claude = current.repository.claudeOutcome ?? { status: "failed" as const, error: { code: "claude_error" as const, message: "Claude Code ended without a result" } };
+    // Claude Code's own failure comes first; a repository step's failure fails an otherwise successful task.
+    const outcome = claude.status === "succeeded" && finished.error ? { status: "failed" as const, error: finished.error } : claude;
+    this.#apply(current, { kind: "claude_ended", outcome });
+  }
+
+  /** Whether a repository task waiting for its branch may run now; updates its position otherwise. */
+  async #reachedHead(record: TaskRecord): Promise<boolean> {
+    const plan = record.submission.repository!;
+    let position: number | null;
+    try {
+      position = await this.#branchQueue(plan).position(record.submission.taskId);
+    } catch {
+      record.nextAttemptAt = Date.now() + BRANCH_POLL_MS;
+      this.#save(record);
+      return false;
+    }
+    // Dropped from its queue (a lost head was cleared): it takes its place again at the end.
+    if (position === null) position = await this.#branchQueue(plan).enqueue(record.submission.taskId);
+    const current = this.#load();
+    if (!current || current.status !== "queued" || !current.repository) return false;
+    const moved = current.repository.position !== position;
+    current.repository.position = position;
+    if (position === 0) {
+      current.repository.headAt = Date.now();
+      current.nextAttemptAt = Date.now();
+    } else {
+      current.nextAttemptAt = Date.now() + BRANCH_POLL_MS;
+    }
+    this.#save(current);
+    if (moved) await this.#index(current);
+    return position === 0;
+  }
+
+  /** Lets the next task of the same repository and branch run, now that this one ended. */
+  async #releaseBranch(record: TaskRecord): Promise<void> {
+    const plan = record.submission.repository;
+    if (!plan) return;
+    try {
+      const next = await this.#branchQueue(plan).release(record.submission.taskId);
+      if (next !== null) await this.env.TASKS.get(this.env.TASKS.idFromName(next)).wake();
+    } catch {
+      // The next task asks its queue again on its own (every few seconds).
+      this.#warn("branch_release_failed");
+    }
+  }
+
+  #branchQueue(plan: RepositoryPlan) {
+    return this.env.BRANCH_QUEUES.get(this.env.BRANCH_QUEUES.idFromName(branchQueueName(plan.repo, plan.branch)));
+  }
+
+  /** The wait beyond the timeout: the deployment's grace, plus the repository steps of a repository task. */
+  #graceMs(record: TaskRecord): number {
+    return record.submission.graceMs + (record.submission.repository ? 2 * LIMITS.repositoryStepSeconds * 1000 : 0);
   }
 
   // ---------------------------------------------------------------------------
@@ -529,7 +723,15 @@ export class Task extends DurableObject<WorkerEnv> {
     record.status = status;
     record.error = error;
     record.finishedAt = Date.now();
-    this.#append(record, { type: "result", data: { success: status === "succeeded", error, usage: record.final?.usage ?? null } });
+    this.#append(record, {
+      type: "result",
+      data: {
+        success: status === "succeeded",
+        error,
+        usage: record.final?.usage ?? null,
+        ...(record.repository ? { repository: record.repository.document } : {}),
+      },
+    });
     this.#append(record, { type: "end", data: { status } });
     this.#save(record);
     this.#notify();
@@ -579,6 +781,11 @@ export class Task extends DurableObject<WorkerEnv> {
       }
       this.#save(record);
       this.#notify();
+    }
+    if (record.repository && !record.repository.released) {
+      await this.#releaseBranch(record);
+      record.repository.released = true;
+      this.#save(record);
     }
     if (record.callback && !record.callback.delivered && record.callback.nextAttemptAt !== null && record.callback.nextAttemptAt <= Date.now()) {
       await this.#deliverWebhook(record);
@@ -672,6 +879,7 @@ export class Task extends DurableObject<WorkerEnv> {
       startedAt: iso(record.startedAt),
       timestamp: new Date(finished).toISOString(),
       durationMs: finished - (record.startedAt ?? record.submission.createdAt),
+      ...this.#repositoryFields(record),
     };
   }
 
@@ -694,8 +902,16 @@ export class Task extends DurableObject<WorkerEnv> {
         : request.callbackUrl !== undefined
           ? { callback: { attempts: 0, delivered: false, lastStatus: null } }
           : {}),
+      ...this.#repositoryFields(record),
+      ...(record.status === "queued" && record.repository && record.repository.position > 0 ? { queuePosition: record.repository.position } : {}),
       links: { self, events: `${self}/events`, result: `${self}/result`, cancel: `${self}/cancel` },
     };
+  }
+
+  #repositoryFields(record: TaskRecord): { repository?: RepositoryDocument; continuedFrom?: string } {
+    const plan = record.submission.repository;
+    if (!plan || !record.repository) return {};
+    return { repository: record.repository.document, ...(plan.continuedFrom ? { continuedFrom: plan.continuedFrom } : {}) };
   }
 
   // ---------------------------------------------------------------------------
@@ -760,11 +976,12 @@ export class Task extends DurableObject<WorkerEnv> {
       at = nextAlarmAt(
         {
           status: record.status,
-          createdAt: record.submission.createdAt,
+          // A repository task's queue timeout counts from when its branch was free.
+          createdAt: record.repository?.headAt ?? record.submission.createdAt,
           startedAt: record.startedAt,
           timeoutMs: record.submission.request.timeoutMs,
-          graceMs: record.submission.graceMs,
-          queueTimeoutMs: record.submission.queueTimeoutMs,
+          graceMs: this.#graceMs(record),
+          queueTimeoutMs: record.repository?.position ? Number.MAX_SAFE_INTEGER / 2 : record.submission.queueTimeoutMs,
           nextAttemptAt: record.nextAttemptAt,
         },
         now,

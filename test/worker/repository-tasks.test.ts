@@ -1,0 +1,232 @@
+/**
+ * Repository tasks through the real Worker and Task objects, with the stand-in
+ * sandbox playing the repository steps: checkout on a work branch, Claude Code
+ * in the working tree, commit and patch, push through the git door, the pull
+ * request opened by the Worker (against the local GitHub API of the test
+ * receiver), follow-ups that restore the earlier workspace and resume its
+ * session, and one task at a time per repository and branch.
+ */
+import { beforeEach, describe, expect, inject, it } from "vitest";
+import { artifactKey, type RepositoryDocument, type TaskEvent, type TaskStatusDocument, workspaceKey } from "../../worker/src/contract.js";
+import { RESULT_MARKER } from "../../worker/src/repositories/script.js";
+import { sandboxEvents, sandboxScript, storageScript } from "./harness.js";
+import {
+  auth,
+  call,
+  callWithEnv,
+  captureLogs,
+  eventually,
+  freshState,
+  getJson,
+  jsonHeaders,
+  sandboxIdOf,
+  statusBecomes,
+  storedResult,
+  submit,
+  submitted,
+  testEnv,
+} from "./helpers.js";
+
+freshState();
+captureLogs();
+
+const sink = inject("webhookSink");
+const REPO = "https://github.com/acme/widgets";
+
+beforeEach(() => {
+  storageScript.githubApiUrl = `${sink}/github`;
+});
+
+async function githubRequests(): Promise<{ headers: Record<string, string>; body: string }[]> {
+  return (await (await fetch(`${sink}/received/github`)).json()) as { headers: Record<string, string>; body: string }[];
+}
+
+describe("a repository task", () => {
+  it("checks out a work branch, runs Claude in the working tree, and hands back the patch and diff stat", async () => {
+    const { taskId, repository } = await submitted({ task: "Add notes", repo: { url: REPO } });
+    expect(repository).toMatchObject({ url: REPO, ref: null, branch: `claude/${taskId.slice(0, 8)}`, push: false, pullRequestRequested: false, base: null });
+    const result = await storedResult(taskId);
+    expect(result.status).toBe("succeeded");
+    expect(result.repository).toEqual({
+      url: REPO,
+      ref: null,
+      branch: `claude/${taskId.slice(0, 8)}`,
+      push: false,
+      pullRequestRequested: false,
+      base: "1111111111111111111111111111111111111111",
+      head: "2222222222222222222222222222222222222222",
+      diffStat: { filesChanged: 1, insertions: 2, deletions: 0, files: [{ path: "NOTES.md", insertions: 2, deletions: 0, binary: false }], truncated: false },
+      pushed: false,
+      pullRequest: null,
+      artifacts: { "changes.patch": `/tasks/${taskId}/artifacts/changes.patch` },
+    } satisfies RepositoryDocument);
+
+    // The steps ran in order, Claude Code in the working tree with the task's own session id.
+    expect(sandboxEvents.steps.map((step) => step.step)).toEqual(["checkout", "finish", "pack"]);
+    expect(sandboxEvents.steps[0]!.env.CLAUDE_SANDBOX_BRANCH).toBe(`claude/${taskId.slice(0, 8)}`);
+    expect(sandboxEvents.cwds).toEqual(["/workspace/repo"]);
+    expect(sandboxEvents.starts[0]!.command).toContain(`'--session-id' '${taskId}'`);
+    // The git door was opened for this repository only, without a push grant.
+    expect(sandboxEvents.grants[0]).toEqual({
+      sandboxId: sandboxIdOf(taskId),
+      grant: { host: "github.com", repositoryPath: "/acme/widgets", pushBranch: null, github: { owner: "acme", repo: "widgets" } },
+    });
+
+    const patch = await call(`/tasks/${taskId}/artifacts/changes.patch`, { headers: auth() });
+    expect(patch.status).toBe(200);
+    expect(patch.headers.get("content-type")).toBe("text/x-patch; charset=utf-8");
+    expect(await patch.text()).toContain("+++ b/NOTES.md");
+    expect(await testEnv.RESULTS.head(workspaceKey(taskId))).not.toBeNull();
+
+    // The result event and the status document carry the same repository document.
+    const { body } = await getJson<{ events: TaskEvent[] }>(`/tasks/${taskId}/events?limit=1000`);
+    expect(body.events.find((event) => event.type === "result")!.data).toMatchObject({ repository: result.repository });
+    expect((await getJson<TaskStatusDocument>(`/tasks/${taskId}`)).body.repository).toEqual(result.repository);
+  });
+
+  it("pushes its branch and has the Worker open the pull request, with a token the container never sees", async () => {
+    const { taskId } = await submitted({ task: "Fix the bug", repo: { url: REPO, ref: "develop" }, pullRequest: { title: "Fix the bug" } });
+    const result = await storedResult(taskId);
+    expect(result.status).toBe("succeeded");
+    expect(result.repository).toMatchObject({ push: true, pullRequestRequested: true, pushed: true, pullRequest: { url: expect.stringMatching(/^https:\/\/github\.com\/acme\/widgets\/pull\/\d+$/) } });
+    expect(sandboxEvents.grants[0]!.grant).toMatchObject({ pushBranch: `claude/${taskId.slice(0, 8)}` });
+    const opened = (await githubRequests()).filter((request) => request.body.startsWith("POST /repos/acme/widgets/pulls"));
+    const pull = JSON.parse(opened.at(-1)!.body.split("\n").slice(1).join("\n")) as Record<string, unknown>;
+    expect(pull).toMatchObject({ title: "Fix the bug", head: `claude/${taskId.slice(0, 8)}`, base: "develop" });
+    expect(opened.at(-1)!.headers.authorization).toBe("Bearer fake-github-test-token-0123456789");
+    // Never in the container.
+    const everything = JSON.stringify(sandboxEvents.starts) + JSON.stringify(sandboxEvents.steps) + JSON.stringify(sandboxEvents.grants) + JSON.stringify(result);
+    expect(everything).not.toContain("fake-github-test-token-0123456789");
+  });
+
+  it("fails with repository_failed when the pull request cannot be opened, keeping the patch", async () => {
+    await fetch(`${sink}/script/github`, { method: "PUT", body: JSON.stringify([403]) });
+    const { taskId } = await submitted({ task: "Refused", repo: { url: REPO }, pullRequest: true });
+    const result = await storedResult(taskId);
+    expect(result).toMatchObject({ status: "failed", error: { code: "repository_failed" } });
+    expect(result.error!.message).toContain("pull request could not be opened");
+    expect(result.repository).toMatchObject({ pushed: true, pullRequest: null });
+    expect(await testEnv.RESULTS.head(artifactKey(taskId, "changes.patch"))).not.toBeNull();
+  });
+
+  it("fails with repository_failed when the checkout fails, and never starts Claude Code", async () => {
+    sandboxScript.stepOutputs.checkout = `${RESULT_MARKER}${JSON.stringify({ step: "checkout", ok: false, code: "ref_not_found" })}\n`;
+    const { taskId } = await submitted({ task: "Nope", repo: { url: REPO, ref: "no-such-branch" } });
+    const result = await storedResult(taskId);
+    expect(result).toMatchObject({ status: "failed", error: { code: "repository_failed" } });
+    expect(result.error!.message).toContain("ref_not_found");
+    expect(sandboxEvents.starts).toEqual([]);
+    await eventually(async () => (sandboxEvents.destroyed.includes(sandboxIdOf(taskId)) ? true : undefined));
+  });
+});
+
+describe("follow-ups", () => {
+  it("restore the earlier workspace, resume its session on the same branch, and link the chain", async () => {
+    const first = await submitted({ task: "Start", repo: { url: REPO } });
+    await storedResult(first.taskId);
+    sandboxEvents.steps = [];
+    const follow = await submitted({ task: "Now add tests", continueFrom: first.taskId });
+    expect(follow.continuedFrom).toBe(first.taskId);
+    const result = await storedResult(follow.taskId);
+    expect(result).toMatchObject({ status: "succeeded", continuedFrom: first.taskId, repository: { branch: `claude/${first.taskId.slice(0, 8)}`, url: REPO } });
+    expect(sandboxEvents.steps.map((step) => step.step)).toEqual(["unpack", "finish", "pack"]);
+    expect(sandboxEvents.written).toEqual([expect.objectContaining({ sandboxId: sandboxIdOf(follow.taskId), path: "/workspace/.claude-sandbox/workspace.tar.gz" })]);
+    const command = sandboxEvents.starts.at(-1)!.command;
+    expect(command).toContain(`'--resume' '${first.taskId}' '--fork-session' '--session-id' '${follow.taskId}'`);
+  });
+
+  it("of a running task waits for it, one task at a time on the branch, and shows its place", async () => {
+    const first = await submitted({ task: "Long\n@stub delay=300", repo: { url: REPO } });
+    const follow = await submitted({ task: "After", continueFrom: first.taskId });
+    const waiting = await getJson<TaskStatusDocument>(`/tasks/${follow.taskId}`);
+    expect(waiting.body).toMatchObject({ status: "queued", queuePosition: 1 });
+    const firstResult = await storedResult(first.taskId);
+    const followResult = await storedResult(follow.taskId);
+    expect(Date.parse(followResult.startedAt!)).toBeGreaterThanOrEqual(Date.parse(firstResult.timestamp));
+    expect(followResult.status).toBe("succeeded");
+  });
+
+  it("of an unknown or expired task is a 409 continue_from_unavailable", async () => {
+    const response = await submit({ task: "x", continueFrom: "3f1c1c3e-5a7b-4c8d-9e0f-112233445566" });
+    expect(response.status).toBe(409);
+    expect(((await response.json()) as { code: string }).code).toBe("continue_from_unavailable");
+
+    const gone = await submitted({ task: "Soon gone", repo: { url: REPO } });
+    await storedResult(gone.taskId);
+    await testEnv.RESULTS.delete(workspaceKey(gone.taskId));
+    const expired = await submit({ task: "x", continueFrom: gone.taskId });
+    expect(expired.status).toBe(409);
+  });
+
+  it("of a task without a repository is a 400 follow_up_without_repository", async () => {
+    const plain = await submitted({ task: "no repo" });
+    await storedResult(plain.taskId);
+    const response = await submit({ task: "x", continueFrom: plain.taskId });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { code: string }).code).toBe("follow_up_without_repository");
+  });
+});
+
+describe("one task at a time per repository and branch", () => {
+  it("runs tasks on the same branch in the order they were accepted, and other branches at once", async () => {
+    const first = await submitted({ task: "One\n@stub delay=200", repo: { url: REPO }, branch: "feature/x" });
+    const second = await submitted({ task: "Two", repo: { url: REPO }, branch: "feature/x" });
+    const other = await submitted({ task: "Elsewhere", repo: { url: REPO }, branch: "feature/y" });
+    expect(second.queuePosition).toBe(1);
+    expect(other.queuePosition).toBeUndefined();
+    await statusBecomes(other.taskId, "succeeded");
+    const [a, b] = [await storedResult(first.taskId), await storedResult(second.taskId)];
+    expect(Date.parse(b.startedAt!)).toBeGreaterThanOrEqual(Date.parse(a.timestamp));
+  });
+
+  it("lets the next task run when the one ahead is cancelled", async () => {
+    const first = await submitted({ task: "Stuck\n@stub hang", repo: { url: REPO }, branch: "feature/z" });
+    const second = await submitted({ task: "Next", repo: { url: REPO }, branch: "feature/z" });
+    await statusBecomes(first.taskId, "running");
+    expect((await call(`/tasks/${first.taskId}/cancel`, { method: "POST", headers: auth() })).status).toBe(202);
+    expect((await storedResult(second.taskId)).status).toBe("succeeded");
+  });
+});
+
+describe("what a deployment allows", () => {
+  const post = (body: Record<string, unknown>, overrides: Parameters<typeof callWithEnv>[2]) =>
+    callWithEnv("/tasks", { method: "POST", headers: jsonHeaders(), body: JSON.stringify(body) }, overrides);
+
+  it.each([
+    ["pushing without a GitHub credential", { task: "t", repo: { url: REPO }, push: true }, { GITHUB_TOKEN: undefined }, 400, "github_not_configured"],
+    ["pushing to a repository githubRepos leaves out", { task: "t", repo: { url: REPO }, push: true }, { GITHUB_REPOS: "acme/other" }, 400, "repo_not_granted"],
+    ["pushing to a host that is not GitHub", { task: "t", repo: { url: "https://git.example.org/team/app" }, push: true }, { ALLOWED_HOSTS: "git.example.org" }, 400, "push_not_supported"],
+    ["a repository on a host the sandbox may not reach", { task: "t", repo: { url: "https://gitlab.com/a/b" } }, {}, 400, "repo_host_not_allowed"],
+    ["a URL with credentials", { task: "t", repo: { url: "https://user:pass@github.com/acme/widgets" } }, {}, 400, "invalid_repo_url"],
+    ["a branch that looks like an option", { task: "t", repo: { url: REPO }, branch: "--force" }, {}, 400, "invalid_branch"],
+    ["a ref with a shell substitution", { task: "t", repo: { url: REPO, ref: "$(id)" } }, {}, 400, "invalid_ref"],
+    ["pushing to main", { task: "t", repo: { url: REPO }, branch: "main", push: true }, {}, 400, "protected_branch"],
+    ["push without a repository", { task: "t", push: true }, {}, 400, "repository_required"],
+    ["continueFrom with a repo", { task: "t", repo: { url: REPO }, continueFrom: "3f1c1c3e-5a7b-4c8d-9e0f-112233445566" }, {}, 400, "follow_up_fields"],
+  ])("refuses %s", async (_name, body, overrides, status, code) => {
+    const response = await post(body, overrides);
+    expect(response.status).toBe(status);
+    expect(((await response.json()) as { code: string }).code).toBe(code);
+    expect(sandboxEvents.starts).toEqual([]);
+  });
+});
+
+describe("GET /tasks/:taskId/artifacts/:name", () => {
+  it("is 404 artifact_not_found for another name, and for a task without a repository", async () => {
+    const plain = await submitted({ task: "no repo" });
+    await storedResult(plain.taskId);
+    for (const path of [`/tasks/${plain.taskId}/artifacts/changes.patch`, `/tasks/${plain.taskId}/artifacts/result.json`, `/tasks/${plain.taskId}/artifacts/..%2Fresult.json`]) {
+      const { status, body } = await getJson<{ code: string }>(path);
+      expect({ path, status, code: body.code }).toEqual({ path, status: 404, code: "artifact_not_found" });
+    }
+  });
+
+  it("is 409 task_not_finished while the task runs", async () => {
+    const { taskId } = await submitted({ task: "slow\n@stub hang", repo: { url: REPO } });
+    await statusBecomes(taskId, "running");
+    const { status, body } = await getJson<{ code: string }>(`/tasks/${taskId}/artifacts/changes.patch`);
+    expect({ status, code: body.code }).toEqual({ status: 409, code: "task_not_finished" });
+    await call(`/tasks/${taskId}/cancel`, { method: "POST", headers: auth() });
+    await storedResult(taskId);
+  });
+});

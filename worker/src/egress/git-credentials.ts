@@ -1,0 +1,63 @@
+/**
+ * The git door's credential, resolved outside the container for each request:
+ * a fine-grained token as configured, or a GitHub App installation token for
+ * the one repository (minted on demand and kept in this isolate's memory until
+ * five minutes before it expires). The grant a task gives its sandbox holds
+ * only the repository and the branch it may push, never a token.
+ */
+import { type GitHubCredentials, repositoryToken } from "../repositories/github.js";
+import type { WorkerSecrets } from "../secrets.js";
+import { readSettings } from "../settings.js";
+import { forwardToGit, type GitGrant } from "./git-door.js";
+
+/** What a task grants its sandbox's git (`Sandbox.grantRepository`). */
+export interface GitAccessGrant extends Omit<GitGrant, "token"> {
+  /** Owner and name on GitHub; null for another host (read anonymously). */
+  github: { owner: string; repo: string } | null;
+}
+
+/** The deployment's GitHub credential, or null when it has none. */
+export function githubCredentials(env: WorkerSecrets & Parameters<typeof readSettings>[0]): GitHubCredentials | null {
+  let appId: string | null = null;
+  try {
+    appId = readSettings(env).githubAppId;
+  } catch {
+    appId = null;
+  }
+  if (appId !== null && env.GITHUB_APP_PRIVATE_KEY) return { kind: "app", appId, privateKey: env.GITHUB_APP_PRIVATE_KEY };
+  if (env.GITHUB_TOKEN) return { kind: "token", token: env.GITHUB_TOKEN };
+  return null;
+}
+
+const cache = new Map<string, { token: string; until: number }>();
+
+/** A token for the grant's repository, or null when none is configured or the repository is not on GitHub. */
+async function tokenFor(grant: GitAccessGrant, credentials: GitHubCredentials | null, apiUrl: string, now: number): Promise<string | null> {
+  if (credentials === null || grant.github === null) return null;
+  const access = grant.pushBranch === null ? "read" : "push";
+  const key = `${grant.github.owner}/${grant.github.repo}:${access}`;
+  const cached = cache.get(key);
+  if (cached && cached.until > now) return cached.token;
+  const minted = await repositoryToken(credentials, grant.github, access, { apiUrl });
+  // A personal token has no known end: kept for ten minutes, then read from the binding again.
+  const until = minted.expiresAt === null ? now + 600_000 : Date.parse(minted.expiresAt) - 300_000;
+  cache.set(key, { token: minted.token, until });
+  return minted.token;
+}
+
+/** The outbound handler behind `Sandbox.grantRepository`: the git door with the credential added outside. */
+export async function gitDoorWithCredentials(
+  request: Request,
+  env: WorkerSecrets & Parameters<typeof readSettings>[0],
+  grant: GitAccessGrant,
+): Promise<Response> {
+  let token: string | null;
+  try {
+    token = await tokenFor(grant, githubCredentials(env), readSettings(env).githubApiUrl, Date.now());
+  } catch {
+    await request.body?.cancel();
+    console.log(JSON.stringify({ level: "warn", event: "egress", rule: "git_credential_unavailable", host: grant.host }));
+    return Response.json({ error: "The repository's credential could not be obtained", code: "git_credential_unavailable" }, { status: 502 });
+  }
+  return forwardToGit(request, { host: grant.host, repositoryPath: grant.repositoryPath, pushBranch: grant.pushBranch, token });
+}

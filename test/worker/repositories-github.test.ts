@@ -52,7 +52,10 @@ describe("createAppJwt on workerd", () => {
   });
 
   it("wraps a PKCS#1 key into the same PKCS#8 key", () => {
-    expect(pkcs8PrivateKey(pkcs1Pem)).toBe(pkcs8Pem);
+    const der = Uint8Array.from(atob(pkcs8Pem.replace(/-----[^-]+-----|\s/g, "")), (character) => character.charCodeAt(0));
+    expect(pkcs8PrivateKey(pkcs1Pem)).toEqual(der);
+    expect(pkcs8PrivateKey(pkcs8Pem)).toEqual(der);
+    expect(pkcs8PrivateKey(pkcs1Pem.replaceAll("\n", "\\n"))).toEqual(der);
     expect(pkcs8PrivateKey("no key here")).toBeNull();
   });
 });

@@ -53,8 +53,12 @@ try {
   await part("bundle sizes", measureBundle);
 
   progress("starting the Workers (wrangler dev)");
-  const [stub, bare, metered] = await Promise.all([startStubWorker(), startBareWorker(), startMeteredWorker()]);
-  servers.push(stub, bare, metered);
+  // Every start is waited for, so that the servers that did start are stopped when another failed.
+  const launches = await Promise.allSettled([startStubWorker(), startBareWorker(), startMeteredWorker()]);
+  for (const launch of launches) if (launch.status === "fulfilled") servers.push(launch.value);
+  const failed = launches.find((launch) => launch.status === "rejected");
+  if (failed) throw failed.reason;
+  const [stub, bare, metered] = servers as [DevServer, DevServer, DevServer];
 
   await part("Worker overhead against the bare Worker", async () => {
     const outcome = await measureOverhead(stub, bare);

@@ -120,6 +120,14 @@ async function sample(server: DevServer, servers: readonly DevServer[], options:
   addSample(into, result, seconds, cpuTicks(processes) - ticks);
 }
 
+/** The runtime's output lines about the unexpected statuses (its request lines and our log lines), a few of each. */
+function printedAbout(server: DevServer, statuses: Record<string, number>, expected: number): string {
+  const unexpected = Object.keys(statuses).filter((status) => /^\d+$/.test(status) && Number(status) !== expected);
+  const lines = server.log().split("\n");
+  const about = unexpected.flatMap((status) => lines.filter((line) => line.includes(` ${status} `) || line.includes(`"status":${status}`)).slice(0, 3));
+  return about.length > 0 ? about.map((line) => `  ${line.trim().slice(0, 300)}`).join("\n") : "  (nothing)";
+}
+
 /** Measures every case at 1 and 32 clients. */
 export async function measureOverhead(ours: DevServer, bare: DevServer): Promise<OverheadOutcome> {
   const figures: Figure[] = [];
@@ -146,8 +154,10 @@ export async function measureOverhead(ours: DevServer, bare: DevServer): Promise
       }
       const clients = `${concurrency} ${concurrency === 1 ? "client" : "clients"}`;
       for (const server of [ours, bare]) {
-        const { errors } = samples.get(server)!;
-        if (errors > 0) problems.push(`${name}, ${clients}, ${server === ours ? "claude-sandbox" : "bare Worker"}: ${errors} unexpected answers`);
+        const { errors, statuses } = samples.get(server)!;
+        if (errors === 0) continue;
+        const who = server === ours ? "claude-sandbox" : "bare Worker";
+        problems.push(`${name}, ${clients}, ${who}: ${errors} unexpected answers; what its runtime printed of them:\n${printedAbout(server, statuses, request.expectStatus)}`);
       }
       const mine = describe(samples.get(ours)!);
       const theirs = describe(samples.get(bare)!);

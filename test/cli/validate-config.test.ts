@@ -255,7 +255,7 @@ describe("validate-config on this repository (the built CLI)", () => {
       "worker/wrangler.jsonc binds Sandbox → Sandbox, TASKS → Task, TASK_INDEX → TaskIndex, BRANCH_QUEUES → BranchQueue (migrations v1, v2, v3; container attached to Sandbox), RESULTS and TASK_RATE_LIMIT, " +
         "compatibility 2026-04-22 [nodejs_compat], as worker/src/contract.ts says",
     );
-    expect(check(checks, "worker-exports").message).toBe("worker/src/index.ts exports Sandbox, Task, TaskIndex, ContainerProxy and a default handler");
+    expect(check(checks, "worker-exports").message).toBe("worker/src/index.ts exports Sandbox, Task, TaskIndex, BranchQueue, ContainerProxy and a default handler");
     expect(result.code).toBe(1);
     expect(result.json.success).toBe(false);
     expect(result.stderr).toBe("");

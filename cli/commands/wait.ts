@@ -3,6 +3,8 @@
  * terminal status (following its event stream, not polling), then prints its
  * result. Exit 0 only when the task succeeded; a task still running when
  * --timeout runs out is a failure with code `wait_timeout` (the task goes on).
+ * On a terminal, stderr shows the task's status while it waits, and when a
+ * repository task waits behind others on its branch, which branch.
  */
 import type { TaskStatus, TaskStatusDocument } from "../../worker/src/contract.js";
 import { asJson, callApi, isTerminal, readFinalResult, taskPath } from "../lib/api.js";
@@ -24,11 +26,20 @@ export async function waitForTask(options: WaitOptions): Promise<CommandResult> 
   const taskId = target.rest[0]!;
   const secrets = [target.token];
   const deadline = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
-  const stop = startProgress(`waiting for task ${taskId}`);
+  let status: TaskStatus | null = null;
+  /** The branch a queued repository task waits on behind others. */
+  let waitsOn: string | null = null;
+  const stop = startProgress(() => {
+    if (status === null) return `waiting for task ${taskId}`;
+    if (status === "queued" && waitsOn !== null) return `waiting for task ${taskId}: queued behind other tasks on ${waitsOn}`;
+    return `waiting for task ${taskId}: ${status}`;
+  });
   try {
     const document = await callApi<TaskStatusDocument>(target, taskPath(taskId), { expect: [200] });
     if (!document.ok) return { output: document.failure, ok: false, secrets };
-    let status: TaskStatus = document.body.status;
+    status = document.body.status;
+    const { queuePosition, repository } = document.body;
+    if (queuePosition !== undefined && queuePosition > 0 && repository) waitsOn = repository.branch;
     if (!isTerminal(status)) {
       const outcome = await followEvents({
         target,

@@ -2,9 +2,10 @@
  * The readable view of `events` on a terminal: one line (or a few) per event,
  * each stamped with the time since the task was accepted, and under them a
  * status line with the task's status, the tool in use and the elapsed time,
- * redrawn by `tick()` (once a second) and cleared when the task ends.
+ * redrawn by `tick()` (once a second) and cleared when the task ends. A
+ * repository task's result also shows its branch, what changed and where it went.
  */
-import type { JsonValue, TaskEvent, TaskStatus, TaskUsage } from "../../worker/src/contract.js";
+import type { JsonValue, RepositoryDocument, TaskEvent, TaskStatus, TaskUsage } from "../../worker/src/contract.js";
 
 export interface LiveView {
   event(event: TaskEvent): void;
@@ -28,9 +29,12 @@ export function formatElapsed(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
-function oneLine(text: string, limit: number): string {
-  const line = text.replace(/\s+/g, " ").trim();
+function cut(line: string, limit: number): string {
   return line.length > limit ? `${line.slice(0, Math.max(0, limit - 1))}…` : line;
+}
+
+function oneLine(text: string, limit: number): string {
+  return cut(text.replace(/\s+/g, " ").trim(), limit);
 }
 
 /** What a tool call does, in a few words: the field that says it best, else its input as JSON. */
@@ -54,6 +58,38 @@ function describeUsage(usage: TaskUsage | null): string {
   return parts.join(", ");
 }
 
+/** Changed files listed under a repository task's result; the others are counted. */
+export const LISTED_FILES = 10;
+
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
+
+/**
+ * What a repository task did, in a few lines cut to `width`: the branch with
+ * what changed and whether it was pushed, the changed files with their added
+ * and removed lines, and the pull request.
+ */
+export function describeRepository(repository: RepositoryDocument, width: number): string[] {
+  const stat = repository.diffStat;
+  const changed = stat !== null && stat.filesChanged > 0;
+  const parts = [`branch ${repository.branch}`];
+  if (changed) parts.push(`${plural(stat.filesChanged, "file")} changed, +${stat.insertions} -${stat.deletions}`);
+  else if (repository.head === null) parts.push("no changes");
+  if (repository.pushed) parts.push("pushed");
+  else if (repository.push && changed) parts.push("not pushed");
+  const lines = [oneLine(parts.join(" · "), width)];
+  if (changed) {
+    const listed = stat.files.slice(0, LISTED_FILES);
+    const counts = listed.map((file) => (file.binary ? "binary" : `+${file.insertions} -${file.deletions}`));
+    const column = Math.max(...counts.map((count) => count.length));
+    listed.forEach((file, index) => lines.push(cut(`  ${counts[index]!.padStart(column)}  ${oneLine(file.path, width)}`, width)));
+    const more = stat.filesChanged - listed.length;
+    if (more > 0) lines.push(`  … ${plural(more, "more file")}`);
+  }
+  if (repository.pullRequest !== null) lines.push(oneLine(`pull request #${repository.pullRequest.number}: ${repository.pullRequest.url}`, width));
+  else if (repository.pullRequestRequested && changed) lines.push("no pull request opened");
+  return lines;
+}
+
 /** The lines an event shows, without the time stamp; tool lines are cut to `width`. */
 export function describeEvent(event: TaskEvent, width: number): string[] {
   switch (event.type) {
@@ -70,7 +106,8 @@ export function describeEvent(event: TaskEvent, width: number): string[] {
     case "result": {
       const usage = describeUsage(event.data.usage);
       const outcome = event.data.success ? "succeeded" : `failed: ${event.data.error?.code ?? "unknown"}${event.data.error ? ` (${event.data.error.message})` : ""}`;
-      return [`result: ${outcome}${usage ? `; ${usage}` : ""}`];
+      const repository = event.data.repository ? describeRepository(event.data.repository, width) : [];
+      return [`result: ${outcome}${usage ? `; ${usage}` : ""}`, ...repository];
     }
     case "end":
       return [`end: ${event.data.status}`];

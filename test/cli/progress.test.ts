@@ -6,8 +6,8 @@
  */
 import { spawnSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { TaskEvent } from "../../worker/src/contract.js";
-import { createLiveView, describeToolInput, formatElapsed } from "../../cli/lib/live-view.js";
+import type { RepositoryDocument, TaskEvent } from "../../worker/src/contract.js";
+import { createLiveView, describeRepository, describeToolInput, formatElapsed } from "../../cli/lib/live-view.js";
 import { startProgress } from "../../cli/lib/progress.js";
 import { sharedStub } from "../fixtures/dev-stub.js";
 import { CLI_BIN } from "./fixtures/run-cli-process.js";
@@ -30,15 +30,25 @@ describe("startProgress", () => {
   it("draws the elapsed time each second on a terminal and clears the line when done", () => {
     const { stream, written } = fakeStream(true);
     const stop = startProgress("waiting", stream);
-    expect(written).toEqual(["\rwaiting 0m00s"]);
+    expect(written).toEqual(["\r\x1b[2Kwaiting 0m00s"]);
     vi.advanceTimersByTime(1_000);
-    expect(written.at(-1)).toBe("\rwaiting 0m01s");
+    expect(written.at(-1)).toBe("\r\x1b[2Kwaiting 0m01s");
     vi.advanceTimersByTime(61_000);
-    expect(written.at(-1)).toBe("\rwaiting 1m02s");
+    expect(written.at(-1)).toBe("\r\x1b[2Kwaiting 1m02s");
     stop();
     expect(written.at(-1)).toBe("\r\x1b[2K");
     vi.advanceTimersByTime(5_000);
     expect(written.at(-1)).toBe("\r\x1b[2K");
+  });
+
+  it("asks a label given as a function again at each redraw, clearing the longer one before", () => {
+    const { stream, written } = fakeStream(true);
+    let label = "waiting for task t: queued behind other tasks on claude/0190a1b2";
+    const stop = startProgress(() => label, stream);
+    label = "waiting for task t: running";
+    vi.advanceTimersByTime(1_000);
+    expect(written).toEqual(["\r\x1b[2Kwaiting for task t: queued behind other tasks on claude/0190a1b2 0m00s", "\r\x1b[2Kwaiting for task t: running 0m01s"]);
+    stop();
   });
 
   it("writes nothing when stderr is not a terminal", () => {
@@ -141,6 +151,73 @@ describe("the live view of events", () => {
     const view = createLiveView({ ...out, columns: 0 });
     view.event({ seq: 1, type: "tool_use", at: at(0), data: { id: "t", name: "Bash", input: { command: "x".repeat(200) } } });
     expect(written.find((entry) => entry.includes("→ Bash"))).toBe(` 0:00  → Bash: ${"x".repeat(83)}…\n`);
+  });
+
+  it("shows a repository task's branch, what changed and its pull request under its result", () => {
+    const { screen: out, written } = screen();
+    const view = createLiveView(out);
+    const repository: RepositoryDocument = {
+      url: "https://github.com/octo/app",
+      ref: null,
+      branch: "claude/0190a1b2",
+      push: true,
+      pullRequestRequested: true,
+      base: "1111111",
+      head: "2222222",
+      diffStat: {
+        filesChanged: 3,
+        insertions: 12,
+        deletions: 4,
+        files: [
+          { path: "src/app.ts", insertions: 10, deletions: 2, binary: false },
+          { path: "README.md", insertions: 2, deletions: 2, binary: false },
+          { path: "logo.png", insertions: 0, deletions: 0, binary: true },
+        ],
+        truncated: false,
+      },
+      pushed: true,
+      pullRequest: { url: "https://github.com/octo/app/pull/7", number: 7 },
+      artifacts: { "changes.patch": "/tasks/0190a1b2-0000-7000-8000-000000000000/artifacts/changes.patch" },
+    };
+    view.event({ seq: 1, type: "result", at: at(0), data: { success: true, error: null, usage: null, repository } });
+    view.event({ seq: 2, type: "end", at: at(0), data: { status: "succeeded" } });
+    expect(written.filter((entry) => !entry.startsWith("\r\x1b[2K")).join("")).toBe(
+      [
+        " 0:00  result: succeeded",
+        "       branch claude/0190a1b2 · 3 files changed, +12 -4 · pushed",
+        "         +10 -2  src/app.ts",
+        "          +2 -2  README.md",
+        "         binary  logo.png",
+        "       pull request #7: https://github.com/octo/app/pull/7",
+        " 0:00  end: succeeded",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("says when a repository task changed nothing, lists at most ten files, and cuts long paths to the terminal", () => {
+    const base: RepositoryDocument = {
+      url: "https://github.com/octo/app",
+      ref: "v1.2.0",
+      branch: "fix/typo",
+      push: false,
+      pullRequestRequested: false,
+      base: "1111111",
+      head: null,
+      diffStat: null,
+      pushed: false,
+      pullRequest: null,
+      artifacts: {},
+    };
+    expect(describeRepository(base, 80)).toEqual(["branch fix/typo · no changes"]);
+    const files = Array.from({ length: 12 }, (_, index) => ({ path: `src/file-${index}.ts`, insertions: 1, deletions: 0, binary: false }));
+    const many = describeRepository({ ...base, push: true, head: "2222222", diffStat: { filesChanged: 40, insertions: 40, deletions: 0, files, truncated: true } }, 80);
+    expect(many[0]).toBe("branch fix/typo · 40 files changed, +40 -0 · not pushed");
+    expect(many.slice(1, -1)).toHaveLength(10);
+    expect(many.at(-1)).toBe("  … 30 more files");
+    const long = describeRepository({ ...base, head: "2222222", diffStat: { filesChanged: 1, insertions: 1, deletions: 1, files: [{ path: `${"deep/".repeat(20)}x.ts`, insertions: 1, deletions: 1, binary: false }], truncated: false } }, 40);
+    expect(long[1]).toHaveLength(40);
+    expect(long[1]).toMatch(/^ {2}\+1 -1 {2}deep\/deep\/.*…$/);
   });
 
   it("says what a tool call does in a few words", () => {

@@ -4,12 +4,13 @@
  * point prints it: JSON alone on stdout (every token the command was given
  * removed), diagnostics on stderr, exit 0 when it succeeded, 1 when a check or
  * a task failed, 2 for a usage mistake. `events` prints one JSON line per event,
- * or a live view when stdout is a terminal. Commands are loaded only when they
- * run, so that the CLI starts fast.
+ * or a live view when stdout is a terminal; `artifact` prints the artifact's
+ * bytes as they are. Commands are loaded only when they run, so that the CLI
+ * starts fast.
  */
 import { Command, CommanderError, Option } from "commander";
 import type { EventSink } from "./commands/events.js";
-import { type CommandResult, EXIT, redact, renderJson, type StreamedResult, UsageError } from "./lib/result.js";
+import { type CommandResult, EXIT, type RawResult, redact, redactBytes, renderJson, type StreamedResult, UsageError } from "./lib/result.js";
 import { TOKEN_ENV } from "./lib/target.js";
 
 /** The token in the environment is never printed. */
@@ -38,6 +39,22 @@ function failOnError(error: unknown): never {
 async function run(action: () => Promise<CommandResult>): Promise<void> {
   try {
     const result = await action();
+    print(result.output, result.secrets ?? []);
+    process.exitCode = result.ok ? EXIT.ok : EXIT.failed;
+  } catch (error) {
+    failOnError(error);
+  }
+}
+
+/** Runs a command whose output, when it succeeds, is bytes to print as they are. */
+async function runRaw(action: () => Promise<RawResult | CommandResult>): Promise<void> {
+  try {
+    const result = await action();
+    if ("raw" in result) {
+      process.stdout.write(redactBytes(result.raw, [...environmentSecrets, ...(result.secrets ?? [])]));
+      process.exitCode = EXIT.ok;
+      return;
+    }
     print(result.output, result.secrets ?? []);
     process.exitCode = result.ok ? EXIT.ok : EXIT.failed;
   } catch (error) {
@@ -116,8 +133,8 @@ function given<T extends object>(options: T): { [K in keyof T]?: Exclude<T[K], u
 const program = new Command()
   .name("claude-sandbox")
   .description(
-    "Operate a claude-sandbox deployment. Output is JSON on stdout; URL and token may come from CLAUDE_SANDBOX_URL and CLAUDE_SANDBOX_TOKEN.\n" +
-      "A task's way: submit → events --follow (or wait) → result.",
+    "Operate a claude-sandbox deployment. Output is JSON on stdout (but for `artifact`); URL and token may come from CLAUDE_SANDBOX_URL and CLAUDE_SANDBOX_TOKEN.\n" +
+      "A task's way: submit → events --follow (or wait) → result. On a repository: submit --repo URL → wait → artifact <taskId> changes.patch, or --pr; then submit --continue <taskId>.",
   )
   .showHelpAfterError()
   .configureOutput({
@@ -129,7 +146,10 @@ const program = new Command()
 
 program
   .command("submit")
-  .description("Hand a task to the deployment and print its status document at once; the task runs whoever follows it")
+  .description(
+    "Hand a task to the deployment and print its status document at once; the task runs whoever follows it.\n" +
+      "With --repo it works on a branch of that repository; with --continue <taskId> it follows up an earlier repository task.",
+  )
   .usage("[url] [token] [options] [--] <task>")
   .argument("<args...>", "[url] [token] <task>; put -- before a task that starts with a dash")
   .addOption(new Option("--timeout <ms>", "task timeout in ms").argParser(positiveInteger("--timeout")))
@@ -138,15 +158,41 @@ program
   .option("--permission-mode <mode>", "Claude Code permission mode (docs/api.md lists the allowed ones)")
   .addOption(new Option("--max-budget-usd <usd>", "stop the task when it has cost this much").argParser(positiveNumber("--max-budget-usd")))
   .option("--callback-url <url>", "https:// URL that receives the signed task.finished webhook")
+  .option("--repo <url>", "check out this repository (an https:// URL on an allowed host) and work on a branch of it")
+  .option("--ref <ref>", "the branch, tag or commit to check out (default: the repository's default branch)")
+  .option("--branch <name>", "the work branch (default: claude/<first 8 of the task id>)")
+  .option("--push", "push the work branch when Claude is done")
+  .option("--pr", "push the work branch and open a pull request from it")
+  .option("--pr-title <title>", "the pull request's title (with --pr)")
+  .option("--pr-body <text>", "the pull request's body (with --pr)")
+  .option("--continue <taskId>", "follow up an earlier repository task: its repository, branch, working tree and Claude session")
   .action(
     (
       args: string[],
-      options: { timeout?: number; model?: string; maxTurns?: number; permissionMode?: string; maxBudgetUsd?: number; callbackUrl?: string },
+      options: {
+        timeout?: number;
+        model?: string;
+        maxTurns?: number;
+        permissionMode?: string;
+        maxBudgetUsd?: number;
+        callbackUrl?: string;
+        repo?: string;
+        ref?: string;
+        branch?: string;
+        push?: boolean;
+        pr?: boolean;
+        prTitle?: string;
+        prBody?: string;
+        continue?: string;
+      },
     ) =>
       run(async () => {
         const { submitTask } = await import("./commands/submit.js");
-        const { timeout, ...settings } = options;
-        return submitTask({ args, ...given({ timeoutMs: timeout, ...settings }) });
+        const { timeout, pr, prTitle, prBody, continue: continueFrom, ...settings } = options;
+        return submitTask({
+          args,
+          ...given({ timeoutMs: timeout, pullRequest: pr, pullRequestTitle: prTitle, pullRequestBody: prBody, continueFrom, ...settings }),
+        });
       }),
   );
 
@@ -227,6 +273,22 @@ program
     run(async () => {
       const { readResult } = await import("./commands/result.js");
       return readResult({ args });
+    }),
+  );
+
+program
+  .command("artifact")
+  .description(
+    "Print an artifact of a repository task (changes.patch) as it is, or write it to --output FILE.\n" +
+      "The one command whose stdout is not JSON: the patch itself; with --output, or when it fails, JSON as everywhere (exit 1: artifact_not_found, task_not_finished).",
+  )
+  .usage("[url] [token] <taskId> <name> [--output file]")
+  .argument("<args...>", "[url] [token] <taskId> <name>; the name is changes.patch")
+  .option("-o, --output <file>", "write the artifact to this file and print a JSON summary instead")
+  .action((args: string[], options: { output?: string }) =>
+    runRaw(async () => {
+      const { readArtifact } = await import("./commands/artifact.js");
+      return readArtifact({ args, ...given(options) });
     }),
   );
 

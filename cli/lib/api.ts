@@ -3,7 +3,7 @@
  * expected answer, or the failure the CLI prints (the API's error with a hint,
  * or the server not answering).
  */
-import type { TaskResult, TaskStatus, TerminalStatus } from "../../worker/src/contract.js";
+import type { ArtifactName, TaskResult, TaskStatus, TerminalStatus } from "../../worker/src/contract.js";
 import { httpFailure, request, UnreachableError, unreachable } from "./http.js";
 import type { JsonObject } from "./result.js";
 import type { Target } from "./target.js";
@@ -35,7 +35,7 @@ export async function callApi<T>(
 }
 
 /** The path of a task's route; the id is encoded, so a hostile one reaches the server's own check. */
-export function taskPath(taskId: string, route: "" | "/events" | "/result" | "/cancel" = ""): string {
+export function taskPath(taskId: string, route: "" | "/events" | "/result" | "/cancel" | `/artifacts/${ArtifactName}` = ""): string {
   return `/tasks/${encodeURIComponent(taskId)}${route}`;
 }
 

@@ -36,8 +36,19 @@ function describeNetworkError(error: unknown): string {
   return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
 }
 
-/** Sends one request; throws UnreachableError when no HTTP answer comes back. */
-export async function request(url: string, options: RequestOptions): Promise<HttpResponse> {
+/** An answer whose body is kept as the bytes that came (an artifact). */
+export interface HttpBytesResponse {
+  status: number;
+  bytes: Uint8Array;
+  durationMs: number;
+  headers: Headers;
+}
+
+/**
+ * Sends one request and reads its whole body; throws UnreachableError when no
+ * HTTP answer comes back, or the body does not, within the timeout.
+ */
+export async function requestBytes(url: string, options: RequestOptions): Promise<HttpBytesResponse> {
   const headers: Record<string, string> = { accept: "application/json", ...options.headers };
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   let body = options.body;
@@ -46,14 +57,15 @@ export async function request(url: string, options: RequestOptions): Promise<Htt
     body = JSON.stringify(options.json);
   }
   const started = Date.now();
-  let response: Response;
   try {
-    response = await fetch(url, {
+    const response = await fetch(url, {
       method: options.method ?? "GET",
       headers,
       ...(body === undefined ? {} : { body }),
       signal: AbortSignal.timeout(options.timeoutMs),
     });
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    return { status: response.status, bytes, durationMs: Date.now() - started, headers: response.headers };
   } catch (error) {
     const origin = new URL(url).origin;
     if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
@@ -67,31 +79,57 @@ export async function request(url: string, options: RequestOptions): Promise<Htt
       "Check the URL and that the server is running (locally: npm run dev:stub; deployed: pulumi stack output url).",
     );
   }
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    // Not JSON: keep the text.
-  }
-  return { status: response.status, body: parsed, durationMs: Date.now() - started, headers: response.headers };
 }
+
+/** A body as JSON when it is JSON, else as its text. */
+export function parseBody(bytes: Uint8Array): unknown {
+  const text = new TextDecoder().decode(bytes);
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return text;
+  }
+}
+
+/** Sends one request; throws UnreachableError when no HTTP answer comes back. */
+export async function request(url: string, options: RequestOptions): Promise<HttpResponse> {
+  const response = await requestBytes(url, options);
+  return { status: response.status, body: parseBody(response.bytes), durationMs: response.durationMs, headers: response.headers };
+}
+
+/** How to collect a repository task's changes when it cannot push. */
+const TAKE_THE_PATCH = "leave out --push and --pr and take the patch with `claude-sandbox artifact <taskId> changes.patch`";
+
+/** Hints for the refusals of a request whose fix is outside the request itself (the deployment's settings). */
+const BAD_REQUEST_HINTS: Readonly<Record<string, string>> = {
+  repo_host_not_allowed: "The repository's host is not one the sandbox may reach: add it to allowedHosts (docs/configuration.md) and run pulumi up, or use a repository on an allowed host.",
+  protected_branch: "A task never pushes to main, master or the ref it checked out: give another --branch, or leave it out for claude/<first 8 of the task id>.",
+  github_not_configured: `The deployment has no GitHub credential to push with: set githubAppId and githubAppPrivateKey, or githubToken (docs/configuration.md), and run pulumi up; or ${TAKE_THE_PATCH}.`,
+  repo_not_granted: `The deployment may not push to this repository: add it to githubRepos (docs/configuration.md) and run pulumi up; or ${TAKE_THE_PATCH}.`,
+  push_not_supported: `Tasks push and open pull requests only on GitHub repositories: ${TAKE_THE_PATCH}.`,
+  follow_up_without_repository: "Only a repository task can be followed up, and the earlier task had no repository: submit a new task instead.",
+};
 
 /** A hint for an HTTP error answer of the API. */
 export function hintFor(status: number, code: string | undefined): string {
   switch (status) {
     case 400:
-      return "The request was refused as invalid; see `error` and `details` (docs/api.md lists every code).";
+      return (code === undefined ? undefined : BAD_REQUEST_HINTS[code]) ?? "The request was refused as invalid; see `error` and `details` (docs/api.md lists every code).";
     case 401:
       return "The token was refused: use the current token (`pulumi stack output serverAuthToken --show-secrets`, or the token npm run dev:stub printed on start).";
     case 404:
       if (code === "result_not_found") return "No stored result for that task id: it never ran here, or it expired (resultRetentionDays).";
       if (code === "task_not_found") return "No task with that id here: see `claude-sandbox list`; old tasks expire after resultRetentionDays.";
+      if (code === "artifact_not_found") {
+        return "The task stored no such artifact: it was not a repository task, it changed nothing, its patch was too large to keep, or it expired (resultRetentionDays); see `repository` in `claude-sandbox result <taskId>`.";
+      }
       return "Unknown path: check the URL is the deployment's base URL.";
     case 409:
-      return code === "task_not_finished"
-        ? "The task has not finished: follow it with `claude-sandbox events <taskId> --follow`, or `claude-sandbox wait <taskId>`."
-        : "The task has already finished: read its result with `claude-sandbox result <taskId>`.";
+      if (code === "task_not_finished") return "The task has not finished: follow it with `claude-sandbox events <taskId> --follow`, or `claude-sandbox wait <taskId>`.";
+      if (code === "continue_from_unavailable") {
+        return "The earlier task has no workspace to restore: it is unknown here, past resultRetentionDays, or ended without storing one. Submit a new task with --repo instead.";
+      }
+      return "The task has already finished: read its result with `claude-sandbox result <taskId>`.";
     case 413:
       return "The task is too large: keep the body under 256 KiB.";
     case 429:

@@ -3,7 +3,7 @@
  * stdout, exit 0 when it succeeded, 1 when a check or task failed, 2 for a
  * usage mistake. Commands never print; they return a CommandResult (or, for a
  * command whose output is a stream, hand each item to a sink the entry point
- * gives them) or throw a UsageError.
+ * gives them; for an artifact, its bytes) or throw a UsageError.
  */
 
 /** A JSON value a command prints. */
@@ -31,6 +31,14 @@ export interface StreamedResult {
   secrets?: (string | undefined)[];
 }
 
+/** The outcome of a command whose output is bytes as they are (an artifact); its failures are CommandResults. */
+export interface RawResult {
+  raw: Uint8Array;
+  ok: true;
+  /** Values the output must never show. */
+  secrets?: (string | undefined)[];
+}
+
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -45,11 +53,33 @@ export class UsageError extends Error {
   }
 }
 
+const REDACTED = Buffer.from("[redacted]");
+
 /** Replaces every given secret in a text. */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
   let result = text;
   for (const secret of secrets) {
     if (secret && secret.length >= 4) result = result.replaceAll(secret, "[redacted]");
+  }
+  return result;
+}
+
+/**
+ * Bytes with every given secret replaced, compared byte for byte; bytes that
+ * hold no secret come back unchanged (a patch stays one that applies).
+ */
+export function redactBytes(bytes: Uint8Array, secrets: readonly (string | undefined)[]): Uint8Array {
+  let result = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const secret of secrets) {
+    if (!secret || secret.length < 4) continue;
+    const needle = Buffer.from(secret);
+    const parts: Buffer[] = [];
+    let from = 0;
+    for (let at = result.indexOf(needle); at !== -1; at = result.indexOf(needle, from)) {
+      parts.push(result.subarray(from, at), REDACTED);
+      from = at + needle.length;
+    }
+    if (parts.length > 0) result = Buffer.concat([...parts, result.subarray(from)]);
   }
   return result;
 }

@@ -1,0 +1,78 @@
+/**
+ * `artifact [url] [token] <taskId> <name> [--output file]`: an artifact a
+ * repository task stored (`changes.patch`), byte for byte: on stdout as it is,
+ * the one output of the CLI that is not JSON, or written to a file with a JSON
+ * summary on stdout. A failure is JSON on stdout as everywhere (exit 1):
+ * `artifact_not_found`, or `task_not_finished` while the task runs.
+ */
+import { writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { ArtifactName } from "../../worker/src/contract.js";
+import { API_TIMEOUT_MS, taskPath } from "../lib/api.js";
+import { httpFailure, parseBody, requestBytes, UnreachableError, unreachable } from "../lib/http.js";
+import { type CommandResult, type RawResult, redactBytes, UsageError } from "../lib/result.js";
+import { resolveTarget } from "../lib/target.js";
+
+/**
+ * The media type of each artifact, without parameters. A Record over the
+ * contract's ArtifactName, so an artifact added to the API fails the CLI's
+ * type-check until it is listed here.
+ */
+const ARTIFACT_MEDIA_TYPES: Record<ArtifactName, string> = {
+  "changes.patch": "text/x-patch",
+};
+
+/** Every artifact a task may have. */
+export const ARTIFACT_NAMES = Object.keys(ARTIFACT_MEDIA_TYPES) as ArtifactName[];
+
+function isArtifactName(name: string): name is ArtifactName {
+  return Object.hasOwn(ARTIFACT_MEDIA_TYPES, name);
+}
+
+export interface ArtifactOptions {
+  args: string[];
+  /** Write the artifact to this file instead of stdout. */
+  output?: string;
+}
+
+export async function readArtifact(options: ArtifactOptions): Promise<RawResult | CommandResult> {
+  const target = resolveTarget(options.args, { restCount: 2, tokenRequired: true });
+  const [taskId, name] = target.rest as [string, string];
+  if (!isArtifactName(name)) {
+    throw new UsageError(`There is no artifact by that name; a task's artifacts are: ${ARTIFACT_NAMES.join(", ")}`, "Give the task id, then the artifact's name: claude-sandbox artifact <taskId> changes.patch");
+  }
+  const secrets = [target.token];
+  let response;
+  try {
+    response = await requestBytes(`${target.url}${taskPath(taskId, `/artifacts/${name}`)}`, {
+      token: target.token,
+      headers: { accept: `${ARTIFACT_MEDIA_TYPES[name]}, application/json` },
+      timeoutMs: API_TIMEOUT_MS,
+    });
+  } catch (error) {
+    if (error instanceof UnreachableError) return { output: unreachable(error), ok: false, secrets };
+    throw error;
+  }
+  if (response.status !== 200) return { output: httpFailure(response.status, parseBody(response.bytes)), ok: false, secrets };
+  const contentType = response.headers.get("content-type") ?? "";
+  if (contentType.split(";")[0]!.trim().toLowerCase() !== ARTIFACT_MEDIA_TYPES[name]) {
+    const output = {
+      success: false,
+      error: `${target.url} answered with ${contentType || "no content type"}, not ${ARTIFACT_MEDIA_TYPES[name]}`,
+      http_code: 200,
+      hint: "Check the URL is the deployment's base URL.",
+    };
+    return { output, ok: false, secrets };
+  }
+  // The API's token never enters a container, so a patch holds it only if the task's own text did; it is replaced all the same.
+  const bytes = redactBytes(response.bytes, secrets);
+  if (options.output === undefined) return { raw: bytes, ok: true, secrets };
+  const path = resolve(options.output);
+  try {
+    await writeFile(path, bytes);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    return { output: { success: false, error: `Could not write ${path}: ${code}`, hint: "Check that the directory exists and can be written to." }, ok: false, secrets };
+  }
+  return { output: { success: true, taskId, artifact: name, path, bytes: bytes.byteLength, contentType }, ok: true, secrets };
+}

@@ -10,6 +10,8 @@ import { describe, expect, it } from "vitest";
 import { workerBindings, workerMigrations } from "../../infra/components/sandbox-worker.js";
 import { parseConfig } from "../../infra/config.js";
 import {
+  BRANCH_QUEUE_BINDING,
+  BRANCH_QUEUE_CLASS_NAME,
   COMPATIBILITY_DATE,
   COMPATIBILITY_FLAGS,
   DURABLE_OBJECT_BINDINGS,
@@ -68,6 +70,11 @@ describe("worker/wrangler.jsonc", () => {
       DURABLE_OBJECT_MIGRATIONS.map(({ tag, newSqliteClasses }) => ({ tag, new_sqlite_classes: [...newSqliteClasses] })),
     );
     expect(wrangler.migrations.at(-1)?.tag).toBe(LATEST_MIGRATION_TAG);
+  });
+
+  it("binds BranchQueue as BRANCH_QUEUES, created by the v3 migration", () => {
+    expect(wrangler.durable_objects.bindings).toContainEqual({ name: BRANCH_QUEUE_BINDING, class_name: BRANCH_QUEUE_CLASS_NAME });
+    expect(wrangler.migrations.find((migration) => migration.new_sqlite_classes?.includes(BRANCH_QUEUE_CLASS_NAME))?.tag).toBe("v3");
   });
 
   it("creates every bound class in exactly one migration", () => {
@@ -136,6 +143,15 @@ describe("the program and worker/wrangler.jsonc", () => {
     // The insecure callback switch is for local development only.
     const { [SETTING_VARS.allowInsecureCallbacks]: _localOnly, ...local } = wrangler.vars;
     expect(vars).toEqual(local);
+  });
+
+  it("bind BRANCH_QUEUES to BranchQueue and end at the v3 migration", () => {
+    expect(ofType("durable_object_namespace")).toContainEqual({
+      type: "durable_object_namespace",
+      name: BRANCH_QUEUE_BINDING,
+      class_name: BRANCH_QUEUE_CLASS_NAME,
+    });
+    expect(workerMigrations().at(-1)).toEqual({ tag: "v3", newSqliteClasses: [BRANCH_QUEUE_CLASS_NAME] });
   });
 
   it("never binds the local-only insecure callback switch in a deployment", () => {

@@ -176,12 +176,14 @@ describe("the Worker upload", () => {
     expect(inputs.migrations).toEqual([
       { tag: "v1", newSqliteClasses: ["Sandbox"] },
       { tag: "v2", newSqliteClasses: ["Task", "TaskIndex"] },
+      { tag: "v3", newSqliteClasses: ["BranchQueue"] },
     ]);
     const durableObjects = (inputs.bindings as { type: string }[]).filter((binding) => binding.type === "durable_object_namespace");
     expect(durableObjects).toEqual([
       { type: "durable_object_namespace", name: "Sandbox", class_name: "Sandbox" },
       { type: "durable_object_namespace", name: "TASKS", class_name: "Task" },
       { type: "durable_object_namespace", name: "TASK_INDEX", class_name: "TaskIndex" },
+      { type: "durable_object_namespace", name: "BRANCH_QUEUES", class_name: "BranchQueue" },
     ]);
   });
 

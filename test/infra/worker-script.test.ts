@@ -37,6 +37,7 @@ const SCRIPT_PATH = `/accounts/${ACCOUNT}/workers/scripts/${SCRIPT}`;
 const MIGRATIONS: WorkerMigration[] = [
   { tag: "v1", newSqliteClasses: ["Sandbox"] },
   { tag: "v2", newSqliteClasses: ["Task", "TaskIndex"] },
+  { tag: "v3", newSqliteClasses: ["BranchQueue"] },
 ];
 const MANAGED = ["SERVER_AUTH_TOKEN", "SERVER_AUTH_TOKEN_PREVIOUS", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "WEBHOOK_SECRET"];
 const SECRETS = { SERVER_AUTH_TOKEN: "server-token-secret", CLAUDE_CODE_OAUTH_TOKEN: "fake-oauth-secret", WEBHOOK_SECRET: "whsec_ZmFrZQ==" };
@@ -190,23 +191,26 @@ describe("create", () => {
         { type: "secret_text", name: "WEBHOOK_SECRET", text: "whsec_ZmFrZQ==" },
       ],
       containers: [{ class_name: "Sandbox" }],
-      migrations: { new_tag: "v2", steps: [{ new_sqlite_classes: ["Sandbox"] }, { new_sqlite_classes: ["Task", "TaskIndex"] }] },
+      migrations: {
+        new_tag: "v3",
+        steps: [{ new_sqlite_classes: ["Sandbox"] }, { new_sqlite_classes: ["Task", "TaskIndex"] }, { new_sqlite_classes: ["BranchQueue"] }],
+      },
       observability: { enabled: true },
     });
     expect(files).toEqual({ "index.js": `application/javascript+module|${CODE}` });
     expect(result.id).toBe(SCRIPT);
     expect(result.outs).toMatchObject({
-      migrationTag: "v2",
+      migrationTag: "v3",
       deploymentId: "deployment-1",
       url: `https://${SCRIPT}.example-account.workers.dev`,
     });
-    expect(workers.get(SCRIPT)?.migrationTag).toBe("v2");
+    expect(workers.get(SCRIPT)?.migrationTag).toBe("v3");
   });
 
   it("fails clearly, uploading nothing, when the Worker has a migration tag this program does not know", async () => {
     workers.set(SCRIPT, { migrationTag: "someone-elses-v7", bindings: [] });
     await expect(provider.create(await inputs())).rejects.toThrow(
-      `Worker ${SCRIPT} has Durable Object migration tag "someone-elses-v7", which is not one of this program's ("v1", "v2")`,
+      `Worker ${SCRIPT} has Durable Object migration tag "someone-elses-v7", which is not one of this program's ("v1", "v2", "v3")`,
     );
     expect(api.requestsTo("PUT", SCRIPT_PATH)).toEqual([]);
   });
@@ -225,10 +229,27 @@ describe("update", () => {
     const before = { ...(await inputs()), migrationTag: "v1", deploymentId: "deployment-0", url: "https://x" };
     const result = await provider.update(SCRIPT, before, await inputs());
     const { metadata } = await uploadParts(api.requestsTo("PUT", SCRIPT_PATH)[0]!);
-    expect(metadata.migrations).toEqual({ old_tag: "v1", new_tag: "v2", steps: [{ new_sqlite_classes: ["Task", "TaskIndex"] }] });
+    expect(metadata.migrations).toEqual({
+      old_tag: "v1",
+      new_tag: "v3",
+      steps: [{ new_sqlite_classes: ["Task", "TaskIndex"] }, { new_sqlite_classes: ["BranchQueue"] }],
+    });
     expect(metadata.containers).toEqual([{ class_name: "Sandbox" }]);
-    expect(workers.get(SCRIPT)?.migrationTag).toBe("v2");
-    expect(result.outs?.migrationTag).toBe("v2");
+    expect(workers.get(SCRIPT)?.migrationTag).toBe("v3");
+    expect(result.outs?.migrationTag).toBe("v3");
+  });
+
+  it("gives a Worker deployed at v2 only the v3 step, from old_tag v2, with the BranchQueue binding in the same upload", async () => {
+    workers.set(SCRIPT, { migrationTag: "v2", bindings: [] });
+    const before = { ...(await inputs()), migrations: MIGRATIONS.slice(0, 2), migrationTag: "v2", deploymentId: "deployment-0", url: "https://x" };
+    const branchQueue = { type: "durable_object_namespace" as const, name: "BRANCH_QUEUES", class_name: "BranchQueue" };
+    const planned = await inputs();
+    const result = await provider.update(SCRIPT, before, { ...planned, bindings: [...planned.bindings, branchQueue] });
+    const { metadata } = await uploadParts(api.requestsTo("PUT", SCRIPT_PATH)[0]!);
+    expect(metadata.migrations).toEqual({ old_tag: "v2", new_tag: "v3", steps: [{ new_sqlite_classes: ["BranchQueue"] }] });
+    expect(metadata.bindings).toContainEqual(branchQueue);
+    expect(workers.get(SCRIPT)?.migrationTag).toBe("v3");
+    expect(result.outs?.migrationTag).toBe("v3");
   });
 
   it("sends no migrations once the Worker has the last tag", async () => {
@@ -265,7 +286,7 @@ describe("update", () => {
 describe("diff", () => {
   let olds: WorkerScriptOutputs;
   beforeEach(async () => {
-    olds = { ...(await inputs()), migrationTag: "v2", deploymentId: "deployment-1", url: "https://x" };
+    olds = { ...(await inputs()), migrationTag: "v3", deploymentId: "deployment-1", url: "https://x" };
   });
 
   it("reports no change for the same inputs in another key order", async () => {
@@ -296,7 +317,7 @@ describe("diff", () => {
     ["a rotated token", { secrets: { ...SECRETS, SERVER_AUTH_TOKEN: "rotated" } }],
     ["a changed setting", { bindings: [{ type: "plain_text" as const, name: "CREDENTIAL_MODE", text: "env" }] }],
     ["a new compatibility date", { compatibilityDate: "2026-05-01" }],
-    ["a new migration", { migrations: [...MIGRATIONS, { tag: "v3", newSqliteClasses: ["Extra"] }] }],
+    ["a new migration", { migrations: [...MIGRATIONS, { tag: "v4", newSqliteClasses: ["Extra"] }] }],
   ])("updates in place for %s", async (_name, change) => {
     expect(await provider.diff(SCRIPT, olds, await inputs(change))).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
   });
@@ -313,14 +334,14 @@ describe("diff", () => {
 describe("read and delete", () => {
   it("reads the applied migration tag, and reports a Worker gone when it is not listed", async () => {
     const olds = { ...(await inputs()), migrationTag: "", deploymentId: "d", url: "u" };
-    workers.set(SCRIPT, { migrationTag: "v2", bindings: [] });
-    expect((await provider.read(SCRIPT, olds)).props?.migrationTag).toBe("v2");
+    workers.set(SCRIPT, { migrationTag: "v3", bindings: [] });
+    expect((await provider.read(SCRIPT, olds)).props?.migrationTag).toBe("v3");
     workers.clear();
     expect((await provider.read(SCRIPT, olds)).id).toBe("");
   });
 
   it("deletes with force and tolerates a Worker already gone", async () => {
-    const props = { ...(await inputs()), migrationTag: "v2", deploymentId: "d", url: "u" };
+    const props = { ...(await inputs()), migrationTag: "v3", deploymentId: "d", url: "u" };
     await provider.delete(SCRIPT, props);
     expect(api.requestsTo("DELETE", SCRIPT_PATH)[0]!.query.get("force")).toBe("true");
     api.on("DELETE", "/accounts/:account/workers/scripts/:script", () => apiError(404, 10007, "This Worker does not exist"));
@@ -380,15 +401,20 @@ describe("API failures", () => {
 describe("migrationsToSend", () => {
   it("sends every step to a new Worker, the steps after its tag to an older one, and nothing to a current one", () => {
     expect(migrationsToSend(MIGRATIONS, undefined, SCRIPT)).toEqual({
-      new_tag: "v2",
-      steps: [{ new_sqlite_classes: ["Sandbox"] }, { new_sqlite_classes: ["Task", "TaskIndex"] }],
+      new_tag: "v3",
+      steps: [{ new_sqlite_classes: ["Sandbox"] }, { new_sqlite_classes: ["Task", "TaskIndex"] }, { new_sqlite_classes: ["BranchQueue"] }],
     });
     expect(migrationsToSend(MIGRATIONS, "v1", SCRIPT)).toEqual({
       old_tag: "v1",
-      new_tag: "v2",
-      steps: [{ new_sqlite_classes: ["Task", "TaskIndex"] }],
+      new_tag: "v3",
+      steps: [{ new_sqlite_classes: ["Task", "TaskIndex"] }, { new_sqlite_classes: ["BranchQueue"] }],
     });
-    expect(migrationsToSend(MIGRATIONS, "v2", SCRIPT)).toBeUndefined();
+    expect(migrationsToSend(MIGRATIONS, "v2", SCRIPT)).toEqual({
+      old_tag: "v2",
+      new_tag: "v3",
+      steps: [{ new_sqlite_classes: ["BranchQueue"] }],
+    });
+    expect(migrationsToSend(MIGRATIONS, "v3", SCRIPT)).toBeUndefined();
   });
 
   it("refuses a tag that is not in the list, and an empty list", () => {
@@ -463,12 +489,12 @@ describe("in Pulumi's dynamic provider host", () => {
     );
 
     const result = JSON.parse(stdout) as { create: { id: string; outs: WorkerScriptOutputs }; diff: { changes: boolean }; update: unknown };
-    expect(result.create).toMatchObject({ id: SCRIPT, outs: { migrationTag: "v2", url: `https://${SCRIPT}.example-account.workers.dev` } });
+    expect(result.create).toMatchObject({ id: SCRIPT, outs: { migrationTag: "v3", url: `https://${SCRIPT}.example-account.workers.dev` } });
     expect(result.diff.changes).toBe(true);
-    expect(result.update).toMatchObject({ outs: { migrationTag: "v2", secrets: switched.secrets } });
+    expect(result.update).toMatchObject({ outs: { migrationTag: "v3", secrets: switched.secrets } });
     const puts = api.requestsTo("PUT", SCRIPT_PATH);
     expect(puts).toHaveLength(2);
-    expect((await uploadParts(puts[0]!)).metadata.migrations).toMatchObject({ new_tag: "v2" });
+    expect((await uploadParts(puts[0]!)).metadata.migrations).toMatchObject({ new_tag: "v3" });
     expect((await uploadParts(puts[1]!)).metadata).not.toHaveProperty("migrations");
     expect(puts.every((put) => put.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
     expect(liveSecrets()).toEqual(["ANTHROPIC_API_KEY", "SERVER_AUTH_TOKEN"]);

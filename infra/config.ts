@@ -5,6 +5,7 @@
  * what it accepts.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { createPrivateKey } from "node:crypto";
 import {
   ALLOWED_HOST_PATTERN,
   CREDENTIAL_MODES,
@@ -41,6 +42,8 @@ export const CONFIG_DEFAULTS = {
   maxBudgetUsd: "",
   rateLimitPerMinute: LIMITS.rateLimitPerMinute,
   allowWebSearch: true,
+  githubAppId: 0,
+  githubRepos: [] as string[],
 } as const;
 
 /** Every key this program reads (besides the Cloudflare provider's own `cloudflare:*` keys). */
@@ -48,11 +51,13 @@ export const CONFIG_KEYS = [
   "accountId",
   "claudeOauthToken",
   "anthropicApiKey",
+  "githubToken",
+  "githubAppPrivateKey",
   ...(Object.keys(CONFIG_DEFAULTS) as (keyof typeof CONFIG_DEFAULTS)[]),
 ] as const;
 
 /** Keys whose values must be set as secrets. */
-export const SECRET_CONFIG_KEYS = ["claudeOauthToken", "anthropicApiKey"] as const;
+export const SECRET_CONFIG_KEYS = ["claudeOauthToken", "anthropicApiKey", "githubToken", "githubAppPrivateKey"] as const;
 
 /** The stack configuration, validated. */
 export interface StackConfig {
@@ -96,6 +101,16 @@ export interface StackConfig {
   rateLimitPerMinute: number;
   /** Whether tasks may use Anthropic's server-side web search. */
   allowWebSearch: boolean;
+  /**
+   * The GitHub credential of repository tasks, a secret: a GitHub App's private key
+   * (with `githubAppId`) or a fine-grained token. Undefined: public repositories
+   * can be read, nothing can be pushed.
+   */
+  githubCredential: { kind: "app" | "token"; value: pulumi.Output<string> } | undefined;
+  /** The GitHub App's id; set exactly when the credential is an App's key. */
+  githubAppId: number | undefined;
+  /** `owner/repo` (lower case) tasks may push to and open pull requests on; empty: any the credential can reach. */
+  githubRepos: string[];
 }
 
 /** Reads raw config values; `pulumi.Config` in a program, a plain object in tests. */
@@ -188,16 +203,22 @@ function hosts(source: ConfigSource): string[] {
   });
 }
 
+/** A secret key's value, refused when the stack stores it in plain text. */
+function secretText(source: ConfigSource, key: (typeof SECRET_CONFIG_KEYS)[number]): string | undefined {
+  const value = text(source, key);
+  if (value !== undefined && source.isSecret?.(key) === false) {
+    throw new ConfigError(key, `is stored in plain text: set it with \`pulumi config set --secret ${key} <value>\``);
+  }
+  return value;
+}
+
 function credential(source: ConfigSource): StackConfig["claudeCredential"] {
   for (const [key, kind] of [
     ["claudeOauthToken", "oauth"],
     ["anthropicApiKey", "apiKey"],
   ] as const) {
-    const value = text(source, key);
+    const value = secretText(source, key);
     if (value === undefined) continue;
-    if (source.isSecret?.(key) === false) {
-      throw new ConfigError(key, `is stored in plain text: set it with \`pulumi config set --secret ${key} <value>\``);
-    }
     if (/\s/.test(value)) throw new ConfigError(key, "must be a single token without spaces");
     return { kind, value: pulumi.secret(value) };
   }
@@ -205,6 +226,92 @@ function credential(source: ConfigSource): StackConfig["claudeCredential"] {
     "claudeOauthToken",
     "a Claude credential is required: `pulumi config set --secret claudeOauthToken <token from claude setup-token>` (or set anthropicApiKey)",
   );
+}
+
+/** A GitHub token: letters, digits and underscores, as GitHub issues them (`github_pat_…`). */
+const GITHUB_TOKEN = /^[A-Za-z0-9_]+$/;
+
+/** Whether `pem` holds an unencrypted RSA private key (PKCS#1 or PKCS#8; `\n` written out reads as a line break). */
+function isRsaPrivateKey(pem: string): boolean {
+  try {
+    return createPrivateKey({ key: pem.replaceAll("\\n", "\n"), format: "pem" }).asymmetricKeyType === "rsa";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The GitHub credential and App id. Errors name the key and never hold the
+ * secret: not even a part of it, nor the parser's own message about it.
+ */
+function github(source: ConfigSource): Pick<StackConfig, "githubCredential" | "githubAppId"> {
+  const token = secretText(source, "githubToken");
+  const privateKey = secretText(source, "githubAppPrivateKey");
+  const rawAppId = text(source, "githubAppId");
+  let appId: number | undefined;
+  if (rawAppId !== undefined && rawAppId !== "0") {
+    appId = Number(rawAppId);
+    if (!/^\d{1,16}$/.test(rawAppId) || !Number.isSafeInteger(appId) || appId < 1) {
+      throw new ConfigError("githubAppId", `"${rawAppId}" is not a GitHub App id (a positive integer, shown as "App ID" on the App's settings page)`);
+    }
+  }
+  if (token !== undefined && (privateKey !== undefined || appId !== undefined)) {
+    throw new ConfigError(
+      "githubToken",
+      "set either githubToken or a GitHub App (githubAppId and githubAppPrivateKey), not both: `pulumi config rm githubToken` to use the App",
+    );
+  }
+  if (token !== undefined) {
+    if (!GITHUB_TOKEN.test(token)) {
+      throw new ConfigError("githubToken", "is not a GitHub token: one word of letters, digits and underscores, such as github_pat_…");
+    }
+    return { githubCredential: { kind: "token", value: pulumi.secret(token) }, githubAppId: undefined };
+  }
+  if (appId !== undefined && privateKey === undefined) {
+    throw new ConfigError("githubAppId", "is set, but githubAppPrivateKey is not: `pulumi config set --secret githubAppPrivateKey < <app>.private-key.pem`");
+  }
+  if (privateKey !== undefined && appId === undefined) {
+    throw new ConfigError("githubAppPrivateKey", "is set, but githubAppId is not: `pulumi config set --type int githubAppId <App ID>`");
+  }
+  if (privateKey !== undefined) {
+    if (!isRsaPrivateKey(privateKey)) {
+      throw new ConfigError(
+        "githubAppPrivateKey",
+        "is not an unencrypted RSA private key in PEM: set the whole .pem file GitHub gave for the App, `pulumi config set --secret githubAppPrivateKey < <app>.private-key.pem`",
+      );
+    }
+    return { githubCredential: { kind: "app", value: pulumi.secret(privateKey) }, githubAppId: appId };
+  }
+  return { githubCredential: undefined, githubAppId: undefined };
+}
+
+/**
+ * `owner/repo` as GitHub names them, in lower case: an account of up to 39
+ * letters, digits and single inner dashes, and a repository name of up to 100
+ * letters, digits, `.`, `_` and `-` (the Worker reads GITHUB_REPOS by the same
+ * rule, so a value accepted here is never refused there).
+ */
+const GITHUB_REPO = /^[a-z0-9](?:-?[a-z0-9]){0,38}\/[a-z0-9._][a-z0-9._-]{0,99}$/;
+
+function repositories(source: ConfigSource): string[] {
+  const raw = text(source, "githubRepos");
+  if (raw === undefined) return [...CONFIG_DEFAULTS.githubRepos];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError("githubRepos", "must be a list of owner/repo names (YAML list, or a JSON array with --path)");
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError("githubRepos", "must be a list of owner/repo names");
+  const names = parsed.map((repo) => {
+    const name = typeof repo === "string" ? repo.trim().toLowerCase() : "";
+    const repoName = name.slice(name.indexOf("/") + 1);
+    if (!GITHUB_REPO.test(name) || repoName === "." || repoName === "..") {
+      throw new ConfigError("githubRepos", `"${String(repo)}" is not a GitHub repository as owner/repo, such as acme/website`);
+    }
+    return name;
+  });
+  return [...new Set(names)];
 }
 
 /** Validates the configuration of `stack`. */
@@ -255,6 +362,8 @@ export function parseConfig(source: ConfigSource, stack: string): StackConfig {
     maxBudgetUsd: budget(source),
     rateLimitPerMinute: integer(source, "rateLimitPerMinute", 1, MAX_RATE_LIMIT_PER_MINUTE),
     allowWebSearch: flag(source, "allowWebSearch"),
+    ...github(source),
+    githubRepos: repositories(source),
   };
 }
 

@@ -39,6 +39,7 @@ const worker = new SandboxWorker("worker", {
   previousAuthToken: tokens.previous,
   claudeCredential: config.claudeCredential,
   webhookSecret: webhooks.value,
+  githubCredential: config.githubCredential,
   settings: config,
 });
 

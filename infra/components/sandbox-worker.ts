@@ -1,10 +1,10 @@
 /**
  * The Worker: bundled by esbuild at program run (the same function as
  * `npm run build`) and uploaded with, together, its Durable Object bindings
- * (Sandbox, Task, TaskIndex) and their migrations, `containers` for the
- * Sandbox class, the R2 binding, the task rate limit, the secret bindings (both
- * auth tokens, the Claude credential and the webhook secret), the plain
- * settings, the compatibility date and flags, and observability; then its
+ * (Sandbox, Task, TaskIndex, BranchQueue) and their migrations, `containers`
+ * for the Sandbox class, the R2 binding, the task rate limit, the secret
+ * bindings (both auth tokens, the Claude credential, the webhook secret and,
+ * when configured, the GitHub credential), the plain settings, the compatibility date and flags, and observability; then its
  * workers.dev address is turned on.
  */
 import * as cloudflare from "@pulumi/cloudflare";
@@ -39,6 +39,8 @@ export type WorkerSettings = Pick<
   | "resultRetentionDays"
   | "allowWebSearch"
   | "rateLimitPerMinute"
+  | "githubAppId"
+  | "githubRepos"
 >;
 
 export interface SandboxWorkerArgs {
@@ -51,6 +53,8 @@ export interface SandboxWorkerArgs {
   claudeCredential: StackConfig["claudeCredential"];
   /** The Standard Webhooks signing secret, `whsec_<base64>`. */
   webhookSecret: pulumi.Output<string>;
+  /** The GitHub App's private key or a fine-grained token; undefined: no GitHub credential. */
+  githubCredential: StackConfig["githubCredential"];
   settings: WorkerSettings;
   /** Bundles the Worker to disk; the default is the deployable bundle in dist/worker/. */
   bundle?: () => Promise<{ files: WrittenFile[] }>;
@@ -71,7 +75,11 @@ export function rateLimitNamespaceId(workerName: string): string {
   return String(1_000_000 + (digest.readUInt32BE(0) % (2 ** 31 - 1_000_000)));
 }
 
-/** The plain-text settings bound as vars (never a secret); `MAX_BUDGET_USD` only when there is a cap. */
+/**
+ * The plain-text settings bound as vars (never a secret); `MAX_BUDGET_USD` only
+ * when there is a cap, `GITHUB_APP_ID` only with an App, `GITHUB_REPOS` only
+ * when it names repositories.
+ */
 export function settingBindings(settings: WorkerSettings): PlainBinding[] {
   const vars: [string, string | undefined][] = [
     [SETTING_VARS.allowedHosts, settings.allowedHosts.join(",")],
@@ -84,6 +92,8 @@ export function settingBindings(settings: WorkerSettings): PlainBinding[] {
     [SETTING_VARS.maxBudgetUsd, settings.maxBudgetUsd === undefined ? undefined : String(settings.maxBudgetUsd)],
     [SETTING_VARS.resultRetentionDays, String(settings.resultRetentionDays)],
     [SETTING_VARS.allowWebSearch, String(settings.allowWebSearch)],
+    [SETTING_VARS.githubAppId, settings.githubAppId === undefined ? undefined : String(settings.githubAppId)],
+    [SETTING_VARS.githubRepos, settings.githubRepos.length === 0 ? undefined : settings.githubRepos.join(",")],
   ];
   return vars.flatMap(([name, text]) => (text === undefined ? [] : [{ type: "plain_text" as const, name, text }]));
 }
@@ -125,6 +135,8 @@ export class SandboxWorker extends pulumi.ComponentResource {
     const written = pulumi.output((args.bundle ?? (() => writeWorkerBundle()))());
     const credentialBinding =
       args.claudeCredential.kind === "oauth" ? SECRET_BINDINGS.claudeOauthToken : SECRET_BINDINGS.anthropicApiKey;
+    const github = args.githubCredential;
+    const githubBinding = github?.kind === "app" ? SECRET_BINDINGS.githubAppPrivateKey : SECRET_BINDINGS.githubToken;
     const secrets = pulumi.secret(
       pulumi
         .all({
@@ -132,6 +144,7 @@ export class SandboxWorker extends pulumi.ComponentResource {
           ...(args.previousAuthToken ? { [SECRET_BINDINGS.previousAuthToken]: args.previousAuthToken } : {}),
           [credentialBinding]: args.claudeCredential.value,
           [SECRET_BINDINGS.webhookSecret]: args.webhookSecret,
+          ...(github ? { [githubBinding]: github.value } : {}),
         })
         .apply((values) => values as Record<string, string>),
     );

@@ -1,9 +1,10 @@
 /** Stack configuration: defaults, validation messages, and agreement with Pulumi.yaml. */
 import * as pulumi from "@pulumi/pulumi";
+import { generateKeyPairSync } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { CONFIG_DEFAULTS, CONFIG_KEYS, type ConfigSource, parseConfig, PROJECT } from "../../infra/config.js";
+import { CONFIG_DEFAULTS, CONFIG_KEYS, type ConfigSource, parseConfig, PROJECT, SECRET_CONFIG_KEYS } from "../../infra/config.js";
 import { INSTANCE_TYPES } from "../../infra/providers/container-application.js";
 import { DEFAULT_ALLOWED_HOSTS, PERMISSION_MODES } from "../../worker/src/contract.js";
 import { installMocks, valueOf } from "./fixtures/pulumi-mocks.js";
@@ -16,7 +17,16 @@ beforeAll(async () => {
   await installMocks({ config: {} });
 });
 
-function source(values: Record<string, string | undefined>, secretKeys: string[] = ["claudeOauthToken", "anthropicApiKey"]): ConfigSource {
+/** A GitHub App's key as GitHub issues it (PKCS#1), and the same key as PKCS#8. */
+const { privateKey: APP_KEY } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const APP_KEY_PKCS1 = APP_KEY.export({ type: "pkcs1", format: "pem" }).toString();
+const APP_KEY_PKCS8 = APP_KEY.export({ type: "pkcs8", format: "pem" }).toString();
+const APP_PUBLIC_KEY = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "pem" }).toString();
+const EC_KEY = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+const ENCRYPTED_KEY = APP_KEY.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "passphrase" }).toString();
+const GITHUB_TOKEN = "github_pat_11AAAAAAA0fakeConfigTestTokenMustNotLeak";
+
+function source(values: Record<string, string | undefined>, secretKeys: string[] = [...SECRET_CONFIG_KEYS]): ConfigSource {
   return { get: (key) => values[key], isSecret: (key) => secretKeys.includes(key) };
 }
 
@@ -44,6 +54,9 @@ describe("defaults", () => {
       maxBudgetUsd: undefined,
       rateLimitPerMinute: 60,
       allowWebSearch: true,
+      githubCredential: undefined,
+      githubAppId: undefined,
+      githubRepos: [],
     });
   });
 
@@ -73,6 +86,40 @@ describe("defaults", () => {
   it("uses an API key when no OAuth token is set", () => {
     const config = parseConfig(source({ accountId: ACCOUNT, anthropicApiKey: "fake-apikey-key" }), "dev");
     expect(config.claudeCredential.kind).toBe("apiKey");
+  });
+});
+
+describe("GitHub credentials and repositories", () => {
+  it("keeps a fine-grained token secret, with no App id", async () => {
+    const config = parseWith({ githubToken: GITHUB_TOKEN });
+    expect(config.githubCredential?.kind).toBe("token");
+    expect(config.githubAppId).toBeUndefined();
+    expect(await pulumi.isSecret(config.githubCredential!.value)).toBe(true);
+    expect(await valueOf(config.githubCredential!.value)).toBe(GITHUB_TOKEN);
+  });
+
+  it.each([
+    ["PKCS#1, as GitHub issues it", APP_KEY_PKCS1],
+    ["PKCS#8", APP_KEY_PKCS8],
+    ["pasted on one line with \\n", APP_KEY_PKCS1.trim().replaceAll("\n", "\\n")],
+  ])("keeps a GitHub App's private key (%s) secret, with its id", async (_, key) => {
+    const config = parseWith({ githubAppId: "123456", githubAppPrivateKey: key });
+    expect(config.githubCredential?.kind).toBe("app");
+    expect(config.githubAppId).toBe(123_456);
+    expect(await pulumi.isSecret(config.githubCredential!.value)).toBe(true);
+    expect(await valueOf(config.githubCredential!.value)).toBe(key.trim());
+  });
+
+  it("reads an App id of 0 (Pulumi.yaml's default) as no App", () => {
+    expect(parseWith({ githubAppId: "0" })).toMatchObject({ githubCredential: undefined, githubAppId: undefined });
+  });
+
+  it("lower-cases the repositories and drops repeats", () => {
+    expect(parseWith({ githubRepos: JSON.stringify(["Acme/Website", "acme/website", " octo-org/my_repo.js "]) }).githubRepos).toEqual([
+      "acme/website",
+      "octo-org/my_repo.js",
+    ]);
+    expect(parseWith({ githubRepos: "[]" }).githubRepos).toEqual([]);
   });
 });
 
@@ -119,10 +166,52 @@ describe("bad values fail with the key and what it accepts", () => {
     expect(() => parseWith(values)).toThrow(message);
   });
 
+  it.each([
+    ["an App id that is not a number", { githubAppId: "12a" }, 'githubAppId: "12a" is not a GitHub App id (a positive integer'],
+    ["a negative App id", { githubAppId: "-5" }, 'githubAppId: "-5" is not a GitHub App id'],
+    ["an App id without a key", { githubAppId: "123456" }, "githubAppId: is set, but githubAppPrivateKey is not"],
+    ["an App key without an id", { githubAppPrivateKey: APP_KEY_PKCS1 }, "githubAppPrivateKey: is set, but githubAppId is not"],
+    [
+      "a PEM block that holds no key",
+      { githubAppId: "1", githubAppPrivateKey: "-----BEGIN RSA PRIVATE KEY-----\nbm90IGEga2V5\n-----END RSA PRIVATE KEY-----" },
+      "githubAppPrivateKey: is not an unencrypted RSA private key in PEM",
+    ],
+    ["a public key", { githubAppId: "1", githubAppPrivateKey: APP_PUBLIC_KEY }, "githubAppPrivateKey: is not an unencrypted RSA private key in PEM"],
+    ["an EC key", { githubAppId: "1", githubAppPrivateKey: EC_KEY }, "githubAppPrivateKey: is not an unencrypted RSA private key in PEM"],
+    ["an encrypted key", { githubAppId: "1", githubAppPrivateKey: ENCRYPTED_KEY }, "githubAppPrivateKey: is not an unencrypted RSA private key in PEM"],
+    [
+      "a token and an App",
+      { githubToken: GITHUB_TOKEN, githubAppId: "1", githubAppPrivateKey: APP_KEY_PKCS1 },
+      "githubToken: set either githubToken or a GitHub App (githubAppId and githubAppPrivateKey), not both",
+    ],
+    ["a token and an App id", { githubToken: GITHUB_TOKEN, githubAppId: "1" }, "githubToken: set either githubToken or a GitHub App"],
+    ["a token with a space", { githubToken: "ghp_a b" }, "githubToken: is not a GitHub token"],
+    ["repositories as one string", { githubRepos: "acme/website" }, "githubRepos: must be a list of owner/repo names"],
+    ["repositories as a JSON string", { githubRepos: '"acme/website"' }, "githubRepos: must be a list of owner/repo names"],
+    ["an owner alone", { githubRepos: '["acme"]' }, 'githubRepos: "acme" is not a GitHub repository as owner/repo, such as acme/website'],
+    ["a URL", { githubRepos: '["https://github.com/acme/website"]' }, 'githubRepos: "https://github.com/acme/website" is not a GitHub'],
+    ["a space", { githubRepos: '["acme/web site"]' }, 'githubRepos: "acme/web site" is not a GitHub'],
+    ["an owner starting with a dash", { githubRepos: '["-acme/website"]' }, 'githubRepos: "-acme/website" is not a GitHub'],
+    ["an owner of 40 characters", { githubRepos: JSON.stringify([`${"a".repeat(40)}/x`]) }, `githubRepos: "${"a".repeat(40)}/x" is not a GitHub`],
+    ["a repository named ..", { githubRepos: '["acme/.."]' }, 'githubRepos: "acme/.." is not a GitHub'],
+    ["a path", { githubRepos: '["acme/website/extra"]' }, 'githubRepos: "acme/website/extra" is not a GitHub'],
+    ["a number", { githubRepos: "[42]" }, 'githubRepos: "42" is not a GitHub'],
+  ])("GitHub: refuses %s", (_, values, message) => {
+    expect(() => parseWith(values)).toThrow(`Invalid config claude-sandbox:${message}`);
+  });
+
   it("refuses a credential stored in plain text", () => {
     expect(() => parseConfig(source(BASE, []), "dev")).toThrow(
       "Invalid config claude-sandbox:claudeOauthToken: is stored in plain text: set it with `pulumi config set --secret claudeOauthToken <value>`",
     );
+  });
+
+  it.each([
+    ["githubToken", { githubToken: GITHUB_TOKEN }],
+    ["githubAppPrivateKey", { githubAppId: "123456", githubAppPrivateKey: APP_KEY_PKCS1 }],
+  ])("refuses %s stored in plain text, without its value", (key, values) => {
+    const error = thrownBy(() => parseConfig(source({ ...BASE, ...values }, ["claudeOauthToken"]), "dev"));
+    expect(error.message).toBe(`Invalid config claude-sandbox:${key}: is stored in plain text: set it with \`pulumi config set --secret ${key} <value>\``);
   });
 
   /** The error `parse` throws; fails the test when it throws none. */
@@ -144,6 +233,26 @@ describe("bad values fail with the key and what it accepts", () => {
     const error = thrownBy(() => parseWith(values));
     expect(error.message).toContain(`Invalid config claude-sandbox:${key}:`);
     expect(`${error.message}\n${error.stack ?? ""}`).not.toContain("fake-oauth-must-not-leak");
+  });
+
+  /** A secret value that fails validation; the error must hold no part of it. */
+  const LEAKY_TOKEN = "github_pat_fakeMustNotLeak-with-dashes";
+  const LEAKY_KEY = APP_KEY_PKCS1.replace("-----END RSA PRIVATE KEY-----", "fakeMustNotLeak\n-----END RSA PRIVATE KEY-----");
+  /** Lines of the key long enough to identify it. */
+  const keyLines = (pem: string) => pem.split("\n").filter((line) => line.length > 20 && !line.startsWith("-----"));
+
+  it.each([
+    ["a malformed GitHub token", { githubToken: LEAKY_TOKEN }, "githubToken"],
+    ["a token with an App", { githubToken: LEAKY_TOKEN, githubAppId: "7", githubAppPrivateKey: LEAKY_KEY }, "githubToken"],
+    ["a malformed App key", { githubAppId: "7", githubAppPrivateKey: LEAKY_KEY }, "githubAppPrivateKey"],
+    ["an App key without its id", { githubAppPrivateKey: LEAKY_KEY }, "githubAppPrivateKey"],
+    ["another key's mistake", { githubAppId: "7", githubAppPrivateKey: APP_KEY_PKCS1, githubRepos: '["nope"]' }, "githubRepos"],
+  ])("never puts a GitHub credential in an error message: %s", (_, values, key) => {
+    const error = thrownBy(() => parseWith(values));
+    expect(error.message).toContain(`Invalid config claude-sandbox:${key}:`);
+    const text = `${error.message}\n${error.stack ?? ""}\n${String(error.cause ?? "")}`;
+    expect(text).not.toContain("fakeMustNotLeak");
+    for (const line of [...keyLines(LEAKY_KEY), ...keyLines(APP_KEY_PKCS1)]) expect(text).not.toContain(line);
   });
 
   it("never puts a credential stored in plain text in its error message", () => {
@@ -223,7 +332,7 @@ describe("Pulumi.dev.yaml", () => {
       const [namespace, key] = fullKey.split(":");
       expect(namespace).toBe(PROJECT);
       expect(CONFIG_KEYS as readonly string[]).toContain(key);
-      expect(["claudeOauthToken", "anthropicApiKey"]).not.toContain(key);
+      expect(SECRET_CONFIG_KEYS as readonly string[]).not.toContain(key);
       values[key!] = typeof value === "string" ? value : JSON.stringify(value);
     }
     expect(() => parseWith(values)).not.toThrow();

@@ -2,13 +2,16 @@
  * worker/wrangler.jsonc (local dev and tests) agrees with the names in
  * worker/src/contract.ts, and with what the Pulumi program binds: the same
  * Durable Object bindings and migrations, the same rate limit, the same
- * settings with the same defaults.
+ * settings with the same defaults. And the Worker reads every setting the
+ * program binds as the program meant it.
  */
+import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parse, type ParseError } from "jsonc-parser";
 import { describe, expect, it } from "vitest";
 import { workerBindings, workerMigrations } from "../../infra/components/sandbox-worker.js";
 import { parseConfig } from "../../infra/config.js";
+import { readSettings } from "../../worker/src/settings.js";
 import {
   BRANCH_QUEUE_BINDING,
   BRANCH_QUEUE_CLASS_NAME,
@@ -42,16 +45,21 @@ interface WranglerConfig {
 const errors: ParseError[] = [];
 const wrangler = parse(readFileSync("worker/wrangler.jsonc", "utf8"), errors) as WranglerConfig;
 
-/** The program's bindings for a stack with default settings. */
-function programBindings() {
+/** The program's bindings for a stack with default settings, and `values` on top. */
+function programBindings(values: Record<string, string> = {}) {
   const config = parseConfig(
     {
-      get: (key) => ({ accountId: "0123456789abcdef0123456789abcdef", anthropicApiKey: "fake-apikey-consistency" })[key],
+      get: (key) => ({ accountId: "0123456789abcdef0123456789abcdef", anthropicApiKey: "fake-apikey-consistency", ...values })[key],
       isSecret: () => true,
     },
     "dev",
   );
   return workerBindings(config.workerName, config.bucketName, config);
+}
+
+/** The plain-text vars among `bindings`, by name. */
+function plainVars(bindings: ReturnType<typeof programBindings>): Record<string, string> {
+  return Object.fromEntries(bindings.flatMap((binding) => (binding.type === "plain_text" ? [[binding.name, binding.text]] : [])));
 }
 
 describe("worker/wrangler.jsonc", () => {
@@ -156,6 +164,27 @@ describe("the program and worker/wrangler.jsonc", () => {
 
   it("never binds the local-only insecure callback switch in a deployment", () => {
     expect(bindings.map((binding) => binding.name)).not.toContain(SETTING_VARS.allowInsecureCallbacks);
+  });
+});
+
+describe("the Worker reads the settings the program binds", () => {
+  it("with the defaults: no GitHub App and any repository", () => {
+    const vars = plainVars(programBindings());
+    expect(vars).not.toHaveProperty(SETTING_VARS.githubAppId);
+    expect(vars).not.toHaveProperty(SETTING_VARS.githubRepos);
+    expect(readSettings(vars)).toMatchObject({ githubAppId: null, githubRepos: [] });
+  });
+
+  it("with a GitHub App and repositories at the edges of GitHub's names", () => {
+    const repos = [`${"a".repeat(39)}/x`, "A-b-C/.github", "o/_private", "o/dots.and-dashes_", `o/${"r".repeat(100)}`];
+    const key = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+    const vars = plainVars(
+      programBindings({ githubAppId: String(Number.MAX_SAFE_INTEGER), githubAppPrivateKey: key, githubRepos: JSON.stringify(repos) }),
+    );
+    expect(readSettings(vars)).toMatchObject({
+      githubAppId: String(Number.MAX_SAFE_INTEGER),
+      githubRepos: repos.map((repo) => repo.toLowerCase()),
+    });
   });
 });
 

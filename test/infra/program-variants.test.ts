@@ -1,7 +1,7 @@
 /**
  * The program for a stack with a prebuilt image, an Anthropic API key, env
- * credential mode, a budget cap, web search off and the first token
- * generation: evaluated as a real
+ * credential mode, a budget cap, web search off, a fine-grained GitHub token
+ * and the first token generation: evaluated as a real
  * (non-preview) run under mocks, it needs no network, builds nothing, and binds
  * what that configuration calls for.
  */
@@ -11,6 +11,7 @@ import { installMocks, isSecretInput, type RecordedResource, unwrap, valueOf } f
 
 const ACCOUNT = "fedcba9876543210fedcba9876543210";
 const API_KEY = "fake-apikey-program-variant-key";
+const GITHUB_TOKEN = "github_pat_11fakeProgramVariantToken";
 const IMAGE = `registry.cloudflare.com/${ACCOUNT}/prebuilt@sha256:${"c".repeat(64)}`;
 
 let resources: RecordedResource[];
@@ -32,8 +33,9 @@ beforeAll(async () => {
         "claude-sandbox:workerName": "agents-staging",
         "claude-sandbox:maxBudgetUsd": "2.50",
         "claude-sandbox:allowWebSearch": "false",
+        "claude-sandbox:githubToken": GITHUB_TOKEN,
       },
-      secretKeys: ["claude-sandbox:anthropicApiKey"],
+      secretKeys: ["claude-sandbox:anthropicApiKey", "claude-sandbox:githubToken"],
     });
     program = await import("../../infra/index.js");
     await valueOf(program.containerApplicationId);
@@ -51,14 +53,22 @@ describe("a stack with a prebuilt image and an API key", () => {
     expect(await valueOf(program.image)).toBe(IMAGE);
   });
 
-  it("binds the API key as a secret, with no previous token at generation 1", () => {
+  it("binds the API key and the GitHub token as secrets, with no previous token at generation 1", () => {
     const upload = only(":WorkerScript")[0]!.inputs;
     expect(isSecretInput(upload.secrets)).toBe(true);
     const secrets = unwrap<Record<string, string>>(upload.secrets);
-    expect(Object.keys(secrets).sort()).toEqual(["ANTHROPIC_API_KEY", "SERVER_AUTH_TOKEN", "WEBHOOK_SECRET"]);
+    expect(Object.keys(secrets).sort()).toEqual(["ANTHROPIC_API_KEY", "GITHUB_TOKEN", "SERVER_AUTH_TOKEN", "WEBHOOK_SECRET"]);
     expect(secrets.ANTHROPIC_API_KEY).toBe(API_KEY);
-    expect(JSON.stringify(upload.bindings)).not.toContain(API_KEY);
+    expect(secrets.GITHUB_TOKEN).toBe(GITHUB_TOKEN);
+    const { secrets: _secrets, ...plainInputs } = upload;
+    for (const secret of [API_KEY, GITHUB_TOKEN]) expect(JSON.stringify(plainInputs)).not.toContain(secret);
     expect(upload.bindings).toContainEqual({ type: "plain_text", name: "CREDENTIAL_MODE", text: "env" });
+  });
+
+  it("binds no GitHub App id and no repository list with a token and no githubRepos", () => {
+    const names = (only(":WorkerScript")[0]!.inputs.bindings as { name: string }[]).map((binding) => binding.name);
+    expect(names).not.toContain("GITHUB_APP_ID");
+    expect(names).not.toContain("GITHUB_REPOS");
   });
 
   it("binds the budget cap and web search off as plain settings", () => {
@@ -71,5 +81,13 @@ describe("a stack with a prebuilt image and an API key", () => {
     expect(await valueOf(program.workerName)).toBe("agents-staging");
     expect(await valueOf(program.bucketName)).toBe("claude-sandbox-results-staging");
     expect(await pulumi.isSecret(program.serverAuthToken)).toBe(true);
+  });
+
+  it("exports neither credential, in any output", async () => {
+    for (const [name, output] of Object.entries(program)) {
+      if (!pulumi.Output.isInstance(output)) continue;
+      const text = JSON.stringify(await valueOf(output));
+      for (const secret of [API_KEY, GITHUB_TOKEN]) expect(text, name).not.toContain(secret);
+    }
   });
 });

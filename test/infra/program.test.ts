@@ -4,7 +4,7 @@
  * migration together, secrets kept secret, and the stack outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { rateLimitNamespaceId } from "../../infra/components/sandbox-worker.js";
@@ -22,6 +22,8 @@ import {
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const CREDENTIAL = "fake-oauth-program-test-credential-value";
+/** The GitHub App's private key, as GitHub issues it (PKCS#1 PEM, several lines). */
+const APP_KEY = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString().trim();
 
 /** The webhook secret the mocked random provider gives `webhook-secret-bytes`. */
 const WEBHOOK_SECRET = `whsec_${Buffer.from(mockRandomHex("webhook-secret-bytes", undefined), "hex").toString("base64")}`;
@@ -41,8 +43,11 @@ beforeAll(async () => {
       "claude-sandbox:allowedHosts": JSON.stringify(["api.anthropic.com", "github.com"]),
       "claude-sandbox:maxTimeoutMs": "600000",
       "claude-sandbox:rateLimitPerMinute": "25",
+      "claude-sandbox:githubAppId": "123456",
+      "claude-sandbox:githubAppPrivateKey": APP_KEY,
+      "claude-sandbox:githubRepos": JSON.stringify(["Acme/Website", "acme/api"]),
     },
-    secretKeys: ["claude-sandbox:claudeOauthToken"],
+    secretKeys: ["claude-sandbox:claudeOauthToken", "claude-sandbox:githubAppPrivateKey"],
     // A preview: the image is neither built nor pushed, so no registry credentials are fetched.
     preview: true,
   });
@@ -57,6 +62,11 @@ function registeredUrns(): string[] {
   return [...monitor.getRegisteredResources().keys()].filter(
     (urn) => !urn.split("::")[2]!.split("$").pop()!.startsWith("claude-sandbox:index:") && !urn.includes("pulumi:pulumi:Stack"),
   );
+}
+
+/** The base64 lines of a PEM key: any one of them in plain text would leak part of it. */
+function keyLines(pem: string): string[] {
+  return pem.split("\n").filter((line) => line.length > 20 && !line.startsWith("-----"));
 }
 
 function only(typeSuffix: string): RecordedResource {
@@ -215,10 +225,12 @@ describe("the Worker upload", () => {
       MAX_OUTPUT_BYTES: "1048576",
       RESULT_RETENTION_DAYS: "14",
       ALLOW_WEB_SEARCH: "true",
+      GITHUB_APP_ID: "123456",
+      GITHUB_REPOS: "acme/website,acme/api",
     });
   });
 
-  it("binds both tokens, the Claude credential and the webhook secret as secrets", () => {
+  it("binds both tokens, the Claude credential, the webhook secret and the GitHub App's key as secrets", () => {
     const secrets = upload().secrets;
     expect(isSecretInput(secrets)).toBe(true);
     expect(unwrap(secrets)).toEqual({
@@ -226,19 +238,22 @@ describe("the Worker upload", () => {
       SERVER_AUTH_TOKEN_PREVIOUS: mockRandomHex("api-tokens-slot-a", { generation: "1" }),
       CLAUDE_CODE_OAUTH_TOKEN: CREDENTIAL,
       WEBHOOK_SECRET: WEBHOOK_SECRET,
+      GITHUB_APP_PRIVATE_KEY: APP_KEY,
     });
     expect(Buffer.from(WEBHOOK_SECRET.slice("whsec_".length), "base64")).toHaveLength(32);
   });
 
-  it("manages every secret binding name, so one no longer configured is removed", () => {
+  it("manages every secret binding name, the GitHub ones included, so one no longer configured is removed", () => {
     expect(upload().managedSecretNames).toEqual(Object.values(SECRET_BINDINGS));
+    expect(upload().managedSecretNames).toEqual(expect.arrayContaining(["GITHUB_TOKEN", "GITHUB_APP_PRIVATE_KEY"]));
   });
 
   it("puts no secret in a plain binding or any other plain input", () => {
     const { secrets: _secrets, ...plainInputs } = upload();
     const text = JSON.stringify(plainInputs);
     const tokens = Object.values(unwrap<Record<string, string>>(upload().secrets));
-    for (const secret of tokens) expect(text).not.toContain(secret);
+    expect(tokens).toContain(APP_KEY);
+    for (const secret of [...tokens, ...keyLines(APP_KEY)]) expect(text).not.toContain(secret);
   });
 
   it("uses the compatibility date and nodejs_compat, with observability on", () => {
@@ -318,11 +333,13 @@ describe("stack outputs", () => {
     }
   });
 
-  it("never exports the Claude credential, and no secret in a plain output", async () => {
+  it("never exports the Claude credential or the GitHub App's key, and no secret in a plain output", async () => {
     const secrets = [CREDENTIAL, ...Object.values(unwrap<Record<string, string>>(only(":WorkerScript").inputs.secrets))];
     for (const [name, output] of stackOutputs()) {
       const text = JSON.stringify(await valueOf(output));
-      expect(text, name).not.toContain(CREDENTIAL);
+      for (const credential of [CREDENTIAL, APP_KEY, JSON.stringify(APP_KEY).slice(1, -1), ...keyLines(APP_KEY)]) {
+        expect(text, name).not.toContain(credential);
+      }
       if (!(await pulumi.isSecret(output))) for (const secret of secrets) expect(text, name).not.toContain(secret);
     }
   });

@@ -8,7 +8,7 @@
  * loaded in a plain `node` process.
  */
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,8 +39,19 @@ const MIGRATIONS: WorkerMigration[] = [
   { tag: "v2", newSqliteClasses: ["Task", "TaskIndex"] },
   { tag: "v3", newSqliteClasses: ["BranchQueue"] },
 ];
-const MANAGED = ["SERVER_AUTH_TOKEN", "SERVER_AUTH_TOKEN_PREVIOUS", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "WEBHOOK_SECRET"];
+const MANAGED = [
+  "SERVER_AUTH_TOKEN",
+  "SERVER_AUTH_TOKEN_PREVIOUS",
+  "CLAUDE_CODE_OAUTH_TOKEN",
+  "ANTHROPIC_API_KEY",
+  "WEBHOOK_SECRET",
+  "GITHUB_TOKEN",
+  "GITHUB_APP_PRIVATE_KEY",
+];
 const SECRETS = { SERVER_AUTH_TOKEN: "server-token-secret", CLAUDE_CODE_OAUTH_TOKEN: "fake-oauth-secret", WEBHOOK_SECRET: "whsec_ZmFrZQ==" };
+const GITHUB_TOKEN = "github_pat_fakeWorkerScriptTokenMustNeverLeak";
+/** A GitHub App's key as GitHub issues it: a PKCS#1 PEM of several lines. */
+const APP_KEY = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString().trim();
 
 const api = new CloudflareApiStandIn();
 let dir: string;
@@ -275,6 +286,20 @@ describe("update", () => {
     ]);
   });
 
+  it.each([
+    ["a token to an App", { GITHUB_TOKEN }, { GITHUB_APP_PRIVATE_KEY: APP_KEY }, "GITHUB_TOKEN"],
+    ["an App to a token", { GITHUB_APP_PRIVATE_KEY: APP_KEY }, { GITHUB_TOKEN }, "GITHUB_APP_PRIVATE_KEY"],
+    ["a token to no GitHub credential", { GITHUB_TOKEN }, {}, "GITHUB_TOKEN"],
+  ])("removes the GitHub credential no longer configured, switching from %s", async (_, from, to, removed) => {
+    const before = (await provider.create(await inputs({ secrets: { ...SECRETS, ...from } }))).outs!;
+    expect(liveSecrets()).toContain(removed);
+    await provider.update(SCRIPT, before, await inputs({ secrets: { ...SECRETS, ...to } }));
+    expect(liveSecrets()).toEqual(Object.keys({ ...SECRETS, ...to }).sort());
+    expect(api.requests.filter((request) => request.method === "DELETE").map((request) => request.pathname)).toEqual([
+      `${SCRIPT_PATH}/secrets/${removed}`,
+    ]);
+  });
+
   it("removes the previous token's binding when the inputs no longer have one", async () => {
     const before = (await provider.create(await inputs({ secrets: { ...SECRETS, SERVER_AUTH_TOKEN_PREVIOUS: "old" } }))).outs!;
     expect(liveSecrets()).toContain("SERVER_AUTH_TOKEN_PREVIOUS");
@@ -350,7 +375,14 @@ describe("read and delete", () => {
 });
 
 describe("API failures", () => {
-  const secretValues = [TOKEN, ...Object.values(SECRETS)];
+  const withGitHub = { ...SECRETS, GITHUB_TOKEN, GITHUB_APP_PRIVATE_KEY: APP_KEY };
+  /** Every secret, and each line of the key: none may appear, whole or in part. */
+  const secretValues = [
+    TOKEN,
+    ...Object.values(withGitHub),
+    JSON.stringify(APP_KEY).slice(1, -1),
+    ...APP_KEY.split("\n").filter((line) => !line.startsWith("-----")),
+  ];
 
   it.each([
     [403, 10000, "Authentication error"],
@@ -359,7 +391,7 @@ describe("API failures", () => {
   ])("surfaces HTTP %i with Cloudflare's code and message, never the token or a secret", async (status, code, message) => {
     // The stand-in echoes the whole request, secret bindings included: only redaction keeps them out.
     api.on("PUT", "/accounts/:account/workers/scripts/:script", echoingApiError(status, code, message));
-    const failure = await provider.create(await inputs()).then(
+    const failure = await provider.create(await inputs({ secrets: withGitHub })).then(
       () => undefined,
       (error: unknown) => error as Error,
     );
@@ -368,6 +400,8 @@ describe("API failures", () => {
     // The echo did come back: the request's parts are there, with each secret replaced.
     expect(failure!.message).toContain("authorization=Bearer [redacted]");
     expect(failure!.message).toContain('"name":"SERVER_AUTH_TOKEN","text":"[redacted]"');
+    expect(failure!.message).toContain('"name":"GITHUB_TOKEN","text":"[redacted]"');
+    expect(failure!.message).toContain('"name":"GITHUB_APP_PRIVATE_KEY","text":"[redacted]"');
     for (const secret of secretValues) {
       expect(failure!.message).not.toContain(secret);
       expect(failure!.stack ?? "").not.toContain(secret);
@@ -377,7 +411,7 @@ describe("API failures", () => {
   it("never reveals a secret when removing an unwanted one fails", async () => {
     await provider.create(await inputs({ secrets: { ...SECRETS, ANTHROPIC_API_KEY: "fake-apikey-secret" } }));
     api.on("DELETE", "/accounts/:account/workers/scripts/:script/secrets/:name", echoingApiError(500, 10013, "Internal error"));
-    const failure = await provider.create(await inputs()).then(
+    const failure = await provider.create(await inputs({ secrets: withGitHub })).then(
       () => undefined,
       (error: unknown) => error as Error,
     );

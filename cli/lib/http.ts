@@ -121,7 +121,7 @@ export function hintFor(status: number, code: string | undefined): string {
       if (code === "result_not_found") return "No stored result for that task id: it never ran here, or it expired (resultRetentionDays).";
       if (code === "task_not_found") return "No task with that id here: see `claude-sandbox list`; old tasks expire after resultRetentionDays.";
       if (code === "artifact_not_found") {
-        return "The task stored no such artifact: it was not a repository task, it changed nothing, its patch was too large to keep, or it expired (resultRetentionDays); see `repository` in `claude-sandbox result <taskId>`.";
+        return "The task stored no such artifact: it was not a repository task, it ended before its changes were read, its patch was over 10 MiB, or it expired (resultRetentionDays); `repository.artifacts` in `claude-sandbox result <taskId>` lists what it stored.";
       }
       return "Unknown path: check the URL is the deployment's base URL.";
     case 409:

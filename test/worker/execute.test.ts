@@ -287,4 +287,32 @@ describe("request log", () => {
     for (const record of requests) expect(record.durationMs).toBeTypeOf("number");
     expect(logs.lines().join("\n")).not.toContain("log me");
   });
+
+  it("writes none for a healthy /health, and one for a refused one", async () => {
+    await call("/health");
+    await call("/health", { method: "HEAD" });
+    expect(logs.lines()).toEqual([]);
+    await call("/health", { method: "POST" });
+    expect(logs.records()).toEqual([expect.objectContaining({ route: "/health", status: 405, code: "method_not_allowed" })]);
+  });
+});
+
+describe("POST /execute waits for the result only", () => {
+  it("makes one wait per 10 s of the task, not one per event", async () => {
+    const waits: string[] = [];
+    const { Task } = await import("./harness.js");
+    const original = Task.prototype.awaitResult;
+    Task.prototype.awaitResult = async function (this: InstanceType<typeof Task>, waitMs: number) {
+      waits.push("wait");
+      return original.call(this, waitMs);
+    };
+    try {
+      const response = await execute({ task: "chatty\n@stub events=50\n@stub delay=5" });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as TaskResult).status).toBe("succeeded");
+    } finally {
+      Task.prototype.awaitResult = original;
+    }
+    expect(waits.length).toBeLessThanOrEqual(2);
+  });
 });

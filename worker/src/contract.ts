@@ -349,7 +349,7 @@ export interface TaskStatusDocument {
   repository?: RepositoryDocument;
   /** The task this one follows up, if any. */
   continuedFrom?: string;
-  /** While queued behind earlier tasks of the same repository and branch: how many run before it (0: next). */
+  /** While queued behind earlier tasks of the same repository and branch: how many run before it (absent when none). */
   queuePosition?: number;
   links: { self: string; events: string; result: string; cancel: string };
 }

@@ -2,7 +2,7 @@
  * The HTTP API: routes only. Each route authenticates, validates, and hands
  * the work to the task's Durable Object (tasks/task-object.ts), the task index
  * (tasks/task-index.ts) or R2 (storage/). Every JSON answer carries
- * `Cache-Control: no-store`, and each request leaves one structured log line.
+ * `Cache-Control: no-store`, and each request but a healthy `/health` leaves one structured log line.
  */
 import {
   ARTIFACTS,
@@ -424,7 +424,8 @@ export async function handleRequest(request: Request, env: WorkerEnv): Promise<R
   response.headers.set("Cache-Control", "no-store");
   response.headers.set("X-Content-Type-Options", "nosniff");
   log.status = response.status;
-  writeRequestLog(log);
+  // Health checks come often and say nothing: only a failed one is logged.
+  if (!(log.route === "/health" && response.status < 400)) writeRequestLog(log);
   return response;
 }
 

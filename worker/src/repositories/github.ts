@@ -162,7 +162,7 @@ function base64url(data: Uint8Array | string): string {
  */
 export async function createAppJwt(app: { appId: string; privateKey: string }, now: number = Date.now()): Promise<string> {
   const der = pkcs8PrivateKey(app.privateKey);
-  let key: CryptoKey;
+  let key: Awaited<ReturnType<typeof crypto.subtle.importKey>>;
   try {
     if (der === null) throw new Error("no key");
     key = await crypto.subtle.importKey("pkcs8", der, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["sign"]);

@@ -170,6 +170,8 @@ export class Task extends DurableObject<WorkerEnv> {
   /** The result, kept in memory for waiters once the storage is cleared. */
   #result: TaskResult | null = null;
   #waiters = new Set<() => void>();
+  /** `/execute` waits only for the result, not for every event. */
+  #resultWaiters = new Set<() => void>();
   #sandbox: TaskSandbox | null = null;
 
   constructor(ctx: DurableObjectState, env: WorkerEnv) {
@@ -265,7 +267,7 @@ export class Task extends DurableObject<WorkerEnv> {
     let record = this.#load();
     if (!record) return null;
     if (!record.archived && !(isTerminal(record.status) && this.#storeFailed)) {
-      await this.#changed(waitMs);
+      await this.#changed(waitMs, this.#resultWaiters);
       if (this.#result) return { state: "stored", result: this.#result };
       record = this.#load();
       if (!record) return null;
@@ -768,7 +770,7 @@ export class Task extends DurableObject<WorkerEnv> {
         record.storeFailures += 1;
         this.#save(record);
         this.#warn("result_store_failed");
-        this.#notify();
+        this.#notify(this.#resultWaiters);
         await this.#schedule(record);
         return;
       }
@@ -780,7 +782,7 @@ export class Task extends DurableObject<WorkerEnv> {
         record.callback = { attempts: 0, delivered: false, lastStatus: null, nextAttemptAt: Date.now() };
       }
       this.#save(record);
-      this.#notify();
+      this.#notify(this.#resultWaiters);
     }
     if (record.repository && !record.repository.released) {
       await this.#releaseBranch(record);
@@ -848,6 +850,7 @@ export class Task extends DurableObject<WorkerEnv> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#notify();
+    this.#notify(this.#resultWaiters);
   }
 
   // ---------------------------------------------------------------------------
@@ -1004,21 +1007,22 @@ export class Task extends DurableObject<WorkerEnv> {
     }
   }
 
-  /** Resolves after the next change (an event, a status, the stored result) or after `ms`. */
-  #changed(ms: number): Promise<void> {
+  /** Resolves after the next change of `waiters`' kind (see `#notify`) or after `ms`. */
+  #changed(ms: number, waiters: Set<() => void> = this.#waiters): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.#waiters.delete(done);
+        waiters.delete(done);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.#waiters.add(done);
+      waiters.add(done);
     });
   }
 
-  #notify(): void {
-    for (const waiter of [...this.#waiters]) waiter();
+  /** Wakes the readers of events (any change), or with `#resultWaiters` those waiting for the stored result. */
+  #notify(waiters: Set<() => void> = this.#waiters): void {
+    for (const waiter of [...waiters]) waiter();
   }
 
   #warn(code: string): void {

@@ -21,6 +21,7 @@
  */
 import { build } from "esbuild";
 import { type ParseError, parse as parseJsonc, printParseErrorCode } from "jsonc-parser";
+import { generateKeyPairSync } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import { join, resolve } from "node:path";
@@ -54,6 +55,8 @@ interface ConfigModule {
   CONFIG_DEFAULTS: Record<string, unknown>;
   parseConfig(source: { get(key: string): string | undefined; isSecret?(key: string): boolean | undefined }, stack: string): unknown;
   ConfigError: new (key: string, problem: string) => Error;
+  /** The keys whose values must be set as secrets. */
+  SECRET_CONFIG_KEYS?: readonly string[];
 }
 
 /** What the check needs of `worker/src/contract.ts`. */
@@ -79,8 +82,15 @@ const CONTRACT_MODULE = "worker/src/contract.ts";
 const DOCKERFILE = "container/Dockerfile";
 const WORKER_ENTRY = "worker/src/index.ts";
 const WRANGLER = "worker/wrangler.jsonc";
-/** The keys whose values must be stored encrypted. */
+/** The Claude credential's keys: one of them must be set. */
 const CREDENTIAL_KEYS = ["claudeOauthToken", "anthropicApiKey"] as const;
+
+/** An RSA key that stands in for an encrypted GitHub App key (the program checks the key is one). */
+let placeholderKey: string | undefined;
+function rsaPlaceholder(): string {
+  placeholderKey ??= generateKeyPairSync("rsa", { modulusLength: 1024, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } }).privateKey;
+  return placeholderKey;
+}
 /** Stands in for a secure (encrypted) value, which is never decrypted. */
 const SECURE_PLACEHOLDER = "secure-value-not-decrypted";
 /** Stands in for a missing account id so that the other keys are still judged. */
@@ -339,6 +349,9 @@ function checkStack(dir: string, file: string, stack: string, config: Loaded<Con
     return fail(name, `${file} cannot be judged: ${config.error}`, `Run \`npm ci\` in ${dir}, and fix ${CONFIG_MODULE}`);
   }
   const { PROJECT, CONFIG_KEYS, ConfigError, parseConfig } = config.module;
+  /** The keys whose values must be stored encrypted (the program's list, when it has one). */
+  const secretConfigKeys: readonly string[] = config.module.SECRET_CONFIG_KEYS ?? CREDENTIAL_KEYS;
+  const placeholderFor = (key: string) => (key === "githubAppPrivateKey" ? rsaPlaceholder() : SECURE_PLACEHOLDER);
   const configError = (key: string, problem: string): string => new ConfigError(key, problem).message;
   const environments = parsed?.environment;
   const importsEnvironment = environments !== undefined && environments !== null;
@@ -380,21 +393,21 @@ function checkStack(dir: string, file: string, stack: string, config: Loaded<Con
     if (secure) {
       secretKeys.add(key);
       encrypted.add(key);
-      if ((CREDENTIAL_KEYS as readonly string[]).includes(key)) values[key] = SECURE_PLACEHOLDER;
+      if (secretConfigKeys.includes(key)) values[key] = placeholderFor(key);
       else if (key === "accountId") values[key] = ACCOUNT_PLACEHOLDER;
       else notes.push(`${key} is encrypted, so its value is not checked`);
       continue;
     }
     const plain = configText(value);
     values[key] = plain;
-    if ((CREDENTIAL_KEYS as readonly string[]).includes(key) && plain.trim() !== "") {
+    if (secretConfigKeys.includes(key) && plain.trim() !== "") {
       secrets.push(plain);
       problems.push({
         message: configError(key, `is stored in plain text: set it with \`pulumi config set --secret ${key} <value>\``),
         hint: `Store it encrypted: \`pulumi config set --secret ${key} <value> --stack ${stack}\`, and roll the credential (it was written in plain text)`,
       });
       // Judged as a secret from here on, so the same problem is not reported twice.
-      values[key] = SECURE_PLACEHOLDER;
+      values[key] = placeholderFor(key);
       secretKeys.add(key);
     }
   }

@@ -418,6 +418,25 @@ describe("validateConfig on a copy", () => {
     );
   });
 
+  it("accepts a GitHub App whose key is encrypted, and refuses a GitHub token in plain text", async () => {
+    const token = "fake-github-plaintext-token-value";
+    const result = await judge((copy) => {
+      writeFileSync(
+        join(copy, "Pulumi.app.yaml"),
+        `config:\n  claude-sandbox:accountId: ${ACCOUNT}\n  claude-sandbox:claudeOauthToken:\n    secure: v1:aaa\n  claude-sandbox:githubAppId: 12345\n  claude-sandbox:githubAppPrivateKey:\n    secure: v1:bbb\n`,
+      );
+      writeFileSync(
+        join(copy, "Pulumi.leaky.yaml"),
+        `config:\n  claude-sandbox:accountId: ${ACCOUNT}\n  claude-sandbox:claudeOauthToken:\n    secure: v1:aaa\n  claude-sandbox:githubToken: ${token}\n`,
+      );
+    });
+    expect(result.failing).toEqual(["stack-leaky"]);
+    expect(check(result.checks, "stack-app").message).toMatch(/all known and valid, claudeOauthToken, githubAppPrivateKey encrypted/);
+    expect(check(result.checks, "stack-leaky").message).toMatch(/^Invalid config claude-sandbox:githubToken: is stored in plain text/);
+    expect(JSON.stringify(result.checks)).not.toContain(token);
+    expect(result.secrets).toContain(token);
+  });
+
   it("throws a UsageError for a directory that does not exist", async () => {
     await expect(validateConfig({ dir: join(tempDir("gone"), "missing") })).rejects.toBeInstanceOf(UsageError);
   });

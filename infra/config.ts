@@ -44,6 +44,7 @@ export const CONFIG_DEFAULTS = {
   allowWebSearch: true,
   githubAppId: 0,
   githubRepos: [] as string[],
+  githubApiUrl: "",
 } as const;
 
 /** Every key this program reads (besides the Cloudflare provider's own `cloudflare:*` keys). */
@@ -111,6 +112,8 @@ export interface StackConfig {
   githubAppId: number | undefined;
   /** `owner/repo` (lower case) tasks may push to and open pull requests on; empty: any the credential can reach. */
   githubRepos: string[];
+  /** The GitHub API's base URL (GitHub Enterprise Server); undefined: https://api.github.com. */
+  githubApiUrl: string | undefined;
 }
 
 /** Reads raw config values; `pulumi.Config` in a program, a plain object in tests. */
@@ -314,6 +317,22 @@ function repositories(source: ConfigSource): string[] {
   return [...new Set(names)];
 }
 
+/** An https:// URL without credentials, query or fragment, kept without a trailing slash. */
+function githubApiUrl(source: ConfigSource): string | undefined {
+  const raw = text(source, "githubApiUrl");
+  if (raw === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== "https:" || url.username || url.password || url.search || url.hash) {
+    throw new ConfigError("githubApiUrl", "must be the https:// URL of a GitHub API, such as https://github.example.com/api/v3");
+  }
+  return url.href.replace(/\/$/, "");
+}
+
 /** Validates the configuration of `stack`. */
 export function parseConfig(source: ConfigSource, stack: string): StackConfig {
   const accountId = text(source, "accountId");
@@ -364,6 +383,7 @@ export function parseConfig(source: ConfigSource, stack: string): StackConfig {
     allowWebSearch: flag(source, "allowWebSearch"),
     ...github(source),
     githubRepos: repositories(source),
+    githubApiUrl: githubApiUrl(source),
   };
 }
 

@@ -41,6 +41,7 @@ export type WorkerSettings = Pick<
   | "rateLimitPerMinute"
   | "githubAppId"
   | "githubRepos"
+  | "githubApiUrl"
 >;
 
 export interface SandboxWorkerArgs {
@@ -94,6 +95,7 @@ export function settingBindings(settings: WorkerSettings): PlainBinding[] {
     [SETTING_VARS.allowWebSearch, String(settings.allowWebSearch)],
     [SETTING_VARS.githubAppId, settings.githubAppId === undefined ? undefined : String(settings.githubAppId)],
     [SETTING_VARS.githubRepos, settings.githubRepos.length === 0 ? undefined : settings.githubRepos.join(",")],
+    [SETTING_VARS.githubApiUrl, settings.githubApiUrl],
   ];
   return vars.flatMap(([name, text]) => (text === undefined ? [] : [{ type: "plain_text" as const, name, text }]));
 }

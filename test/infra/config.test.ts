@@ -121,6 +121,11 @@ describe("GitHub credentials and repositories", () => {
     ]);
     expect(parseWith({ githubRepos: "[]" }).githubRepos).toEqual([]);
   });
+
+  it("reads a GitHub Enterprise API URL without its trailing slash, and none by default", () => {
+    expect(parseWith({ githubApiUrl: "https://github.example.com/api/v3/" }).githubApiUrl).toBe("https://github.example.com/api/v3");
+    expect(parseWith({}).githubApiUrl).toBeUndefined();
+  });
 });
 
 describe("bad values fail with the key and what it accepts", () => {
@@ -196,6 +201,10 @@ describe("bad values fail with the key and what it accepts", () => {
     ["a repository named ..", { githubRepos: '["acme/.."]' }, 'githubRepos: "acme/.." is not a GitHub'],
     ["a path", { githubRepos: '["acme/website/extra"]' }, 'githubRepos: "acme/website/extra" is not a GitHub'],
     ["a number", { githubRepos: "[42]" }, 'githubRepos: "42" is not a GitHub'],
+    ["a plain http API", { githubApiUrl: "http://github.example.com/api/v3" }, "githubApiUrl: must be the https:// URL of a GitHub API"],
+    ["an API URL with credentials", { githubApiUrl: "https://user:pass@github.example.com/api/v3" }, "githubApiUrl: must be the https:// URL"],
+    ["an API URL with a query", { githubApiUrl: "https://github.example.com/api/v3?x=1" }, "githubApiUrl: must be the https:// URL"],
+    ["not a URL", { githubApiUrl: "github.example.com" }, "githubApiUrl: must be the https:// URL"],
   ])("GitHub: refuses %s", (_, values, message) => {
     expect(() => parseWith(values)).toThrow(`Invalid config claude-sandbox:${message}`);
   });

@@ -69,6 +69,7 @@ describe("a stack with a prebuilt image and an API key", () => {
     const names = (only(":WorkerScript")[0]!.inputs.bindings as { name: string }[]).map((binding) => binding.name);
     expect(names).not.toContain("GITHUB_APP_ID");
     expect(names).not.toContain("GITHUB_REPOS");
+    expect(names).not.toContain("GITHUB_API_URL");
   });
 
   it("binds the budget cap and web search off as plain settings", () => {

@@ -46,6 +46,7 @@ beforeAll(async () => {
       "claude-sandbox:githubAppId": "123456",
       "claude-sandbox:githubAppPrivateKey": APP_KEY,
       "claude-sandbox:githubRepos": JSON.stringify(["Acme/Website", "acme/api"]),
+      "claude-sandbox:githubApiUrl": "https://github.example.com/api/v3",
     },
     secretKeys: ["claude-sandbox:claudeOauthToken", "claude-sandbox:githubAppPrivateKey"],
     // A preview: the image is neither built nor pushed, so no registry credentials are fetched.
@@ -227,6 +228,7 @@ describe("the Worker upload", () => {
       ALLOW_WEB_SEARCH: "true",
       GITHUB_APP_ID: "123456",
       GITHUB_REPOS: "acme/website,acme/api",
+      GITHUB_API_URL: "https://github.example.com/api/v3",
     });
   });
 

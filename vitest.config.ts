@@ -16,7 +16,8 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"], globalSetup: ["./test/fixtures/webhook-sink.ts"] },
+        // Most of these files wait on timers (deadlines, retries, keep-alives): three at a time even on two cores.
+        test: { name: "worker", include: ["test/worker/**/*.test.ts"], globalSetup: ["./test/fixtures/webhook-sink.ts"], maxWorkers: 3 },
       },
       {
         test: {

@@ -179,6 +179,22 @@ describe("one task at a time per repository and branch", () => {
     expect(Date.parse(b.startedAt!)).toBeGreaterThanOrEqual(Date.parse(a.timestamp));
   });
 
+  it("counts a waiting task's queue timeout from when its branch is free, not from its acceptance", async () => {
+    const first = await submitted({ task: "Slow\n@stub delay=600", repo: { url: REPO }, branch: "feature/q" });
+    const response = await callWithEnv(
+      "/tasks",
+      { method: "POST", headers: jsonHeaders(), body: JSON.stringify({ task: "Patient", repo: { url: REPO }, branch: "feature/q" }) },
+      { QUEUE_TIMEOUT_MS: "1000" },
+    );
+    const second = (await response.json()) as TaskStatusDocument;
+    expect(second.queuePosition).toBe(1);
+    expect((await storedResult(first.taskId)).status).toBe("succeeded");
+    const result = await storedResult(second.taskId);
+    expect(result.status).toBe("succeeded");
+    // It waited for the branch longer than its queue timeout, and still ran.
+    expect(Date.parse(result.startedAt!) - Date.parse(second.createdAt)).toBeGreaterThan(1000);
+  });
+
   it("lets the next task run when the one ahead is cancelled", async () => {
     const first = await submitted({ task: "Stuck\n@stub hang", repo: { url: REPO }, branch: "feature/z" });
     const second = await submitted({ task: "Next", repo: { url: REPO }, branch: "feature/z" });

@@ -315,14 +315,19 @@ export class Task extends DurableObject<WorkerEnv> {
   async #step(record: TaskRecord): Promise<void> {
     const now = Date.now();
     switch (record.status) {
-      case "queued":
+      case "queued": {
         if (record.repository && record.repository.position > 0 && !(await this.#reachedHead(record))) return;
-        if (now >= queueDeadline({ createdAt: record.repository?.headAt ?? record.submission.createdAt, queueTimeoutMs: record.submission.queueTimeoutMs })) {
-          this.#apply(record, { kind: "queue_timeout", queueTimeoutMs: record.submission.queueTimeoutMs });
-        } else if ((record.nextAttemptAt ?? now) <= now) {
-          await this.#acquire(record);
+        // Read again: waiting for the branch (or a cancel meanwhile) changed it.
+        const current = this.#load();
+        if (!current || current.status !== "queued") return;
+        const queueStart = current.repository?.headAt ?? current.submission.createdAt;
+        if (Date.now() >= queueDeadline({ createdAt: queueStart, queueTimeoutMs: current.submission.queueTimeoutMs })) {
+          this.#apply(current, { kind: "queue_timeout", queueTimeoutMs: current.submission.queueTimeoutMs });
+        } else if ((current.nextAttemptAt ?? now) <= Date.now()) {
+          await this.#acquire();
         }
         return;
+      }
       case "running": {
         const deadline = runDeadline({ startedAt: record.startedAt, timeoutMs: record.submission.request.timeoutMs, graceMs: this.#graceMs(record) });
         if (deadline !== null && now >= deadline) {
@@ -345,11 +350,12 @@ export class Task extends DurableObject<WorkerEnv> {
   // Getting a container and starting Claude Code.
   // ---------------------------------------------------------------------------
 
-  async #acquire(queued: TaskRecord): Promise<void> {
-    let record = queued;
+  async #acquire(): Promise<void> {
     if (this.#acquiring) return;
     this.#acquiring = true;
     try {
+      let record = this.#load();
+      if (!record || record.status !== "queued") return;
       const credential = claudeCredential(this.env);
       if (!credential) {
         this.#endWith(record, "failed", { code: "platform_interrupted", message: "No Claude credential is configured" });

@@ -8,14 +8,12 @@
  * or dropped. With web search turned off, Claude Code's search is refused and
  * the task still ends.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type EgressEnv, forwardToAnthropic } from "../../worker/src/egress/outbound.js";
 import { CREDENTIAL_PLACEHOLDER, credentialVariable } from "../../worker/src/tasks/claude-command.js";
 import { CREDENTIAL_KINDS, credentialOf, RECORDED_TASKS, runClaudeCode } from "./fixtures/api-recording.js";
 import { FAKE_REPLY, startFakeAnthropicApi, type FakeAnthropicApi } from "./fixtures/fake-anthropic-api.js";
+import { serveHandler } from "./fixtures/serve-handler.js";
 
 /** The deployment's credential: only the door holds it. */
 const DEPLOYMENT_CREDENTIAL = "fake-credential-held-by-the-door";
@@ -35,7 +33,6 @@ const CONNECTION_HEADERS = ["connection", "keep-alive"];
 /** Serves `forwardToAnthropic` over HTTP on loopback; what it sends to api.anthropic.com goes to `apiUrl`. */
 async function startDoor(env: EgressEnv, apiUrl: string): Promise<Door> {
   const forwarded: Request[] = [];
-  const failures: unknown[] = [];
   const send = async (outgoing: Request): Promise<Response> => {
     const target = new URL(outgoing.url);
     if (target.origin !== "https://api.anthropic.com") throw new Error(`the door sent a request to ${target.origin}`);
@@ -49,34 +46,8 @@ async function startDoor(env: EgressEnv, apiUrl: string): Promise<Door> {
       redirect: outgoing.redirect,
     });
   };
-  const server: Server = createServer((req, res) => {
-    const headers = new Headers();
-    for (let index = 0; index < req.rawHeaders.length; index += 2) headers.append(req.rawHeaders[index]!, req.rawHeaders[index + 1]!);
-    const hasBody = req.method !== "GET" && req.method !== "HEAD";
-    const request = new Request(`https://api.anthropic.com${req.url ?? "/"}`, {
-      method: req.method ?? "GET",
-      headers,
-      ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
-    } as RequestInit);
-    forwardToAnthropic(request, env, send)
-      .then(async (response) => {
-        res.writeHead(response.status, Object.fromEntries(response.headers));
-        if (response.body) for await (const chunk of response.body) res.write(chunk);
-        res.end();
-      })
-      .catch((error: unknown) => {
-        failures.push(error);
-        res.writeHead(500).end();
-      });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    forwarded,
-    failures,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  const served = await serveHandler("api.anthropic.com", (request) => forwardToAnthropic(request, env, send));
+  return { ...served, forwarded };
 }
 
 /** Claude Code's closing `result` message: the last line of its output that is one. */

@@ -11,15 +11,13 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { forwardToGit, gitAuthorization, type GitGrant } from "../../worker/src/egress/git-door.js";
 import { buildCheckoutScript, buildFinishScript, commitMessage, parseStepResult } from "../../worker/src/repositories/script.js";
 import { GIT_ENV, git, makeRemote, runStep, tempDir, writeFiles } from "./fixtures/git-repos.js";
 import { type GitHttpServer, startGitHttpServer } from "./fixtures/git-http-server.js";
+import { serveHandler } from "./fixtures/serve-handler.js";
 
 const TOKEN = `ghs_${randomBytes(18).toString("hex")}`;
 const BRANCH = "claude/0199a1b2";
@@ -36,7 +34,6 @@ interface Door {
 /** Serves `forwardToGit` on loopback; what it sends to https://github.com goes to `serverUrl`. */
 async function startDoor(grant: GitGrant, serverUrl: string): Promise<Door> {
   const answers: string[] = [];
-  const failures: unknown[] = [];
   const send = async (outgoing: Request): Promise<Response> => {
     const target = new URL(outgoing.url);
     if (target.origin !== "https://github.com") throw new Error(`the door sent a request to ${target.origin}`);
@@ -48,50 +45,11 @@ async function startDoor(grant: GitGrant, serverUrl: string): Promise<Door> {
       duplex: "half",
     } as RequestInit);
   };
-  const server: Server = createServer((req, res) => {
-    const headers = new Headers();
-    for (let index = 0; index < req.rawHeaders.length; index += 2) headers.append(req.rawHeaders[index]!, req.rawHeaders[index + 1]!);
-    const hasBody = req.method === "POST";
-    const request = new Request(`https://github.com${req.url ?? "/"}`, {
-      method: req.method ?? "GET",
-      headers,
-      ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
-    } as RequestInit);
-    forwardToGit(request, grant, send)
-      .then(async (response) => {
-        const responseHeaders = Object.fromEntries(response.headers);
-        // The answer travels as it came; fetch already undid any transfer coding.
-        delete responseHeaders["content-length"];
-        delete responseHeaders["transfer-encoding"];
-        delete responseHeaders["content-encoding"];
-        let text = `${response.status} ${JSON.stringify(responseHeaders)}\n`;
-        res.writeHead(response.status, responseHeaders);
-        if (response.body) {
-          for await (const chunk of response.body) {
-            text += Buffer.from(chunk).toString("latin1");
-            res.write(chunk);
-          }
-        }
-        answers.push(text);
-        res.end();
-      })
-      .catch((error: unknown) => {
-        failures.push(error);
-        res.writeHead(500).end();
-      });
+  const served = await serveHandler("github.com", (request) => forwardToGit(request, grant, send), (status, headers, chunk) => {
+    if (chunk === null) answers.push(`${status} ${JSON.stringify(headers)}\n`);
+    else answers[answers.length - 1] += Buffer.from(chunk).toString("latin1");
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    answers,
-    failures,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...served, answers };
 }
 
 /** Everything git printed on the container's side, its HTTP trace included. */

@@ -6,7 +6,7 @@
  * HOME and working directory, and `claude` resumes the session there: the API
  * then receives the earlier conversation with the new prompt.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, readlink, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -24,6 +24,7 @@ import { buildClaudeInvocation } from "../../worker/src/tasks/claude-command.js"
 import { BIN_DIR } from "./fixtures/api-recording.js";
 import { type FakeAnthropicApi, FAKE_REPLY, startFakeAnthropicApi } from "./fixtures/fake-anthropic-api.js";
 import { git, makeRemote, runStep, tempDir, writeFiles } from "./fixtures/git-repos.js";
+import { type CommandOutcome, runProcess } from "./fixtures/run-command.js";
 
 const FIRST_TASK = "0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
 const FOLLOW_UP_TASK = "0199a1b3-0000-7000-8000-00000000f011";
@@ -53,7 +54,7 @@ beforeEach(async () => {
 });
 
 /** Runs the pinned `claude` in the working directory, as a task does, with the session flags of `sessionArguments`. */
-function runClaude(home: string, prompt: string, session: string[]): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+function runClaude(home: string, prompt: string, session: string[]): Promise<CommandOutcome> {
   const { env } = buildClaudeInvocation({
     task: prompt,
     permissionMode: "bypassPermissions",
@@ -61,22 +62,9 @@ function runClaude(home: string, prompt: string, session: string[]): Promise<{ e
     credential: { kind: "apiKey", key: "held-by-the-worker" },
     credentialMode: "proxy",
   });
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      join(BIN_DIR, "claude"),
-      ["--print", "--output-format", "json", "--permission-mode", "bypassPermissions", ...session, "--", prompt],
-      {
-        cwd: paths.workDir,
-        env: { ...env, PATH: `${BIN_DIR}:/usr/bin:/bin`, HOME: home, ANTHROPIC_BASE_URL: api.url },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (exitCode) => resolve({ exitCode, stdout, stderr }));
+  return runProcess(join(BIN_DIR, "claude"), ["--print", "--output-format", "json", "--permission-mode", "bypassPermissions", ...session, "--", prompt], {
+    cwd: paths.workDir,
+    env: { ...env, PATH: `${BIN_DIR}:/usr/bin:/bin`, HOME: home, ANTHROPIC_BASE_URL: api.url },
   });
 }
 

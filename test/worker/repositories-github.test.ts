@@ -1,8 +1,8 @@
 /**
  * GitHub credentials (worker/src/repositories/github.ts) in workerd: the app
- * JWT signed by `jose` on the runtime's WebCrypto and checked with the app's
- * public key, the requests the client makes, and how each GitHub answer maps
- * to a stable error code.
+ * JWT signed on the runtime's WebCrypto and checked, independently, by `jose`
+ * with the app's public key, the requests the client makes, and how each
+ * GitHub answer maps to a stable error code.
  */
 import { exportSPKI, importSPKI, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";

@@ -138,7 +138,10 @@ function freshDir(name: string): string {
   return dir;
 }
 
-/** A stand-in `pulumi` that logs its arguments and answers `config get` as told through FAKE_GET_*. */
+/**
+ * A stand-in `pulumi` that logs its arguments and answers `config get` as told
+ * through FAKE_GET_*, and `stack output` through FAKE_OUTPUT_*.
+ */
 const fakeBin = freshDir("bin");
 writeFileSync(
   join(fakeBin, "pulumi"),
@@ -148,6 +151,11 @@ if [[ "$1" == config && "$2" == get ]]; then
   if [[ -n "\${FAKE_GET_STDOUT:-}" ]]; then printf '%s\\n' "$FAKE_GET_STDOUT"; fi
   if [[ -n "\${FAKE_GET_STDERR:-}" ]]; then printf '%s\\n' "$FAKE_GET_STDERR" >&2; fi
   exit "\${FAKE_GET_STATUS:-0}"
+fi
+if [[ "$1" == stack && "$2" == output ]]; then
+  if [[ -n "\${FAKE_OUTPUT_STDOUT:-}" ]]; then printf '%s\\n' "$FAKE_OUTPUT_STDOUT"; fi
+  if [[ -n "\${FAKE_OUTPUT_STDERR:-}" ]]; then printf '%s\\n' "$FAKE_OUTPUT_STDERR" >&2; fi
+  exit "\${FAKE_OUTPUT_STATUS:-0}"
 fi
 exit 0
 `,
@@ -612,10 +620,47 @@ describe("rotate-token.yml", () => {
       ["1", "a"],
       ["2", "b"],
       ["7", "a"],
-    ])("to revoke at generation %s, also names slot %s (the one that would keep the old token) to replace", (current, slot) => {
-      const result = run({ FAKE_GET_STDOUT: current }, "revoke");
+    ])(
+      "to revoke at generation %s, also names the deployed current slot (%s, which would keep the old token) to replace, read from the stack before the raise",
+      (current, slot) => {
+        const result = run({ FAKE_GET_STDOUT: current, FAKE_OUTPUT_STDOUT: slotUrn(slot) }, "revoke");
+        expect(result.status).toBe(0);
+        expect(result.pulumiCalls).toEqual([
+          "login",
+          "config get authTokenGeneration --stack dev",
+          "stack output currentTokenSlot --stack dev",
+          `config set --type int authTokenGeneration ${Number(current) + 1} --stack dev`,
+        ]);
+        expect(result.outputs).toEqual({ previous: current, next: String(Number(current) + 1), replace: slotUrn(slot) });
+      },
+    );
+
+    it("names the slot the stack output gives, not one worked out from the generation", () => {
+      const renamed = "urn:pulumi:dev::claude-sandbox::claude-sandbox:index:AuthTokens$random:index/randomBytes:RandomBytes::other-tokens-slot-b";
+      const result = run({ FAKE_GET_STDOUT: "3", FAKE_OUTPUT_STDOUT: renamed }, "revoke");
       expect(result.status).toBe(0);
-      expect(result.outputs).toEqual({ previous: current, next: String(Number(current) + 1), replace: slotUrn(slot) });
+      expect(result.outputs.replace).toBe(renamed);
+    });
+
+    it.each([
+      [
+        "the stack has no currentTokenSlot output (deployed before it existed)",
+        { FAKE_OUTPUT_STATUS: "255", FAKE_OUTPUT_STDERR: "error: current stack does not have output property 'currentTokenSlot'" },
+      ],
+      ["the output is not a URN", { FAKE_OUTPUT_STDOUT: "slot-a" }],
+      ["the output is empty", {}],
+    ])("to revoke, stops without changing anything when %s", (_, output) => {
+      const result = run({ FAKE_GET_STDOUT: "2", ...output }, "revoke");
+      expect(result.status).not.toBe(0);
+      expect(result.pulumiCalls.filter((call) => call.startsWith("config set"))).toEqual([]);
+      expect(result.outputs).toEqual({});
+      expect(result.stdout).toContain("pulumi stack output currentTokenSlot");
+    });
+
+    it("does not read the stack's outputs to rotate", () => {
+      const result = run({ FAKE_GET_STDOUT: "2", FAKE_OUTPUT_STATUS: "255" });
+      expect(result.status).toBe(0);
+      expect(result.pulumiCalls.some((call) => call.startsWith("stack output"))).toBe(false);
     });
 
     it("refuses an unknown action before touching the stack", () => {

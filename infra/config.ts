@@ -11,9 +11,12 @@ import {
   CREDENTIAL_MODES,
   type CredentialMode,
   DEFAULT_ALLOWED_HOSTS,
+  GITHUB_REPO_PATTERN,
   LIMITS,
   PERMISSION_MODES,
   type PermissionMode,
+  USD_AMOUNT_PATTERN,
+  USD_DECIMALS,
 } from "../worker/src/contract.js";
 import { INSTANCE_TYPES } from "./providers/container-application.js";
 
@@ -166,16 +169,20 @@ function oneOf<T extends string>(source: ConfigSource, key: keyof typeof CONFIG_
   return value as T;
 }
 
-/** The largest per-task budget cap accepted, in USD. */
-const MAX_BUDGET_CEILING_USD = 1_000_000;
-
-/** A decimal amount in USD; empty or 0 means no cap. */
+/**
+ * A decimal amount in USD, as the Worker reads `MAX_BUDGET_USD`: at most
+ * `USD_DECIMALS` decimals and `LIMITS.ceilingBudgetUsd`; empty or 0 means no cap.
+ */
 function budget(source: ConfigSource): number | undefined {
   const raw = text(source, "maxBudgetUsd");
   if (raw === undefined) return undefined;
+  const decimals = /^\d+\.(\d+)$/.exec(raw)?.[1]?.length ?? 0;
+  if (decimals > USD_DECIMALS) {
+    throw new ConfigError("maxBudgetUsd", `"${raw}" has ${decimals} decimals; at most ${USD_DECIMALS} are kept (0.000001 USD is the smallest step)`);
+  }
   const value = Number(raw);
-  if (!/^\d+(\.\d+)?$/.test(raw) || !Number.isFinite(value) || value > MAX_BUDGET_CEILING_USD) {
-    throw new ConfigError("maxBudgetUsd", `"${raw}" is not an amount in USD from 0 to ${MAX_BUDGET_CEILING_USD}, such as 5 or 2.50 (0 or empty: no cap)`);
+  if (!USD_AMOUNT_PATTERN.test(raw) || value > LIMITS.ceilingBudgetUsd) {
+    throw new ConfigError("maxBudgetUsd", `"${raw}" is not an amount in USD from 0 to ${LIMITS.ceilingBudgetUsd}, such as 5 or 2.50 (0 or empty: no cap)`);
   }
   return value > 0 ? value : undefined;
 }
@@ -288,14 +295,6 @@ function github(source: ConfigSource): Pick<StackConfig, "githubCredential" | "g
   return { githubCredential: undefined, githubAppId: undefined };
 }
 
-/**
- * `owner/repo` as GitHub names them, in lower case: an account of up to 39
- * letters, digits and single inner dashes, and a repository name of up to 100
- * letters, digits, `.`, `_` and `-` (the Worker reads GITHUB_REPOS by the same
- * rule, so a value accepted here is never refused there).
- */
-const GITHUB_REPO = /^[a-z0-9](?:-?[a-z0-9]){0,38}\/[a-z0-9._][a-z0-9._-]{0,99}$/;
-
 function repositories(source: ConfigSource): string[] {
   const raw = text(source, "githubRepos");
   if (raw === undefined) return [...CONFIG_DEFAULTS.githubRepos];
@@ -308,8 +307,8 @@ function repositories(source: ConfigSource): string[] {
   if (!Array.isArray(parsed)) throw new ConfigError("githubRepos", "must be a list of owner/repo names");
   const names = parsed.map((repo) => {
     const name = typeof repo === "string" ? repo.trim().toLowerCase() : "";
-    const repoName = name.slice(name.indexOf("/") + 1);
-    if (!GITHUB_REPO.test(name) || repoName === "." || repoName === "..") {
+    // The Worker reads GITHUB_REPOS by the same pattern, so a name accepted here is never refused there.
+    if (!GITHUB_REPO_PATTERN.test(name)) {
       throw new ConfigError("githubRepos", `"${String(repo)}" is not a GitHub repository as owner/repo, such as acme/website`);
     }
     return name;
@@ -366,7 +365,7 @@ export function parseConfig(source: ConfigSource, stack: string): StackConfig {
     claudeCredential: credential(source),
     workerName,
     bucketName,
-    resultRetentionDays: integer(source, "resultRetentionDays", 1, 36_500),
+    resultRetentionDays: integer(source, "resultRetentionDays", 1, LIMITS.ceilingResultRetentionDays),
     instanceType: oneOf(source, "instanceType", INSTANCE_TYPES),
     maxInstances: integer(source, "maxInstances", 1, 1_000),
     sandboxImage,

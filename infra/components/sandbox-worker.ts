@@ -21,6 +21,7 @@ import {
   SANDBOX_CLASS_NAME,
   SECRET_BINDINGS,
   SETTING_VARS,
+  usdText,
 } from "../../worker/src/contract.js";
 import type { StackConfig } from "../config.js";
 import { type PlainBinding, type WorkerMigration, WorkerScript } from "../providers/worker-script.js";
@@ -78,7 +79,7 @@ export function rateLimitNamespaceId(workerName: string): string {
 
 /**
  * The plain-text settings bound as vars (never a secret); `MAX_BUDGET_USD` only
- * when there is a cap, `GITHUB_APP_ID` only with an App, `GITHUB_REPOS` only
+ * when there is a cap (as its canonical text, which the Worker reads back), `GITHUB_APP_ID` only with an App, `GITHUB_REPOS` only
  * when it names repositories.
  */
 export function settingBindings(settings: WorkerSettings): PlainBinding[] {
@@ -90,7 +91,7 @@ export function settingBindings(settings: WorkerSettings): PlainBinding[] {
     [SETTING_VARS.credentialMode, settings.credentialMode],
     [SETTING_VARS.queueTimeoutMs, String(settings.queueTimeoutMs)],
     [SETTING_VARS.maxOutputBytes, String(settings.maxOutputBytes)],
-    [SETTING_VARS.maxBudgetUsd, settings.maxBudgetUsd === undefined ? undefined : String(settings.maxBudgetUsd)],
+    [SETTING_VARS.maxBudgetUsd, settings.maxBudgetUsd === undefined ? undefined : usdText(settings.maxBudgetUsd)],
     [SETTING_VARS.resultRetentionDays, String(settings.resultRetentionDays)],
     [SETTING_VARS.allowWebSearch, String(settings.allowWebSearch)],
     [SETTING_VARS.githubAppId, settings.githubAppId === undefined ? undefined : String(settings.githubAppId)],

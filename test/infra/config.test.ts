@@ -139,7 +139,8 @@ describe("bad values fail with the key and what it accepts", () => {
     [{ maxInstances: "2.5" }, 'Invalid config claude-sandbox:maxInstances: "2.5" is not an integer from 1 to 1000'],
     [{ maxInstances: "five" }, 'Invalid config claude-sandbox:maxInstances: "five" is not an integer from 1 to 1000'],
     [{ maxInstances: "1001" }, 'Invalid config claude-sandbox:maxInstances: "1001" is not an integer from 1 to 1000'],
-    [{ resultRetentionDays: "0" }, 'Invalid config claude-sandbox:resultRetentionDays: "0" is not an integer from 1 to 36500'],
+    [{ resultRetentionDays: "0" }, 'Invalid config claude-sandbox:resultRetentionDays: "0" is not an integer from 1 to 3650'],
+    [{ resultRetentionDays: "3651" }, 'Invalid config claude-sandbox:resultRetentionDays: "3651" is not an integer from 1 to 3650'],
     [{ authTokenGeneration: "0" }, 'Invalid config claude-sandbox:authTokenGeneration: "0" is not an integer from 1 to 1000000'],
     [{ defaultTimeoutMs: "999" }, 'Invalid config claude-sandbox:defaultTimeoutMs: "999" is not an integer from 1000 to 3600000'],
     [{ maxTimeoutMs: "3600001" }, 'Invalid config claude-sandbox:maxTimeoutMs: "3600001" is not an integer from 1000 to 3600000'],
@@ -165,6 +166,13 @@ describe("bad values fail with the key and what it accepts", () => {
     [{ maxBudgetUsd: "-1" }, 'Invalid config claude-sandbox:maxBudgetUsd: "-1" is not an amount in USD from 0 to 1000000'],
     [{ maxBudgetUsd: "$5" }, 'Invalid config claude-sandbox:maxBudgetUsd: "$5" is not an amount in USD'],
     [{ maxBudgetUsd: "1e3" }, 'Invalid config claude-sandbox:maxBudgetUsd: "1e3" is not an amount in USD'],
+    [{ maxBudgetUsd: "1e-7" }, 'Invalid config claude-sandbox:maxBudgetUsd: "1e-7" is not an amount in USD'],
+    [{ maxBudgetUsd: "1000000.01" }, 'Invalid config claude-sandbox:maxBudgetUsd: "1000000.01" is not an amount in USD from 0 to 1000000'],
+    [
+      { maxBudgetUsd: "0.0000001" },
+      'Invalid config claude-sandbox:maxBudgetUsd: "0.0000001" has 7 decimals; at most 6 are kept (0.000001 USD is the smallest step)',
+    ],
+    [{ maxBudgetUsd: "2.5000000" }, 'Invalid config claude-sandbox:maxBudgetUsd: "2.5000000" has 7 decimals; at most 6 are kept'],
     [{ rateLimitPerMinute: "0" }, 'Invalid config claude-sandbox:rateLimitPerMinute: "0" is not an integer from 1 to 100000'],
     [{ allowWebSearch: "yes" }, 'Invalid config claude-sandbox:allowWebSearch: "yes" is not true or false'],
   ])("%j", (values, message) => {

@@ -160,6 +160,32 @@ export function workspaceKey(taskId: string): string {
 /** An allowed host: a host name, or `*.` and a domain, as the container egress filter matches them. */
 export const ALLOWED_HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
+/**
+ * `owner/repo` as GitHub names them, in lower case: an account of up to 39
+ * letters, digits and single inner dashes, and a repository name of up to 100
+ * letters, digits, `.`, `_` and `-` that is not `.` or `..` (`githubRepos`,
+ * `GITHUB_REPOS`).
+ */
+export const GITHUB_REPO_PATTERN = /^[a-z0-9](?:-?[a-z0-9]){0,38}\/(?!\.\.?$)[a-z0-9._][a-z0-9._-]{0,99}$/;
+
+/** Most decimals of an amount in USD in the settings: a millionth of a dollar. */
+export const USD_DECIMALS = 6;
+
+/**
+ * An amount in USD as `MAX_BUDGET_USD` holds it: up to 7 digits, then
+ * optionally a point and 1 to `USD_DECIMALS` decimals; no sign, no exponent.
+ */
+export const USD_AMOUNT_PATTERN = /^\d{1,7}(\.\d{1,6})?$/;
+
+/**
+ * The canonical text of an amount in USD (at most `LIMITS.ceilingBudgetUsd`,
+ * at most `USD_DECIMALS` decimals), as `USD_AMOUNT_PATTERN` accepts it: no
+ * exponent, no trailing zeros (`1e-6` → `0.000001`, `2.50` → `2.5`).
+ */
+export function usdText(amount: number): string {
+  return amount.toFixed(USD_DECIMALS).replace(/0+$/, "").replace(/\.$/, "");
+}
+
 /** The host whose requests receive the Claude credential in `proxy` mode. */
 export const ANTHROPIC_API_HOST = "api.anthropic.com";
 
@@ -213,6 +239,8 @@ export const LIMITS = {
   ceilingOutputBytes: 8 * 1024 * 1024,
   /** Default days results, events and listing entries are kept. */
   resultRetentionDays: 30,
+  /** Largest configurable `RESULT_RETENTION_DAYS` (`resultRetentionDays`): ten years. */
+  ceilingResultRetentionDays: 3650,
   /** Tool inputs and tool results in events are cut to this many bytes. */
   eventToolBytes: 4096,
   /** Assistant texts in events are cut to this many bytes. */
@@ -229,6 +257,8 @@ export const LIMITS = {
   rateLimitPerMinute: 60,
   /** Largest `maxBudgetUsd` a request may ask for when the deployment sets no cap, in USD. */
   maxBudgetUsd: 1000,
+  /** Largest configurable cap `MAX_BUDGET_USD` (`maxBudgetUsd`), in USD. */
+  ceilingBudgetUsd: 1_000_000,
   /** Largest patch a repository task stores (bigger ones are reported, not stored). */
   maxPatchBytes: 10 * 1024 * 1024,
   /** Seconds a repository step (checkout, commit and push, archive) may take. */

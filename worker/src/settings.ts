@@ -9,10 +9,12 @@ import {
   CREDENTIAL_MODES,
   type CredentialMode,
   DEFAULT_ALLOWED_HOSTS,
+  GITHUB_REPO_PATTERN,
   LIMITS,
   PERMISSION_MODES,
   type PermissionMode,
   SETTING_VARS,
+  USD_AMOUNT_PATTERN,
 } from "./contract.js";
 import { ApiError } from "./http/errors.js";
 
@@ -72,9 +74,9 @@ function choice<T extends string>(value: unknown, choices: readonly T[]): Parsed
 function usd(value: unknown): Parsed<number> {
   const raw = text(value);
   if (raw === undefined || raw === INVALID) return raw;
-  if (!/^\d{1,7}(\.\d{1,6})?$/.test(raw)) return INVALID;
+  if (!USD_AMOUNT_PATTERN.test(raw)) return INVALID;
   const number = Number(raw);
-  return number <= 1_000_000 ? number : INVALID;
+  return number <= LIMITS.ceilingBudgetUsd ? number : INVALID;
 }
 
 function hosts(value: unknown): Parsed<string[]> {
@@ -86,9 +88,6 @@ function hosts(value: unknown): Parsed<string[]> {
     .filter((host) => host.length > 0);
   return list.every((host) => ALLOWED_HOST_PATTERN.test(host)) ? list : INVALID;
 }
-
-/** `owner/repo` as GitHub names them. */
-const GITHUB_REPO_PATTERN = /^[a-z0-9](?:-?[a-z0-9]){0,38}\/[a-z0-9._][a-z0-9._-]{0,99}$/;
 
 function repos(value: unknown): Parsed<string[]> {
   const raw = text(value);
@@ -134,7 +133,7 @@ export function readSettings(env: SettingsSource): Settings {
   const maxOutputBytes = read(v.maxOutputBytes, integer(env[v.maxOutputBytes], 1024, LIMITS.ceilingOutputBytes));
   const maxBudgetUsd = read(v.maxBudgetUsd, usd(env[v.maxBudgetUsd]));
   const allowInsecureCallbacks = read(v.allowInsecureCallbacks, choice(env[v.allowInsecureCallbacks], ["true", "false"] as const));
-  const resultRetentionDays = read(v.resultRetentionDays, integer(env[v.resultRetentionDays], 1, 3650));
+  const resultRetentionDays = read(v.resultRetentionDays, integer(env[v.resultRetentionDays], 1, LIMITS.ceilingResultRetentionDays));
   const allowWebSearch = read(v.allowWebSearch, choice(env[v.allowWebSearch], ["true", "false"] as const));
   const githubAppId = read(v.githubAppId, integer(env[v.githubAppId], 1, Number.MAX_SAFE_INTEGER));
   const githubRepos = read(v.githubRepos, repos(env[v.githubRepos]));

@@ -7,26 +7,22 @@
  */
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { ArtifactName } from "../../worker/src/contract.js";
+import { ARTIFACTS, type ArtifactName } from "../../worker/src/contract.js";
 import { API_TIMEOUT_MS, taskPath } from "../lib/api.js";
 import { httpFailure, parseBody, requestBytes, UnreachableError, unreachable } from "../lib/http.js";
 import { type CommandResult, type RawResult, redactBytes, UsageError } from "../lib/result.js";
 import { resolveTarget } from "../lib/target.js";
 
-/**
- * The media type of each artifact, without parameters. A Record over the
- * contract's ArtifactName, so an artifact added to the API fails the CLI's
- * type-check until it is listed here.
- */
-const ARTIFACT_MEDIA_TYPES: Record<ArtifactName, string> = {
-  "changes.patch": "text/x-patch",
-};
-
 /** Every artifact a task may have. */
-export const ARTIFACT_NAMES = Object.keys(ARTIFACT_MEDIA_TYPES) as ArtifactName[];
+const ARTIFACT_NAMES = Object.keys(ARTIFACTS) as ArtifactName[];
 
 function isArtifactName(name: string): name is ArtifactName {
-  return Object.hasOwn(ARTIFACT_MEDIA_TYPES, name);
+  return Object.hasOwn(ARTIFACTS, name);
+}
+
+/** The media type the API serves an artifact with, without parameters. */
+function mediaType(name: ArtifactName): string {
+  return ARTIFACTS[name].split(";")[0]!.trim().toLowerCase();
 }
 
 export interface ArtifactOptions {
@@ -42,11 +38,12 @@ export async function readArtifact(options: ArtifactOptions): Promise<RawResult 
     throw new UsageError(`There is no artifact by that name; a task's artifacts are: ${ARTIFACT_NAMES.join(", ")}`, "Give the task id, then the artifact's name: claude-sandbox artifact <taskId> changes.patch");
   }
   const secrets = [target.token];
+  const expected = mediaType(name);
   let response;
   try {
     response = await requestBytes(`${target.url}${taskPath(taskId, `/artifacts/${name}`)}`, {
       token: target.token,
-      headers: { accept: `${ARTIFACT_MEDIA_TYPES[name]}, application/json` },
+      headers: { accept: `${expected}, application/json` },
       timeoutMs: API_TIMEOUT_MS,
     });
   } catch (error) {
@@ -55,10 +52,10 @@ export async function readArtifact(options: ArtifactOptions): Promise<RawResult 
   }
   if (response.status !== 200) return { output: httpFailure(response.status, parseBody(response.bytes)), ok: false, secrets };
   const contentType = response.headers.get("content-type") ?? "";
-  if (contentType.split(";")[0]!.trim().toLowerCase() !== ARTIFACT_MEDIA_TYPES[name]) {
+  if (contentType.split(";")[0]!.trim().toLowerCase() !== expected) {
     const output = {
       success: false,
-      error: `${target.url} answered with ${contentType || "no content type"}, not ${ARTIFACT_MEDIA_TYPES[name]}`,
+      error: `${target.url} answered with ${contentType || "no content type"}, not ${expected}`,
       http_code: 200,
       hint: "Check the URL is the deployment's base URL.",
     };

@@ -1,6 +1,6 @@
 /** `list [url] [token] [--status s] [--limit n] [--cursor c]`: the deployment's tasks, newest first. */
-import type { TaskListDocument, TaskStatus } from "../../worker/src/contract.js";
-import { asJson, callApi, TASK_STATUSES } from "../lib/api.js";
+import { TASK_STATUSES, type TaskListDocument, type TaskStatus } from "../../worker/src/contract.js";
+import { asJson, callApi } from "../lib/api.js";
 import { type CommandResult, UsageError } from "../lib/result.js";
 import { resolveTarget } from "../lib/target.js";
 

@@ -3,7 +3,7 @@
  * expected answer, or the failure the CLI prints (the API's error with a hint,
  * or the server not answering).
  */
-import type { ArtifactName, TaskResult, TaskStatus, TerminalStatus } from "../../worker/src/contract.js";
+import { type ArtifactName, type TaskResult, type TaskStatus, TERMINAL_STATUSES, type TerminalStatus } from "../../worker/src/contract.js";
 import { httpFailure, request, UnreachableError, unreachable } from "./http.js";
 import type { JsonObject } from "./result.js";
 import type { Target } from "./target.js";
@@ -62,24 +62,9 @@ export async function readFinalResult(
   }
 }
 
-/**
- * Whether each status is terminal. A Record over the contract's TaskStatus, so
- * a status added to the API fails the CLI's type-check until it is listed here.
- */
-const TERMINAL: Record<TaskStatus, boolean> = {
-  queued: false,
-  running: false,
-  succeeded: true,
-  failed: true,
-  timed_out: true,
-  cancelled: true,
-};
-
-/** Every status a task can have, in lifecycle order. */
-export const TASK_STATUSES = Object.keys(TERMINAL) as TaskStatus[];
-
+/** Whether a task in this status has ended for good (the contract's TERMINAL_STATUSES). */
 export function isTerminal(status: TaskStatus): status is TerminalStatus {
-  return TERMINAL[status];
+  return (TERMINAL_STATUSES as readonly TaskStatus[]).includes(status);
 }
 
 /** An API document as the JSON a command prints. */

@@ -6,7 +6,7 @@
 import { createParser } from "eventsource-parser";
 import type { TaskEvent, TaskEventsPage, TerminalStatus } from "../../worker/src/contract.js";
 import { callApi, taskPath } from "./api.js";
-import { httpFailure, UnreachableError, unreachable } from "./http.js";
+import { describeNetworkError, httpFailure, parseBody, UnreachableError, unreachable } from "./http.js";
 import type { JsonObject } from "./result.js";
 import type { Target } from "./target.js";
 
@@ -105,22 +105,14 @@ export async function followEvents(options: FollowEventsOptions): Promise<Events
         response = await fetch(url, { headers, signal: connection.signal });
       } catch (error) {
         const origin = new URL(url).origin;
-        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-        const detail = connection.signal.aborted ? `no answer within ${Math.round(idleTimeoutMs / 1000)} s` : (cause?.code ?? cause?.message ?? String(error));
+        const detail = connection.signal.aborted ? `no answer within ${Math.round(idleTimeoutMs / 1000)} s` : describeNetworkError(error);
         return {
           kind: "dropped",
           failure: unreachable(new UnreachableError(`Could not reach ${origin}: ${detail}`, "Check the URL and that the server is running; the task goes on without you: follow it again later.")),
         };
       }
       if (response.status !== 200) {
-        const text = await response.text();
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          // Not JSON: keep the text.
-        }
-        const failure = httpFailure(response.status, body);
+        const failure = httpFailure(response.status, parseBody(new Uint8Array(await response.arrayBuffer())));
         // The caller's mistakes end the reading; the server's trouble is worth another try.
         return response.status >= 500 || response.status === 429 ? { kind: "dropped", failure } : { kind: "refused", failure };
       }

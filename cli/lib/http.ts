@@ -31,7 +31,8 @@ export interface RequestOptions {
   timeoutMs: number;
 }
 
-function describeNetworkError(error: unknown): string {
+/** Why a request got no HTTP answer, as Node's fetch reports it: the system error code (ECONNREFUSED) when there is one. */
+export function describeNetworkError(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
 }

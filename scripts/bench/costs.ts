@@ -7,6 +7,7 @@
  * that the cost of each further event shows too (a real Claude Code task
  * prints tens to hundreds).
  */
+import { readFinalResult } from "../../cli/lib/api.js";
 import { LIMITS } from "../../worker/src/contract.js";
 import { METER_PATH, type MeterReading } from "../../worker/dev/bench-meter-reading.js";
 import type { DevServer } from "./dev-server.js";
@@ -39,15 +40,13 @@ async function tasksFinished(server: DevServer, count: number): Promise<void> {
   }
 }
 
-/** `GET /tasks/:id/result` as the CLI reads it after a task's end: again after 100, 200, 400 … ms while it is `task_not_finished`. */
+/**
+ * `GET /tasks/:id/result` as the CLI reads it after a task's end, with its own
+ * readFinalResult: asked again while it is `task_not_finished`, for up to 30 s.
+ */
 async function readResult(server: DevServer, taskId: string): Promise<void> {
-  for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
-    const response = await fetch(`${server.url}/tasks/${taskId}/result`, { headers: HEADERS });
-    await response.arrayBuffer();
-    if (response.status === 200) return;
-    if (response.status !== 409 || delay > 10_000) throw new Error(`GET /tasks/${taskId}/result answered ${response.status}`);
-    await new Promise((resolve) => setTimeout(resolve, delay));
-  }
+  const answer = await readFinalResult({ url: server.url, token: BENCH_TOKEN }, taskId);
+  if (!answer.ok) throw new Error(`GET /tasks/${taskId}/result answered ${answer.status ?? "nothing"}: ${String(answer.failure.error)}`);
 }
 
 interface Scenario {

@@ -18,8 +18,11 @@ import {
   execute,
   freshState,
   jsonHeaders,
+  noContainers,
   OAUTH_TOKEN,
+  postWithEnv,
   PREVIOUS_TOKEN,
+  sandboxDestroyed,
   sandboxIdOf,
   storedResult,
   testEnv,
@@ -28,8 +31,6 @@ import {
 
 freshState();
 const logs = captureLogs();
-
-const NO_INSTANCE = "There is no Container instance available at this time. This is likely because you have reached your max concurrent instance count";
 
 describe("GET /health", () => {
   it("is open and says what the service is, without any secret", async () => {
@@ -74,7 +75,7 @@ describe("POST /execute", () => {
     expect(Date.parse(body.timestamp)).toBeGreaterThanOrEqual(Date.parse(body.startedAt!));
     expect(body.durationMs).toBe(Date.parse(body.timestamp) - Date.parse(body.startedAt!));
     expect(sandboxEvents.starts.map((start) => start.sandboxId)).toEqual([sandboxIdOf(body.taskId)]);
-    await eventually(async () => (sandboxEvents.destroyed.includes(sandboxIdOf(body.taskId)) ? true : undefined));
+    await sandboxDestroyed(body.taskId);
   });
 
   it("stores the result in R2 before answering, equal to the returned one", async () => {
@@ -99,8 +100,8 @@ describe("POST /execute", () => {
   });
 
   it("answers 503 sandbox_unavailable with Retry-After and the task id when no sandbox comes in time", async () => {
-    sandboxScript.startErrors = Array.from({ length: 20 }, () => NO_INSTANCE);
-    const response = await callWithEnv("/execute", { method: "POST", headers: jsonHeaders(), body: JSON.stringify({ task: "t" }) }, { QUEUE_TIMEOUT_MS: "1000" });
+    noContainers();
+    const response = await postWithEnv("/execute", { task: "t" }, { QUEUE_TIMEOUT_MS: "1000" });
     expect(response.status).toBe(503);
     expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
     const body = (await response.json()) as { taskId: string };
@@ -145,7 +146,7 @@ describe("POST /execute", () => {
     await pending;
     const result = await storedResult(start.taskId!);
     expect(result).toMatchObject({ status: "succeeded", result: expect.stringContaining("hang up on me") });
-    await eventually(async () => (sandboxEvents.destroyed.includes(start.sandboxId) ? true : undefined));
+    await sandboxDestroyed(start.taskId!);
   });
 });
 
@@ -183,8 +184,7 @@ describe("GET /tasks/:taskId/result", () => {
 });
 
 describe("deployment mistakes are 500s that name the problem", () => {
-  const send = (overrides: Parameters<typeof callWithEnv>[2], path = "/execute") =>
-    callWithEnv(path, { method: "POST", headers: jsonHeaders(), body: JSON.stringify({ task: "t" }) }, overrides);
+  const send = (overrides: Parameters<typeof postWithEnv>[2], path = "/execute") => postWithEnv(path, { task: "t" }, overrides);
 
   it.each([["/execute"], ["/tasks"]])("no Claude credential → 500 credential_not_configured at %s, nothing run", async (path) => {
     const response = await send({ CLAUDE_CODE_OAUTH_TOKEN: undefined, ANTHROPIC_API_KEY: undefined }, path);

@@ -2,10 +2,10 @@
 import { createExecutionContext, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, expect, vi } from "vitest";
-import type { TaskResult, TaskStatusDocument } from "../../worker/src/contract.js";
+import type { TaskEvent, TaskResult, TaskStatusDocument } from "../../worker/src/contract.js";
 import worker from "../../worker/src/index.js";
 import type { WorkerEnv } from "../../worker/src/env.js";
-import { resetSandboxScript } from "./harness.js";
+import { resetSandboxScript, sandboxEvents, sandboxScript } from "./harness.js";
 
 export const testEnv = env as WorkerEnv;
 export const CURRENT_TOKEN = testEnv.SERVER_AUTH_TOKEN!;
@@ -84,6 +84,41 @@ export function statusBecomes(taskId: string, status: string, timeoutMs = 10_000
   );
 }
 
+/** POST /tasks/:taskId/cancel with the current token. */
+export function cancel(taskId: string): Promise<Response> {
+  return call(`/tasks/${taskId}/cancel`, { method: "POST", headers: auth() });
+}
+
+/** Every event of a task (up to 1000), as the JSON pages give them. */
+export async function eventsOf(taskId: string): Promise<TaskEvent[]> {
+  const { body } = await getJson<{ events: TaskEvent[] }>(`/tasks/${taskId}/events?limit=1000`);
+  return body.events;
+}
+
+/** The event types of a stand-in run of `texts` assistant texts (3 by default) that succeeds. */
+export function stubEventTypes(texts = 3): string[] {
+  return ["status", "status", "init", "text", "tool_use", "tool_result", ...Array.from({ length: texts - 1 }, () => "text"), "result", "end"];
+}
+
+/** Expects `seq`s numbered from 1 without gaps or repeats, in order. */
+export function expectGapless(events: readonly { seq: number }[]): void {
+  expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
+}
+
+/** What the platform answers when it has no container for a task right now. */
+export const NO_INSTANCE =
+  "There is no Container instance available at this time. This is likely because you have reached your max concurrent instance count";
+
+/** Makes the next `count` requests for a container fail for lack of capacity (more than any test's queue timeout retries by default). */
+export function noContainers(count = 20): void {
+  sandboxScript.startErrors = Array.from({ length: count }, () => NO_INSTANCE);
+}
+
+/** Waits until a task's sandbox was destroyed. */
+export function sandboxDestroyed(taskId: string, timeoutMs = 5_000): Promise<true> {
+  return eventually(async () => (sandboxEvents.destroyed.includes(sandboxIdOf(taskId)) ? true : undefined), timeoutMs, `the sandbox of ${taskId} to be destroyed`);
+}
+
 /** Bindings to replace or remove (undefined) for one request. */
 export type EnvOverrides = { [Name in keyof WorkerEnv]?: WorkerEnv[Name] | undefined };
 
@@ -96,6 +131,11 @@ export function envWith(overrides: EnvOverrides): WorkerEnv {
 export async function callWithEnv(path: string, init: RequestInit, overrides: EnvOverrides): Promise<Response> {
   const request = new Request(`${BASE}${path}`, init) as Request<unknown, IncomingRequestCfProperties>;
   return worker.fetch(request, envWith(overrides), createExecutionContext());
+}
+
+/** POSTs a JSON body (a string is sent as is) with the current token and a modified environment. */
+export function postWithEnv(path: string, body: unknown, overrides: EnvOverrides): Promise<Response> {
+  return callWithEnv(path, { method: "POST", headers: jsonHeaders(), body: typeof body === "string" ? body : JSON.stringify(body) }, overrides);
 }
 
 /** Every key under `tasks/` in the results bucket. */

@@ -8,21 +8,24 @@
  * result is stored.
  */
 import { describe, expect, it } from "vitest";
-import type { TaskEvent, TaskStatusDocument } from "../../worker/src/contract.js";
+import type { TaskStatusDocument } from "../../worker/src/contract.js";
 import { eventsKey, LIMITS, resultKey } from "../../worker/src/contract.js";
 import { sandboxEvents, sandboxScript } from "./harness.js";
 import {
-  auth,
-  call,
-  callWithEnv,
+  cancel,
   captureLogs,
+  eventsOf,
   eventually,
+  expectGapless,
   freshState,
   getJson,
-  jsonHeaders,
-  sandboxIdOf,
+  NO_INSTANCE,
+  noContainers,
+  postWithEnv,
+  sandboxDestroyed as expectDestroyed,
   statusBecomes,
   storedResult,
+  stubEventTypes,
   submitted,
   taskStorage,
   testEnv,
@@ -31,25 +34,10 @@ import {
 freshState();
 const logs = captureLogs();
 
-const NO_INSTANCE = "There is no Container instance available at this time. This is likely because you have reached your max concurrent instance count";
-
-async function eventsOf(taskId: string): Promise<TaskEvent[]> {
-  const { body } = await getJson<{ events: TaskEvent[] }>(`/tasks/${taskId}/events?limit=1000`);
-  return body.events;
-}
-
-function cancel(taskId: string): Promise<Response> {
-  return call(`/tasks/${taskId}/cancel`, { method: "POST", headers: auth() });
-}
-
 async function submitWith(overrides: Record<string, string>, body: Record<string, unknown>): Promise<TaskStatusDocument> {
-  const response = await callWithEnv("/tasks", { method: "POST", headers: jsonHeaders(), body: JSON.stringify(body) }, overrides);
+  const response = await postWithEnv("/tasks", body, overrides);
   expect(response.status).toBe(202);
   return (await response.json()) as TaskStatusDocument;
-}
-
-function expectDestroyed(taskId: string): Promise<true> {
-  return eventually(async () => (sandboxEvents.destroyed.includes(sandboxIdOf(taskId)) ? true : undefined), 5_000, "the sandbox to be destroyed");
 }
 
 describe("cancel", () => {
@@ -72,7 +60,7 @@ describe("cancel", () => {
   });
 
   it("stops a queued task before it ever gets a container", async () => {
-    sandboxScript.startErrors = Array.from({ length: 20 }, () => NO_INSTANCE);
+    noContainers();
     const { taskId } = await submitted({ task: "waiting" });
     await eventually(async () => (sandboxEvents.starts.length >= 1 ? true : undefined));
     expect((await getJson<TaskStatusDocument>(`/tasks/${taskId}`)).body.status).toBe("queued");
@@ -149,21 +137,8 @@ describe("the container", () => {
     expect(result.status).toBe("succeeded");
     expect(sandboxEvents.streams).toBeGreaterThanOrEqual(2);
     const events = await eventsOf(taskId);
-    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
-    expect(events.map((event) => event.type)).toEqual([
-      "status",
-      "status",
-      "init",
-      "text",
-      "tool_use",
-      "tool_result",
-      "text",
-      "text",
-      "text",
-      "text",
-      "result",
-      "end",
-    ]);
+    expectGapless(events);
+    expect(events.map((event) => event.type)).toEqual(stubEventTypes(5));
     // Everything printed, the replayed part included, is in the result once.
     expect(result.stdout.match(/"subtype":"init"/g)).toHaveLength(1);
   });
@@ -179,7 +154,7 @@ describe("the container", () => {
   });
 
   it("that stays unavailable fails the task with sandbox_unavailable after the queue timeout", async () => {
-    sandboxScript.startErrors = Array.from({ length: 20 }, () => NO_INSTANCE);
+    noContainers();
     const { taskId } = await submitWith({ QUEUE_TIMEOUT_MS: "1500" }, { task: "no luck" });
     const started = Date.now();
     const result = await storedResult(taskId);

@@ -7,18 +7,19 @@
  * session, and one task at a time per repository and branch.
  */
 import { beforeEach, describe, expect, inject, it } from "vitest";
-import { artifactKey, type RepositoryDocument, type TaskEvent, type TaskStatusDocument, workspaceKey } from "../../worker/src/contract.js";
+import { artifactKey, type RepositoryDocument, type TaskStatusDocument, workspaceKey } from "../../worker/src/contract.js";
 import { RESULT_MARKER } from "../../worker/src/repositories/script.js";
 import { sandboxEvents, sandboxScript, storageScript } from "./harness.js";
 import {
   auth,
   call,
-  callWithEnv,
+  cancel,
   captureLogs,
-  eventually,
+  eventsOf,
   freshState,
   getJson,
-  jsonHeaders,
+  postWithEnv,
+  sandboxDestroyed,
   sandboxIdOf,
   statusBecomes,
   storedResult,
@@ -79,8 +80,7 @@ describe("a repository task", () => {
     expect(await testEnv.RESULTS.head(workspaceKey(taskId))).not.toBeNull();
 
     // The result event and the status document carry the same repository document.
-    const { body } = await getJson<{ events: TaskEvent[] }>(`/tasks/${taskId}/events?limit=1000`);
-    expect(body.events.find((event) => event.type === "result")!.data).toMatchObject({ repository: result.repository });
+    expect((await eventsOf(taskId)).find((event) => event.type === "result")!.data).toMatchObject({ repository: result.repository });
     expect((await getJson<TaskStatusDocument>(`/tasks/${taskId}`)).body.repository).toEqual(result.repository);
   });
 
@@ -116,7 +116,7 @@ describe("a repository task", () => {
     expect(result).toMatchObject({ status: "failed", error: { code: "repository_failed" } });
     expect(result.error!.message).toContain("ref_not_found");
     expect(sandboxEvents.starts).toEqual([]);
-    await eventually(async () => (sandboxEvents.destroyed.includes(sandboxIdOf(taskId)) ? true : undefined));
+    await sandboxDestroyed(taskId);
   });
 });
 
@@ -181,11 +181,7 @@ describe("one task at a time per repository and branch", () => {
 
   it("counts a waiting task's queue timeout from when its branch is free, not from its acceptance", async () => {
     const first = await submitted({ task: "Slow\n@stub delay=600", repo: { url: REPO }, branch: "feature/q" });
-    const response = await callWithEnv(
-      "/tasks",
-      { method: "POST", headers: jsonHeaders(), body: JSON.stringify({ task: "Patient", repo: { url: REPO }, branch: "feature/q" }) },
-      { QUEUE_TIMEOUT_MS: "1000" },
-    );
+    const response = await postWithEnv("/tasks", { task: "Patient", repo: { url: REPO }, branch: "feature/q" }, { QUEUE_TIMEOUT_MS: "1000" });
     const second = (await response.json()) as TaskStatusDocument;
     expect(second.queuePosition).toBe(1);
     expect((await storedResult(first.taskId)).status).toBe("succeeded");
@@ -199,14 +195,13 @@ describe("one task at a time per repository and branch", () => {
     const first = await submitted({ task: "Stuck\n@stub hang", repo: { url: REPO }, branch: "feature/z" });
     const second = await submitted({ task: "Next", repo: { url: REPO }, branch: "feature/z" });
     await statusBecomes(first.taskId, "running");
-    expect((await call(`/tasks/${first.taskId}/cancel`, { method: "POST", headers: auth() })).status).toBe(202);
+    expect((await cancel(first.taskId)).status).toBe(202);
     expect((await storedResult(second.taskId)).status).toBe("succeeded");
   });
 });
 
 describe("what a deployment allows", () => {
-  const post = (body: Record<string, unknown>, overrides: Parameters<typeof callWithEnv>[2]) =>
-    callWithEnv("/tasks", { method: "POST", headers: jsonHeaders(), body: JSON.stringify(body) }, overrides);
+  const post = (body: Record<string, unknown>, overrides: Parameters<typeof postWithEnv>[2]) => postWithEnv("/tasks", body, overrides);
 
   it.each([
     ["pushing without a GitHub credential", { task: "t", repo: { url: REPO }, push: true }, { GITHUB_TOKEN: undefined }, 400, "github_not_configured"],
@@ -242,7 +237,7 @@ describe("GET /tasks/:taskId/artifacts/:name", () => {
     await statusBecomes(taskId, "running");
     const { status, body } = await getJson<{ code: string }>(`/tasks/${taskId}/artifacts/changes.patch`);
     expect({ status, code: body.code }).toEqual({ status: 409, code: "task_not_finished" });
-    await call(`/tasks/${taskId}/cancel`, { method: "POST", headers: auth() });
+    await cancel(taskId);
     await storedResult(taskId);
   });
 });

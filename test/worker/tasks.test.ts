@@ -7,10 +7,11 @@ import { describe, expect, it } from "vitest";
 import { eventsKey, resultKey, type TaskEvent, type TaskListDocument, type TaskStatusDocument } from "../../worker/src/contract.js";
 import { sandboxEvents, taskOf } from "./harness.js";
 import {
-  auth,
-  call,
+  cancel,
   captureLogs,
+  eventsOf,
   eventually,
+  expectGapless,
   freshState,
   getJson,
   keysOf,
@@ -18,6 +19,7 @@ import {
   sandboxIdOf,
   statusBecomes,
   storedResult,
+  stubEventTypes,
   submit,
   submitted,
   taskStorage,
@@ -27,11 +29,6 @@ import {
 
 freshState();
 captureLogs();
-
-async function eventsOf(taskId: string): Promise<TaskEvent[]> {
-  const { body } = await getJson<{ events: TaskEvent[] }>(`/tasks/${taskId}/events?limit=1000`);
-  return body.events;
-}
 
 describe("POST /tasks", () => {
   it("answers 202 with the status document and a Location, before the task ends", async () => {
@@ -88,19 +85,8 @@ describe("a task's life", () => {
     expect(result).not.toHaveProperty("error");
 
     const events = await eventsOf(taskId);
-    expect(events.map((event) => event.seq)).toEqual(events.map((_, index) => index + 1));
-    expect(events.map((event) => event.type)).toEqual([
-      "status",
-      "status",
-      "init",
-      "text",
-      "tool_use",
-      "tool_result",
-      "text",
-      "text",
-      "result",
-      "end",
-    ]);
+    expectGapless(events);
+    expect(events.map((event) => event.type)).toEqual(stubEventTypes());
     expect(events[0]!.data).toEqual({ status: "queued" });
     expect(events[1]!.data).toEqual({ status: "running" });
     expect(events[2]!.data).toMatchObject({ model: "claude-stub-1", tools: ["Bash", "Edit", "Read", "Write"] });
@@ -138,7 +124,7 @@ describe("a task's life", () => {
     expect(JSON.parse(await object!.text())).toEqual(result);
 
     const archived = (await (await testEnv.RESULTS.get(eventsKey(taskId)))!.text()).trimEnd().split("\n");
-    expect(archived.map((line) => (JSON.parse(line) as TaskEvent).seq)).toEqual(archived.map((_, index) => index + 1));
+    expectGapless(archived.map((line) => JSON.parse(line) as TaskEvent));
 
     await eventually(async () => ((await taskStorage(taskId)).keys.length === 0 ? true : undefined), 5_000, "the object to clear");
     expect(await taskStorage(taskId)).toEqual({ keys: [], rows: 0, alarm: null });
@@ -172,7 +158,7 @@ describe("GET /tasks/:taskId and /result while a task runs", () => {
     const { status, body } = await getJson(`/tasks/${taskId}/result`);
     expect(status).toBe(409);
     expect(body).toEqual({ error: "Task has not finished yet", code: "task_not_finished", taskId, status: "running" });
-    await call(`/tasks/${taskId}/cancel`, { method: "POST", headers: auth() });
+    await cancel(taskId);
     await storedResult(taskId);
   });
 
@@ -202,7 +188,7 @@ describe("GET /tasks", () => {
     const listed = await getJson<TaskListDocument>("/tasks?status=running&limit=100");
     expect(listed.body.tasks.map((task) => task.taskId)).toContain(running.taskId);
     expect(listed.body.tasks.every((task) => task.status === "running")).toBe(true);
-    await call(`/tasks/${running.taskId}/cancel`, { method: "POST", headers: auth() });
+    await cancel(running.taskId);
     await storedResult(running.taskId);
     const cancelled = await getJson<TaskListDocument>("/tasks?status=cancelled&limit=100");
     expect(cancelled.body.tasks.map((task) => task.taskId)).toContain(running.taskId);

@@ -8,12 +8,11 @@ import { describe, expect, inject, it } from "vitest";
 import type { TaskStatusDocument } from "../../worker/src/contract.js";
 import { WEBHOOK_RETRY_DELAYS_MS } from "../../worker/src/webhooks/delivery.js";
 import {
-  callWithEnv,
   captureLogs,
   eventually,
   freshState,
   getJson,
-  jsonHeaders,
+  postWithEnv,
   storedResult,
   submit,
   submitted,
@@ -138,8 +137,7 @@ describe("callbackUrl", () => {
   });
 
   it("refuses loopback http unless ALLOW_INSECURE_CALLBACKS is true", async () => {
-    const body = JSON.stringify({ task: "t", callbackUrl: `${sink}/hooks/refused` });
-    const refused = await callWithEnv("/tasks", { method: "POST", headers: jsonHeaders(), body }, { ALLOW_INSECURE_CALLBACKS: undefined });
+    const refused = await postWithEnv("/tasks", { task: "t", callbackUrl: `${sink}/hooks/refused` }, { ALLOW_INSECURE_CALLBACKS: undefined });
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { code: string; details: unknown }).details).toEqual({ schemes: ["https"] });
   });
@@ -151,8 +149,7 @@ describe("callbackUrl", () => {
   });
 
   it("needs the deployment's webhook secret: 500 webhook_not_configured without it", async () => {
-    const body = JSON.stringify({ task: "t", callbackUrl: "https://hooks.example.com/x" });
-    const response = await callWithEnv("/tasks", { method: "POST", headers: jsonHeaders(), body }, { WEBHOOK_SECRET: "not-a-whsec" });
+    const response = await postWithEnv("/tasks", { task: "t", callbackUrl: "https://hooks.example.com/x" }, { WEBHOOK_SECRET: "not-a-whsec" });
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ error: "Webhook signing secret is not configured", code: "webhook_not_configured" });
   });

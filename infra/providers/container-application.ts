@@ -215,12 +215,7 @@ export class ContainerApplicationProvider
     news: ContainerApplicationInputs,
   ): Promise<pulumi.dynamic.UpdateResult<ContainerApplicationState>> {
     const desired = desiredApplication(news);
-    const effects = changedProperties(desiredApplication(olds), desired).map((property) => CHANGE_EFFECTS[property]);
-    if (effects.includes("edit") || effects.includes("rollout")) {
-      const connection = await this.connect();
-      if (effects.includes("edit")) await editMaxInstances(connection, id, desired);
-      if (effects.includes("rollout")) await startRollout(connection, id, desired);
-    }
+    await applyChanges(() => this.connect(), id, desiredApplication(olds), desired);
     return { outs: { ...desired, applicationId: id } };
   }
 
@@ -245,8 +240,8 @@ function desiredApplication(inputs: ContainerApplicationInputs): DesiredApplicat
   return { ...inputs, observability: inputs.observability ?? true };
 }
 
-/** The tracked inputs whose values differ between two versions. */
-function changedProperties(before: DesiredApplication, after: DesiredApplication): TrackedProperty[] {
+/** The tracked inputs whose values differ between two versions (a property `before` lacks counts as changed). */
+function changedProperties(before: Partial<DesiredApplication>, after: DesiredApplication): TrackedProperty[] {
   const properties = Object.keys(CHANGE_EFFECTS) as TrackedProperty[];
   return properties.filter((property) => before[property] !== after[property]);
 }
@@ -382,10 +377,27 @@ function servesDesiredClass(existing: ExistingApplication, desired: DesiredAppli
 
 /** Brings an adopted application to the desired size, image, instance type and logging. */
 async function adoptApplication(connection: Connection, existing: ExistingApplication, desired: DesiredApplication): Promise<void> {
-  const live = liveProperties(existing.view);
-  if (live.maxInstances !== desired.maxInstances) await editMaxInstances(connection, existing.id, desired);
-  const rollout = (["image", "instanceType", "observability"] as const).some((property) => live[property] !== desired[property]);
-  if (rollout) await startRollout(connection, existing.id, desired);
+  await applyChanges(async () => connection, existing.id, liveProperties(existing.view), desired);
+}
+
+/**
+ * Makes an application that has `before` into `desired` in place, by each
+ * changed property's CHANGE_EFFECTS: one edit for `maxInstances`, one rollout
+ * for the container configuration, each only when needed (connecting only
+ * then). Properties that replace the application or are only recorded are
+ * left to diff.
+ */
+async function applyChanges(
+  connect: () => Promise<Connection>,
+  id: string,
+  before: Partial<DesiredApplication>,
+  desired: DesiredApplication,
+): Promise<void> {
+  const effects = new Set(changedProperties(before, desired).map((property) => CHANGE_EFFECTS[property]));
+  if (!effects.has("edit") && !effects.has("rollout")) return;
+  const connection = await connect();
+  if (effects.has("edit")) await editMaxInstances(connection, id, desired);
+  if (effects.has("rollout")) await startRollout(connection, id, desired);
 }
 
 /** The error for a create that failed and adopted nothing: what stands in the way and what to do, else the API failure. */

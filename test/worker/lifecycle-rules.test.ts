@@ -1,12 +1,14 @@
 /** The lifecycle's pure rules, as tables: transitions, outcomes, alarms and backoff. */
 import { describe, expect, it } from "vitest";
-import { TASK_STATUSES, type TaskStatus } from "../../worker/src/contract.js";
+import { LIMITS, TASK_STATUSES, type TaskStatus } from "../../worker/src/contract.js";
 import {
   type ClaudeFinal,
   type LifecycleTrigger,
   nextAlarmAt,
   queueBackoffMs,
+  queueDeadline,
   runOutcome,
+  taskGraceMs,
   transition,
   WATCHDOG_INTERVAL_MS,
 } from "../../worker/src/tasks/lifecycle.js";
@@ -100,16 +102,31 @@ describe("runOutcome", () => {
 
 describe("nextAlarmAt", () => {
   const now = 1_000_000;
-  const clock = { createdAt: now - 1000, startedAt: null, timeoutMs: 60_000, graceMs: 30_000, queueTimeoutMs: 600_000, nextAttemptAt: null };
+  const clock = { queueStartedAt: now - 1000, startedAt: null, timeoutMs: 60_000, graceMs: 30_000, queueTimeoutMs: 600_000, nextAttemptAt: null };
   it.each([
     ["a queued task asks again at its next attempt", { ...clock, status: "queued", nextAttemptAt: now + 4000 }, now + 4000],
     ["a queued task with no attempt planned asks now", { ...clock, status: "queued" }, now],
     ["a queued task never waits past its queue deadline", { ...clock, status: "queued", nextAttemptAt: now + 10_000_000 }, now - 1000 + 600_000],
+    ["a task waiting for its branch has no queue deadline", { ...clock, status: "queued", queueStartedAt: null, nextAttemptAt: now + 10_000_000 }, now + 10_000_000],
     ["a running task wakes for the watchdog", { ...clock, status: "running", startedAt: now }, now + WATCHDOG_INTERVAL_MS],
     ["a running task wakes at its deadline when sooner", { ...clock, status: "running", startedAt: now - 85_000 }, now - 85_000 + 90_000],
     ["a finished task needs none", { ...clock, status: "succeeded" }, null],
   ] as const)("%s", (_name, input, wanted) => {
     expect(nextAlarmAt(input, now)).toBe(wanted);
+  });
+});
+
+describe("queueDeadline", () => {
+  it("counts the queue timeout from the start of the wait, and runs none while the task waits behind others", () => {
+    expect(queueDeadline({ queueStartedAt: 5000, queueTimeoutMs: 1000 })).toBe(6000);
+    expect(queueDeadline({ queueStartedAt: null, queueTimeoutMs: 1000 })).toBeNull();
+  });
+});
+
+describe("taskGraceMs", () => {
+  it("is the deployment's grace, plus both repository steps for a repository task", () => {
+    expect(taskGraceMs({ graceMs: 30_000, repository: null })).toBe(30_000);
+    expect(taskGraceMs({ graceMs: 30_000, repository: { branch: "b" } })).toBe(30_000 + 2 * LIMITS.repositoryStepSeconds * 1000);
   });
 });
 

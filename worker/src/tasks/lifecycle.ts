@@ -11,6 +11,7 @@
  *     └──cancel──────────┴──cancel────────────────▶ cancelled
  */
 import {
+  LIMITS,
   TERMINAL_STATUSES,
   type TaskError,
   type TaskErrorCode,
@@ -135,7 +136,12 @@ export function runOutcome(input: {
 /** Timing of one task, in epoch ms. */
 export interface TaskClock {
   status: TaskStatus;
-  createdAt: number;
+  /**
+   * When its wait for a container started (its acceptance; for a repository
+   * task, its turn on the branch), or null while it waits behind other tasks
+   * on its branch: no queue deadline runs then.
+   */
+  queueStartedAt: number | null;
   /** When it got its container. */
   startedAt: number | null;
   timeoutMs: number;
@@ -148,9 +154,18 @@ export interface TaskClock {
 /** Longest time between two alarms of a running task: the watchdog that reattaches after an eviction. */
 export const WATCHDOG_INTERVAL_MS = 30_000;
 
-/** When a queued task gives up on getting a container. */
-export function queueDeadline(clock: Pick<TaskClock, "createdAt" | "queueTimeoutMs">): number {
-  return clock.createdAt + clock.queueTimeoutMs;
+/** When a queued task gives up on getting a container; null while it waits for its branch. */
+export function queueDeadline(clock: Pick<TaskClock, "queueStartedAt" | "queueTimeoutMs">): number | null {
+  return clock.queueStartedAt === null ? null : clock.queueStartedAt + clock.queueTimeoutMs;
+}
+
+/**
+ * The wait beyond a task's timeout before the Durable Object ends it: the
+ * deployment's grace, plus for a repository task its steps before and after
+ * Claude Code (checkout or restore; commit, push and archive).
+ */
+export function taskGraceMs(submission: { graceMs: number; repository: unknown }): number {
+  return submission.graceMs + (submission.repository ? 2 * LIMITS.repositoryStepSeconds * 1000 : 0);
 }
 
 /** When a running task is ended by the Durable Object whatever the container says. */
@@ -161,8 +176,11 @@ export function runDeadline(clock: Pick<TaskClock, "startedAt" | "timeoutMs" | "
 /** When the task's alarm must fire next, or null when a task in this status needs none. */
 export function nextAlarmAt(clock: TaskClock, now: number): number | null {
   switch (clock.status) {
-    case "queued":
-      return Math.min(clock.nextAttemptAt ?? now, queueDeadline(clock));
+    case "queued": {
+      const next = clock.nextAttemptAt ?? now;
+      const deadline = queueDeadline(clock);
+      return deadline === null ? next : Math.min(next, deadline);
+    }
     case "running":
       return Math.min(now + WATCHDOG_INTERVAL_MS, runDeadline(clock) ?? now);
     default:

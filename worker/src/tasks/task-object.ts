@@ -51,6 +51,8 @@ import {
   runDeadline,
   runOutcome,
   type RunOutcome,
+  type TaskClock,
+  taskGraceMs,
   transition,
 } from "./lifecycle.js";
 import { finishRepository, initialRepositoryDocument, prepareRepository, type RepositoryPlan } from "./repository-run.js";
@@ -320,8 +322,8 @@ export class Task extends DurableObject<WorkerEnv> {
         // Read again: waiting for the branch (or a cancel meanwhile) changed it.
         const current = this.#load();
         if (!current || current.status !== "queued") return;
-        const queueStart = current.repository?.headAt ?? current.submission.createdAt;
-        if (Date.now() >= queueDeadline({ createdAt: queueStart, queueTimeoutMs: current.submission.queueTimeoutMs })) {
+        const deadline = queueDeadline(this.#clock(current));
+        if (deadline !== null && Date.now() >= deadline) {
           this.#apply(current, { kind: "queue_timeout", queueTimeoutMs: current.submission.queueTimeoutMs });
         } else if ((current.nextAttemptAt ?? now) <= Date.now()) {
           await this.#acquire();
@@ -329,7 +331,7 @@ export class Task extends DurableObject<WorkerEnv> {
         return;
       }
       case "running": {
-        const deadline = runDeadline({ startedAt: record.startedAt, timeoutMs: record.submission.request.timeoutMs, graceMs: this.#graceMs(record) });
+        const deadline = runDeadline(this.#clock(record));
         if (deadline !== null && now >= deadline) {
           this.#apply(record, { kind: "deadline_passed", timeoutMs: record.submission.request.timeoutMs });
         } else if (record.repository?.phase === "finish") {
@@ -696,9 +698,19 @@ export class Task extends DurableObject<WorkerEnv> {
     return this.env.BRANCH_QUEUES.get(this.env.BRANCH_QUEUES.idFromName(branchQueueName(plan.repo, plan.branch)));
   }
 
-  /** The wait beyond the timeout: the deployment's grace, plus the repository steps of a repository task. */
-  #graceMs(record: TaskRecord): number {
-    return record.submission.graceMs + (record.submission.repository ? 2 * LIMITS.repositoryStepSeconds * 1000 : 0);
+  /** The task's timing, as the lifecycle's rules read it. */
+  #clock(record: TaskRecord): TaskClock {
+    const { submission, repository } = record;
+    return {
+      status: record.status,
+      // A repository task's wait for a container counts from its turn on the branch; none runs while others are ahead.
+      queueStartedAt: repository ? (repository.position > 0 ? null : (repository.headAt ?? submission.createdAt)) : submission.createdAt,
+      startedAt: record.startedAt,
+      timeoutMs: submission.request.timeoutMs,
+      graceMs: taskGraceMs(submission),
+      queueTimeoutMs: submission.queueTimeoutMs,
+      nextAttemptAt: record.nextAttemptAt,
+    };
   }
 
   // ---------------------------------------------------------------------------
@@ -982,19 +994,7 @@ export class Task extends DurableObject<WorkerEnv> {
     const now = Date.now();
     let at: number | null;
     if (!isTerminal(record.status)) {
-      at = nextAlarmAt(
-        {
-          status: record.status,
-          // A repository task's queue timeout counts from when its branch was free.
-          createdAt: record.repository?.headAt ?? record.submission.createdAt,
-          startedAt: record.startedAt,
-          timeoutMs: record.submission.request.timeoutMs,
-          graceMs: this.#graceMs(record),
-          queueTimeoutMs: record.repository?.position ? Number.MAX_SAFE_INTEGER / 2 : record.submission.queueTimeoutMs,
-          nextAttemptAt: record.nextAttemptAt,
-        },
-        now,
-      );
+      at = nextAlarmAt(this.#clock(record), now);
     } else if (!record.archived) {
       at = now + (record.storeFailures <= 1 ? ARCHIVE_RETRY_MS[0] : ARCHIVE_RETRY_MS[1]);
     } else {

@@ -83,7 +83,7 @@ let server: GitHttpServer;
 let door: Door;
 let work: string;
 
-const grant: GitGrant = { host: "github.com", repositoryPath: REPOSITORY, pushBranch: BRANCH, token: TOKEN };
+const grant: GitGrant = { host: "github.com", repositoryPath: REPOSITORY, pushBranch: BRANCH, ignorePathCase: true, token: TOKEN };
 
 beforeAll(async () => {
   ({ path: root, cleanup } = await tempDir("git-door-"));

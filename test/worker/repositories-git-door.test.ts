@@ -17,7 +17,7 @@ import {
 
 const TOKEN = "ghs_installationtoken0123456789";
 const BRANCH = "claude/0199a1b2";
-const grant: GitGrant = { host: "github.com", repositoryPath: "/octo/hello", pushBranch: BRANCH, token: TOKEN };
+const grant: GitGrant = { host: "github.com", repositoryPath: "/octo/hello", pushBranch: BRANCH, ignorePathCase: true, token: TOKEN };
 const readOnly: GitGrant = { ...grant, pushBranch: null };
 
 const OLD = "1".repeat(40);
@@ -73,6 +73,14 @@ describe("checkGitRoute", () => {
     expect(checkGitRoute(method, new URL(target), grant)).toEqual({ refused: code });
   });
 
+  it("matches the path regardless of case only on a host that ignores it (GitHub's)", () => {
+    const exact: GitGrant = { ...grant, host: "git.example.org", repositoryPath: "/Group/Project", ignorePathCase: false };
+    const at = (path: string) => new URL(`https://git.example.org${path}/info/refs?service=git-upload-pack`);
+    expect(checkGitRoute("GET", at("/Group/Project.git"), exact)).toMatchObject({ service: "git-upload-pack" });
+    expect(checkGitRoute("GET", at("/group/project.git"), exact)).toEqual({ refused: "route_not_allowed" });
+    expect(checkGitRoute("GET", at("/group/project.git"), { ...exact, ignorePathCase: true })).toMatchObject({ service: "git-upload-pack" });
+  });
+
   it("folds dot segments before matching, so the checked path is the one forwarded", () => {
     expect(checkGitRoute("GET", url("/evil/x/../../octo/hello.git/info/refs?service=git-upload-pack"), grant)).toMatchObject({
       path: "/octo/hello.git/info/refs",
@@ -80,7 +88,8 @@ describe("checkGitRoute", () => {
   });
 
   it("compares repository paths exactly on hosts other than GitHub", () => {
-    const gitlab: GitGrant = { ...grant, host: "gitlab.example.org", repositoryPath: "/group/sub/project" };
+    // What git-credentials.ts grants for a repository that is not on the deployment's GitHub.
+    const gitlab: GitGrant = { ...grant, host: "gitlab.example.org", repositoryPath: "/group/sub/project", ignorePathCase: false };
     expect(checkGitRoute("POST", new URL("https://gitlab.example.org/group/sub/project.git/git-upload-pack"), gitlab)).toMatchObject({ phase: "rpc" });
     expect(checkGitRoute("POST", new URL("https://gitlab.example.org/Group/sub/project.git/git-upload-pack"), gitlab)).toEqual({ refused: "route_not_allowed" });
   });

@@ -14,11 +14,14 @@ import {
   type RepositoryRequestErrorCode,
   resolveFollowUp,
 } from "../../worker/src/repositories/request.js";
+import { githubWebHost } from "../../worker/src/repositories/github.js";
+import { readSettings } from "../../worker/src/settings.js";
+import { parseTaskRequest } from "../../worker/src/http/validation.js";
 
 const TASK_ID = "0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
 const EARLIER_TASK_ID = "0199a1b2-0000-7000-8000-000000000001";
 const ALLOWED_HOSTS = ["api.anthropic.com", "github.com", "*.example.org"];
-const context = { taskId: TASK_ID, allowedHosts: ALLOWED_HOSTS };
+const context = { taskId: TASK_ID, allowedHosts: ALLOWED_HOSTS, githubHost: "github.com" };
 
 const parse = (body: Record<string, unknown>) => parseRepositoryRequest(body, context);
 
@@ -162,6 +165,55 @@ describe("parseRepositoryRequest: accepted", () => {
     const earlier = parse({ repo: { url: "https://github.com/octo/hello" } })!;
     expect(resolveFollowUp(request, earlier)).toMatchObject({ repo: earlier.repo, branch: "claude/0199a1b2", push: true, continueFrom: EARLIER_TASK_ID });
     expect(resolveFollowUp(parse({ continueFrom: EARLIER_TASK_ID })!, { repo: null, branch: null })).toMatchObject({ repo: null, push: false });
+  });
+});
+
+describe("the deployment's GitHub host", () => {
+  const GHES = "https://ghe.example.org/api/v3";
+  const settingsFor = (githubApiUrl: string) => readSettings({ ALLOWED_HOSTS: ALLOWED_HOSTS.join(","), GITHUB_API_URL: githubApiUrl });
+  const parseOn = (githubApiUrl: string, url: string) => parseRepositoryRequest({ repo: { url } }, { taskId: TASK_ID, ...settingsFor(githubApiUrl) })!.repo!;
+
+  it.each([
+    ["https://api.github.com", "github.com"],
+    ["https://api.github.com/", "github.com"],
+    ["https://api.octocorp.ghe.com", "octocorp.ghe.com"],
+    ["https://ghe.example.org/api/v3", "ghe.example.org"],
+    ["https://GHE.Example.org/api/v3/", "ghe.example.org"],
+    ["http://127.0.0.1:8787/github", "github.com"],
+  ])("the API %s serves the repositories of %s", (apiUrl, host) => {
+    expect(githubWebHost(apiUrl)).toBe(host);
+  });
+
+  it("is github.com without a GitHub API setting", () => {
+    expect(readSettings({}).githubHost).toBe("github.com");
+    expect(settingsFor(GHES).githubHost).toBe("ghe.example.org");
+  });
+
+  it("reads a repository on GitHub Enterprise Server as owner/repo once its API is configured", () => {
+    expect(parseOn(GHES, "https://ghe.example.org/Octo/Hello.git")).toEqual({
+      url: "https://ghe.example.org/Octo/Hello.git",
+      host: "ghe.example.org",
+      path: "/Octo/Hello",
+      github: { owner: "Octo", repo: "Hello" },
+      ref: null,
+    });
+    // Without it, the same host is any git host: no owner/repo, so no push.
+    expect(parseOn("https://api.github.com", "https://ghe.example.org/Octo/Hello.git").github).toBeNull();
+  });
+
+  it("is what a task request's repository is read against", () => {
+    const body = JSON.stringify({ task: "t", repo: { url: "https://ghe.example.org/octo/hello" }, pullRequest: true });
+    const request = parseTaskRequest(body, { ...settingsFor(GHES), taskId: TASK_ID });
+    expect(request.repository).toMatchObject({ repo: { host: "ghe.example.org", github: { owner: "octo", repo: "hello" } }, push: true });
+  });
+
+  it("holds a repository on the Enterprise host to GitHub's owner/repo shape", () => {
+    expect(() => parseOn(GHES, "https://ghe.example.org/group/sub/project")).toThrow(REPOSITORY_REQUEST_ERRORS.invalid_repo_url.message);
+  });
+
+  it("no longer reads a github.com repository as a GitHub one when the API is GitHub Enterprise Server's", () => {
+    const repo = parseOn(GHES, "https://github.com/octo/hello");
+    expect(repo).toMatchObject({ host: "github.com", path: "/octo/hello", github: null });
   });
 });
 

@@ -17,6 +17,7 @@ import {
   USD_AMOUNT_PATTERN,
 } from "./contract.js";
 import { ApiError } from "./http/errors.js";
+import { GITHUB_API_URL, githubWebHost } from "./repositories/github.js";
 
 export interface Settings {
   /** Hosts the container may reach; always includes the Anthropic API. */
@@ -44,6 +45,12 @@ export interface Settings {
   githubRepos: string[];
   /** The GitHub API's base URL, without a trailing slash. */
   githubApiUrl: string;
+  /**
+   * The host whose repositories are GitHub repositories, served by that API
+   * (`githubWebHost`): only they are read as owner/repo, may be pushed and get
+   * the GitHub credential.
+   */
+  githubHost: string;
 }
 
 type SettingsSource = Partial<Record<(typeof SETTING_VARS)[keyof typeof SETTING_VARS], unknown>>;
@@ -162,6 +169,7 @@ export function readSettings(env: SettingsSource): Settings {
     allowWebSearch: allowWebSearch !== "false",
     githubAppId: githubAppId === undefined ? null : String(githubAppId),
     githubRepos: githubRepos ?? [],
-    githubApiUrl: githubApiUrl ?? "https://api.github.com",
+    githubApiUrl: githubApiUrl ?? GITHUB_API_URL,
+    githubHost: githubWebHost(githubApiUrl ?? GITHUB_API_URL),
   };
 }

@@ -23,8 +23,6 @@
  * authorization the container sent is dropped, redirects are never followed,
  * and a refusal's log line names the rule, never a header or the body.
  */
-import { GITHUB_HOST } from "../repositories/request.js";
-
 /** What one task's git may do: the repository, and whether and where it may push. */
 export interface GitGrant {
   /** The repository's host, lower case (e.g. `github.com`). */
@@ -33,6 +31,8 @@ export interface GitGrant {
   repositoryPath: string;
   /** The branch a push may update (`refs/heads/<branch>`); null: the task may not push. */
   pushBranch: string | null;
+  /** Whether the host names repositories regardless of case, as GitHub does its owners and repositories. */
+  ignorePathCase: boolean;
   /** The token added to accepted requests; null for a public repository read without one. */
   token: string | null;
 }
@@ -82,9 +82,9 @@ export const MAX_REF_UPDATES = 32;
 /** The path of a smart-HTTP request: the repository (with an optional `.git`), then the service endpoint. */
 const SMART_HTTP_PATH = /^((?:\/[A-Za-z0-9_.][A-Za-z0-9._-]*)+)\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 
-/** Whether two repository paths name the same repository (GitHub's owner and name are not case-sensitive). */
-function sameRepository(host: string, requested: string, granted: string): boolean {
-  return host === GITHUB_HOST ? requested.toLowerCase() === granted.toLowerCase() : requested === granted;
+/** Whether a requested repository path names the granted repository. */
+function sameRepository(grant: GitGrant, requested: string): boolean {
+  return grant.ignorePathCase ? requested.toLowerCase() === grant.repositoryPath.toLowerCase() : requested === grant.repositoryPath;
 }
 
 /** Checks a request's method and URL against the grant. */
@@ -94,7 +94,7 @@ export function checkGitRoute(method: string, url: URL, grant: GitGrant): GitRou
   }
   const match = SMART_HTTP_PATH.exec(url.pathname);
   if (!match) return { refused: "route_not_allowed" };
-  if (!sameRepository(grant.host, match[1]!.replace(/\.git$/, ""), grant.repositoryPath)) return { refused: "route_not_allowed" };
+  if (!sameRepository(grant, match[1]!.replace(/\.git$/, ""))) return { refused: "route_not_allowed" };
   const endpoint = match[2]!;
   let route: GitRoute;
   if (endpoint === "info/refs") {

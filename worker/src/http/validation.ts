@@ -34,6 +34,8 @@ export interface RequestDefaults {
   allowInsecureCallbacks: boolean;
   /** Hosts the container may reach (a repository's host must be one). */
   allowedHosts: readonly string[];
+  /** The host of the deployment's GitHub (`Settings.githubHost`). */
+  githubHost: string;
   /** The id of the task being created (it names the default work branch). */
   taskId: string;
 }
@@ -186,7 +188,7 @@ export function parseTaskRequest(text: string, defaults: RequestDefaults): TaskR
   }
   let repository: RepositoryRequest | null;
   try {
-    repository = parseRepositoryRequest(fields, { taskId: defaults.taskId, allowedHosts: defaults.allowedHosts });
+    repository = parseRepositoryRequest(fields, { taskId: defaults.taskId, allowedHosts: defaults.allowedHosts, githubHost: defaults.githubHost });
   } catch (error) {
     if (error instanceof RepositoryRequestError) throw new ApiError(error.code);
     throw error;

@@ -19,6 +19,28 @@
 /** The GitHub REST API. */
 export const GITHUB_API_URL = "https://api.github.com";
 
+/** The host of github.com's repositories. */
+export const GITHUB_HOST = "github.com";
+
+/** Hosts of a stand-in API on this machine (local development and tests only: plain http is allowed only to them). */
+const LOOPBACK_HOSTS: readonly string[] = ["127.0.0.1", "localhost"];
+
+/**
+ * The host whose repositories the GitHub API at `apiUrl` serves (their
+ * owner/repo, pushes and credentials): `https://api.github.com` → `github.com`;
+ * `https://api.<name>.ghe.com` → `<name>.ghe.com` (GitHub Enterprise Cloud with
+ * data residency); `https://<host>/api/v3` → `<host>` (GitHub Enterprise
+ * Server). A stand-in API over plain http on loopback plays github.com's.
+ */
+export function githubWebHost(apiUrl: string): string {
+  const url = new URL(apiUrl);
+  const host = url.hostname.toLowerCase();
+  if (url.protocol === "http:" && LOOPBACK_HOSTS.includes(host)) return GITHUB_HOST;
+  if (host === new URL(GITHUB_API_URL).hostname) return GITHUB_HOST;
+  const cloud = /^api\.([a-z0-9-]+\.ghe\.com)$/.exec(host);
+  return cloud ? cloud[1]! : host;
+}
+
 /** The REST API version the requests ask for. */
 export const GITHUB_API_VERSION = "2022-11-28";
 

@@ -12,13 +12,17 @@
  * git or a shell, so they may hold any text except control characters.
  */
 import { ALLOWED_HOST_PATTERN } from "../contract.js";
+import { GITHUB_HOST } from "./github.js";
 import { isValidBranchName, isValidRefName } from "./ref-format.js";
 
 /** The fields of a task body this module reads; the body validator must accept them. */
 export const REPOSITORY_FIELDS = ["repo", "branch", "push", "pullRequest", "continueFrom"] as const;
 
-/** The one host whose repositories are addressed as `/<owner>/<repo>` and reached with GitHub credentials. */
-export const GITHUB_HOST = "github.com";
+/**
+ * github.com. Its repositories are GitHub ones unless the deployment's GitHub
+ * API is another (`Settings.githubHost`, passed to the parsers below).
+ */
+export { GITHUB_HOST };
 
 /** Branches a task never pushes to, whatever the repository's default branch is. */
 export const PROTECTED_BRANCHES: readonly string[] = ["main", "master"];
@@ -85,7 +89,10 @@ export interface RepositorySource {
   host: string;
   /** The repository's path without a trailing `.git`, e.g. `/owner/repo`. */
   path: string;
-  /** Owner and name, for a repository on GitHub; null elsewhere. */
+  /**
+   * Owner and name, for a repository on the deployment's GitHub host (whose
+   * paths are not case-sensitive, and which alone may be pushed); null elsewhere.
+   */
   github: { owner: string; repo: string } | null;
   /** The branch, tag, full ref name or commit to check out; null: the repository's default branch. */
   ref: string | null;
@@ -117,6 +124,8 @@ export interface RepositoryRequestContext {
   taskId: string;
   /** The hosts the container may reach, as the Worker's settings hold them (`*.` patterns included). */
   allowedHosts: readonly string[];
+  /** The host of the deployment's GitHub (`Settings.githubHost`): its repositories are read as owner/repo. */
+  githubHost: string;
 }
 
 /**
@@ -176,8 +185,12 @@ export function defaultBranch(taskId: string): string {
   return `${DEFAULT_BRANCH_PREFIX}${taskId.toLowerCase().slice(0, 8)}`;
 }
 
-/** Parses `repo.url`; throws `invalid_repo_url` or `repo_host_not_allowed`. */
-export function parseRepositoryUrl(raw: unknown, allowedHosts: readonly string[]): Omit<RepositorySource, "ref"> {
+/**
+ * Parses `repo.url`; throws `invalid_repo_url` or `repo_host_not_allowed`. A
+ * repository on `githubHost` (the deployment's GitHub, `Settings.githubHost`)
+ * must be `/<owner>/<repo>` and gets `github`.
+ */
+export function parseRepositoryUrl(raw: unknown, allowedHosts: readonly string[], githubHost: string = GITHUB_HOST): Omit<RepositorySource, "ref"> {
   const fail = (): never => {
     throw new RepositoryRequestError("invalid_repo_url");
   };
@@ -203,7 +216,7 @@ export function parseRepositoryUrl(raw: unknown, allowedHosts: readonly string[]
   const bare = segments.map((segment, index) => (index === last && segment.endsWith(".git") ? segment.slice(0, -4) : segment));
 
   let github: RepositorySource["github"] = null;
-  if (host === GITHUB_HOST) {
+  if (host === githubHost) {
     const [owner, repo] = bare;
     if (bare.length !== 2 || !GITHUB_OWNER_PATTERN.test(owner!) || !GITHUB_REPO_PATTERN.test(repo!) || repo === "." || repo === "..") {
       return fail();
@@ -217,11 +230,11 @@ export function parseRepositoryUrl(raw: unknown, allowedHosts: readonly string[]
 }
 
 /** Parses `repo`; throws `invalid_repo`, `invalid_repo_url`, `repo_host_not_allowed` or `invalid_ref`. */
-function parseRepo(raw: unknown, allowedHosts: readonly string[]): RepositorySource {
+function parseRepo(raw: unknown, context: RepositoryRequestContext): RepositorySource {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new RepositoryRequestError("invalid_repo");
   const fields = raw as Record<string, unknown>;
   if (!Object.keys(fields).every((key) => key === "url" || key === "ref")) throw new RepositoryRequestError("invalid_repo");
-  const source = parseRepositoryUrl(fields.url, allowedHosts);
+  const source = parseRepositoryUrl(fields.url, context.allowedHosts, context.githubHost);
   const ref = fields.ref;
   if (ref !== undefined && ref !== null && (typeof ref !== "string" || !isAcceptableRef(ref))) throw new RepositoryRequestError("invalid_ref");
   return { ...source, ref: typeof ref === "string" ? ref : null };
@@ -277,7 +290,7 @@ export function parseRepositoryRequest(body: Readonly<Record<string, unknown>>, 
   }
   if (continueFrom !== null && (present("repo") || present("branch"))) throw new RepositoryRequestError("follow_up_fields");
 
-  const repo = present("repo") ? parseRepo(body.repo, context.allowedHosts) : null;
+  const repo = present("repo") ? parseRepo(body.repo, context) : null;
 
   let branch: string | null = null;
   if (present("branch")) {

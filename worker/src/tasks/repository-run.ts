@@ -7,7 +7,7 @@
  * scripts of repositories/; this module runs them and stores what they leave.
  */
 import { artifactKey, LIMITS, type RepositoryDocument, type TaskError, workspaceKey } from "../contract.js";
-import { githubCredentials } from "../egress/git-credentials.js";
+import { githubCredentials, githubRepositoryOf } from "../egress/git-credentials.js";
 import { openPullRequest, repositoryDefaultBranch, repositoryToken, type GitHubError } from "../repositories/github.js";
 import type { RepositorySource } from "../repositories/request.js";
 import {
@@ -179,15 +179,18 @@ export async function finishRepository(input: {
   if (!result.ok) return { document, error: stepError(result.code) };
 
   let error: TaskError | null = null;
-  if (plan.pullRequest !== null && document.pushed && plan.repo.github !== null) {
+  if (plan.pullRequest !== null && document.pushed) {
     try {
+      const settings = readSettings(env);
+      // Only the deployment's GitHub opens the pull request: never a token of one GitHub for another's repository.
+      const repository = githubRepositoryOf(plan.repo, settings);
       const credentials = githubCredentials(env);
-      if (credentials === null) throw new Error("no GitHub credential");
-      const options = { apiUrl: readSettings(env).githubApiUrl };
-      const { token } = await repositoryToken(credentials, plan.repo.github, "pullRequest", options);
-      const base = plan.repo.ref ?? input.defaultBranch ?? (await repositoryDefaultBranch(token, plan.repo.github, options));
+      if (repository === null || credentials === null) throw new Error("no GitHub credential for this repository");
+      const options = { apiUrl: settings.githubApiUrl };
+      const { token } = await repositoryToken(credentials, repository, "pullRequest", options);
+      const base = plan.repo.ref ?? input.defaultBranch ?? (await repositoryDefaultBranch(token, repository, options));
       const opened = await openPullRequest(token, {
-        ...plan.repo.github,
+        ...repository,
         head: plan.branch,
         base,
         title,

@@ -67,7 +67,6 @@ interface ContractModule {
   DURABLE_OBJECT_BINDINGS: Readonly<Record<string, string>>;
   /** Every migration, oldest first. */
   DURABLE_OBJECT_MIGRATIONS: readonly { tag: string; newSqliteClasses: readonly string[] }[];
-  LATEST_MIGRATION_TAG: string;
   RATE_LIMIT_BINDING: string;
   RESULTS_BUCKET_BINDING: string;
   COMPATIBILITY_DATE: string;
@@ -168,7 +167,7 @@ function loadConfigModule(dir: string): Promise<Loaded<ConfigModule>> {
 
 function loadContractModule(dir: string): Promise<Loaded<ContractModule>> {
   return importFromDir<ContractModule>(dir, CONTRACT_MODULE, (module) => {
-    const names = ["SANDBOX_CLASS_NAME", "LATEST_MIGRATION_TAG", "RATE_LIMIT_BINDING", "RESULTS_BUCKET_BINDING", "COMPATIBILITY_DATE"];
+    const names = ["SANDBOX_CLASS_NAME", "RATE_LIMIT_BINDING", "RESULTS_BUCKET_BINDING", "COMPATIBILITY_DATE"];
     const missing = names.filter((name) => typeof module[name] !== "string");
     if (!isRecord(module.DURABLE_OBJECT_BINDINGS)) missing.push("DURABLE_OBJECT_BINDINGS");
     if (!Array.isArray(module.DURABLE_OBJECT_MIGRATIONS)) missing.push("DURABLE_OBJECT_MIGRATIONS");
@@ -640,9 +639,6 @@ function checkBindings(dir: string, contract: Loaded<ContractModule>): ConfigChe
       message: `migrations are ${JSON.stringify(migrations)}, not ${JSON.stringify(expectedMigrations)} (DURABLE_OBJECT_MIGRATIONS, oldest first)`,
       hint: `${fix}; a released migration is never edited or removed, only new ones appended`,
     });
-  }
-  if (expectedMigrations.at(-1)?.tag !== c.LATEST_MIGRATION_TAG) {
-    problems.push({ message: `LATEST_MIGRATION_TAG is ${c.LATEST_MIGRATION_TAG}, but the last of DURABLE_OBJECT_MIGRATIONS is ${String(expectedMigrations.at(-1)?.tag ?? "none")}`, hint: `Fix ${CONTRACT_MODULE}` });
   }
 
   const containers = list(wrangler.containers);

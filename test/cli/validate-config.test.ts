@@ -154,11 +154,6 @@ const BREAKAGES: Record<string, Breakage> = {
     failing: ["bindings"],
     message: /^migrations are \[\{"tag":"v1",.*\{"tag":"v3",.*\], not \[\{"tag":"v1",.*\{"tag":"v4",/,
   },
-  "contract.ts names a latest migration that is not the last": {
-    setup: (copy) => replaceInFile(copy, "worker/src/contract.ts", "LATEST_MIGRATION_TAG = DURABLE_OBJECT_MIGRATIONS.at(-1)!.tag", 'LATEST_MIGRATION_TAG = "v1"'),
-    failing: ["bindings"],
-    message: /^LATEST_MIGRATION_TAG is v1, but the last of DURABLE_OBJECT_MIGRATIONS is v3$/,
-  },
   "contract.ts no longer exports the migrations": {
     setup: (copy) => editFile(copy, "worker/src/contract.ts", (text) => text.replaceAll("DURABLE_OBJECT_MIGRATIONS", "OBJECT_MIGRATIONS")),
     failing: ["bindings"],

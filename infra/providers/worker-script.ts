@@ -26,6 +26,7 @@
  * (`additionalSecretOutputs`) and never appear in an error message.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { DurableObjectMigration } from "../../worker/src/contract.js";
 import {
   apiFailure,
   type CloudflareConnection,
@@ -53,11 +54,8 @@ export type PlainBinding =
   | { type: "ratelimit"; name: string; namespace_id: string; simple: { limit: number; period: 10 | 60 } }
   | { type: "plain_text"; name: string; text: string };
 
-/** One Durable Object migration: its tag and the SQLite classes it creates. */
-export interface WorkerMigration {
-  tag: string;
-  newSqliteClasses: string[];
-}
+/** The contract's DurableObjectMigration, under the name infra/components/sandbox-worker.ts imports. */
+export type WorkerMigration = DurableObjectMigration;
 
 /** Resolved inputs of a Worker upload. */
 export interface WorkerScriptInputs {
@@ -75,7 +73,7 @@ export interface WorkerScriptInputs {
   /** Durable Object classes backed by containers. */
   containerClasses: string[];
   /** Every migration, oldest first; the Worker ends at the last one's tag. */
-  migrations: WorkerMigration[];
+  migrations: readonly DurableObjectMigration[];
   observability: boolean;
 }
 
@@ -159,13 +157,13 @@ async function appliedMigrationTag(
  * history this program does not know, and is refused.
  */
 export function migrationsToSend(
-  migrations: readonly WorkerMigration[],
+  migrations: readonly DurableObjectMigration[],
   applied: string | undefined,
   scriptName: string,
 ): MigrationsToSend | undefined {
   const last = migrations.at(-1);
   if (!last) throw new Error(`Worker ${scriptName}: the list of Durable Object migrations is empty.`);
-  const step = (migration: WorkerMigration) => ({ new_sqlite_classes: [...migration.newSqliteClasses] });
+  const step = (migration: DurableObjectMigration) => ({ new_sqlite_classes: [...migration.newSqliteClasses] });
   if (applied === undefined) return { new_tag: last.tag, steps: migrations.map(step) };
   const index = migrations.findIndex((migration) => migration.tag === applied);
   if (index < 0) {

@@ -15,9 +15,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { DurableObjectMigration } from "../../worker/src/contract.js";
 import {
   migrationsToSend,
-  type WorkerMigration,
   type WorkerScriptInputs,
   type WorkerScriptOutputs,
   WorkerScriptProvider,
@@ -34,7 +34,7 @@ const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const TOKEN = "cf-api-token-must-never-leak-4711";
 const SCRIPT = "claude-sandbox-dev";
 const SCRIPT_PATH = `/accounts/${ACCOUNT}/workers/scripts/${SCRIPT}`;
-const MIGRATIONS: WorkerMigration[] = [
+const MIGRATIONS: readonly DurableObjectMigration[] = [
   { tag: "v1", newSqliteClasses: ["Sandbox"] },
   { tag: "v2", newSqliteClasses: ["Task", "TaskIndex"] },
   { tag: "v3", newSqliteClasses: ["BranchQueue"] },

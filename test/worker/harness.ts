@@ -24,7 +24,13 @@ export const storageScript = {
   githubApiUrl: undefined as string | undefined,
 };
 
-/** The real Task object, with R2 writes that fail while `storageScript.failPuts` says so. */
+/** What the Task objects did, for the tests. */
+export const taskEvents = {
+  /** Durable Object ids (hex) of the Task objects whose alarm fired, once per alarm. */
+  alarms: [] as string[],
+};
+
+/** The real Task object, with R2 writes that fail while `storageScript.failPuts` says so, and its alarms counted. */
 export class Task extends RealTask {
   constructor(ctx: DurableObjectState, env: WorkerEnv) {
     const bucket = env.RESULTS;
@@ -42,12 +48,19 @@ export class Task extends RealTask {
     });
     super(ctx, { ...env, RESULTS, ...(storageScript.githubApiUrl ? { GITHUB_API_URL: storageScript.githubApiUrl } : {}) });
   }
+
+  override async alarm(): Promise<void> {
+    taskEvents.alarms.push(this.ctx.id.toString());
+    return super.alarm();
+  }
 }
 
 /** What the next sandboxes do. Reset before each test (see helpers.ts). */
 export const sandboxScript = {
   /** Errors thrown by the next `startProcess` calls, one per call. */
   startErrors: [] as string[],
+  /** How long each `startProcess` takes before it answers (a cold start). */
+  startDelayMs: 0,
   /** Runs played by the next processes instead of the task's `@stub` run, one per process. */
   runs: [] as StubRun[],
   /** The container of the next process is lost after it printed this many log frames. */
@@ -90,6 +103,8 @@ export function resetSandboxScript(): void {
   storageScript.failPuts = 0;
   storageScript.githubApiUrl = undefined;
   sandboxScript.startErrors = [];
+  sandboxScript.startDelayMs = 0;
+  taskEvents.alarms = [];
   sandboxScript.runs = [];
   sandboxScript.loseContainerAfterFrames = null;
   sandboxScript.endStreamAfterFrames = null;
@@ -145,6 +160,7 @@ export class Sandbox extends StubSandbox {
   override async startProcess(command: string, options?: StubProcessOptions & { cwd?: string }) {
     sandboxEvents.starts.push({ sandboxId: this.ctx.id.toString(), taskId: this.#name, command, env: { ...options?.env } });
     sandboxEvents.cwds.push(options?.cwd);
+    if (sandboxScript.startDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, sandboxScript.startDelayMs));
     const error = sandboxScript.startErrors.shift();
     if (error !== undefined) throw new Error(error);
     this.#lost = false;

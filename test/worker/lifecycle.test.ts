@@ -10,7 +10,8 @@
 import { describe, expect, it } from "vitest";
 import type { TaskStatusDocument } from "../../worker/src/contract.js";
 import { eventsKey, LIMITS, resultKey } from "../../worker/src/contract.js";
-import { sandboxEvents, sandboxScript } from "./harness.js";
+import { START_LEASE_MS } from "../../worker/src/tasks/task-object.js";
+import { sandboxEvents, sandboxScript, taskEvents } from "./harness.js";
 import {
   cancel,
   captureLogs,
@@ -152,6 +153,19 @@ describe("the container", () => {
     const [queued, running] = await eventsOf(taskId);
     expect([queued!.data, running!.data]).toEqual([{ status: "queued" }, { status: "running" }]);
   });
+
+  it("that takes long to start leaves the alarm asleep meanwhile, instead of firing again and again", async () => {
+    sandboxScript.startDelayMs = 7_000;
+    const { taskId } = await submitted({ task: "cold start" });
+    await eventually(async () => (sandboxEvents.starts.length >= 1 ? true : undefined));
+    // The start in flight holds a lease: the next attempt, and the alarm, wait for it.
+    expect((await taskStorage(taskId)).alarm).toBeGreaterThanOrEqual(Date.now() + START_LEASE_MS - 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    const objectId = testEnv.TASKS.idFromName(taskId).toString();
+    expect(taskEvents.alarms.filter((id) => id === objectId).length).toBeLessThanOrEqual(1);
+    expect((await storedResult(taskId)).status).toBe("succeeded");
+    expect(sandboxEvents.starts.length).toBe(1);
+  }, 20_000);
 
   it("that stays unavailable fails the task with sandbox_unavailable after the queue timeout", async () => {
     noContainers();

@@ -153,6 +153,13 @@ const FIRST_ATTEMPT_SAFETY_MS = 5_000;
 const BRANCH_POLL_MS = 5_000;
 /** Failed starts (other than capacity) before the task fails. */
 const MAX_START_FAILURES = 3;
+/**
+ * How long one start of a container may take (a cold start takes up to about
+ * two minutes): while it runs, the task's next attempt is leased this far
+ * ahead, so the alarm sleeps instead of asking again, and asks again only if
+ * the start was lost with this object.
+ */
+export const START_LEASE_MS = 120_000;
 
 const RECORD_KEY = "record";
 
@@ -406,6 +413,13 @@ export class Task extends DurableObject<WorkerEnv> {
         current.repository!.phase = "claude";
         this.#save(current);
         record = current;
+      }
+      if (!plan) {
+        const leased = this.#load();
+        if (!leased || leased.status !== "queued") return;
+        leased.nextAttemptAt = Date.now() + START_LEASE_MS;
+        this.#save(leased);
+        await this.#schedule(leased);
       }
       let processId: string;
       try {

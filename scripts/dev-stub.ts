@@ -7,8 +7,9 @@
  * `callbackUrl` may be plain http to localhost.
  */
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { parseArgs } from "node:util";
+import { freePort } from "./processes.js";
+import { DEV_TOKEN, DEV_WEBHOOK_SECRET, stubVars, varArguments } from "./stub-vars.js";
 
 const { values } = parseArgs({
   options: {
@@ -25,28 +26,14 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
   process.exit(2);
 }
 
-/** A free port on 127.0.0.1, for the debugger inspector (wrangler's default 9229 clashes between stubs). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
 const fromEnvironment = Boolean(process.env.SERVER_AUTH_TOKEN);
-const token = process.env.SERVER_AUTH_TOKEN || "dev-token";
-/** A fixed, public development secret: `whsec_` and the base64 of 32 bytes. */
-const DEV_WEBHOOK_SECRET = `whsec_${Buffer.from("claude-sandbox-dev-webhook-key!!").toString("base64")}`;
+const token = process.env.SERVER_AUTH_TOKEN || DEV_TOKEN;
 const webhookSecret = process.env.WEBHOOK_SECRET || DEV_WEBHOOK_SECRET;
 
 console.error(
   [
     `claude-sandbox dev stub: http://${values.ip}:${port} (stand-in sandbox, no container, no Claude)`,
-    fromEnvironment ? "Bearer token: the value of SERVER_AUTH_TOKEN" : "Bearer token: dev-token (set SERVER_AUTH_TOKEN to choose another)",
+    fromEnvironment ? "Bearer token: the value of SERVER_AUTH_TOKEN" : `Bearer token: ${DEV_TOKEN} (set SERVER_AUTH_TOKEN to choose another)`,
     process.env.WEBHOOK_SECRET ? "Webhook secret: the value of WEBHOOK_SECRET" : `Webhook secret: ${DEV_WEBHOOK_SECRET} (set WEBHOOK_SECRET to choose another)`,
     `Try: curl -s -X POST http://${values.ip}:${port}/tasks -H "Authorization: Bearer ${fromEnvironment ? "$SERVER_AUTH_TOKEN" : token}" -H "Content-Type: application/json" -d '{"task":"What is 2 + 2?"}'`,
     `then: curl -N http://${values.ip}:${port}/tasks/<taskId>/events -H "Authorization: Bearer ${fromEnvironment ? "$SERVER_AUTH_TOKEN" : token}" -H "Accept: text/event-stream"`,
@@ -68,17 +55,11 @@ const child = spawn(
     String(port),
     "--persist-to",
     values.state,
+    // A free port for the debugger inspector: wrangler's default 9229 clashes between stubs.
     "--inspector-port",
     String(await freePort()),
     "--show-interactive-dev-session=false",
-    "--var",
-    `SERVER_AUTH_TOKEN:${token}`,
-    "--var",
-    "CLAUDE_CODE_OAUTH_TOKEN:stub-sandbox-needs-no-credential",
-    "--var",
-    `WEBHOOK_SECRET:${webhookSecret}`,
-    "--var",
-    "ALLOW_INSECURE_CALLBACKS:true",
+    ...varArguments(stubVars(token, webhookSecret)),
   ],
   {
     stdio: "inherit",

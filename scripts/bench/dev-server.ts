@@ -10,11 +10,12 @@
  */
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleWorker } from "../../worker/bundle.js";
+import { freePort, stopProcessGroup } from "../processes.js";
+import { varArguments } from "../stub-vars.js";
 
 /** The repository's root directory. */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -38,19 +39,6 @@ export interface DevServer {
   /** What the server printed so far. */
   log(): string;
   stop(): Promise<void>;
-}
-
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }
 
 /** Every descendant of `pid` (Linux /proc), with `pid` itself. */
@@ -112,7 +100,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     "--inspector-port",
     String(await freePort()),
     "--show-interactive-dev-session=false",
-    ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+    ...varArguments(options.vars ?? {}),
   ];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
@@ -125,16 +113,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const log = () => readFileSync(logPath, "utf8");
 
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      const exited = new Promise((resolveExit) => child.once("exit", resolveExit));
-      try {
-        process.kill(-child.pid, "SIGTERM");
-        await Promise.race([exited, new Promise((resolveWait) => setTimeout(resolveWait, 5_000))]);
-        process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }
+    await stopProcessGroup(child);
     rmSync(directory, { recursive: true, force: true });
     rmSync(stateDirectory, { recursive: true, force: true });
   };

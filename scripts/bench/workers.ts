@@ -7,18 +7,14 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse } from "jsonc-parser";
 import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS } from "../../worker/src/contract.js";
+import { DEV_TOKEN, stubVars } from "../stub-vars.js";
 import { type DevServer, ROOT, startDevServer } from "./dev-server.js";
 
-/** The bearer token of the benchmark's Workers. */
-export const BENCH_TOKEN = "dev-token";
+/** The bearer token of the benchmark's Workers: dev:stub's default. */
+export const BENCH_TOKEN = DEV_TOKEN;
 
-/** The variables `npm run dev:stub` passes (scripts/dev-stub.ts). */
-const STUB_VARS = {
-  SERVER_AUTH_TOKEN: BENCH_TOKEN,
-  CLAUDE_CODE_OAUTH_TOKEN: "stub-sandbox-needs-no-credential",
-  WEBHOOK_SECRET: `whsec_${Buffer.from("claude-sandbox-dev-webhook-key!!").toString("base64")}`,
-  ALLOW_INSECURE_CALLBACKS: "true",
-};
+/** The variables `npm run dev:stub` passes by default (scripts/dev-stub.ts). */
+const STUB_VARS = stubVars(BENCH_TOKEN);
 
 /**
  * worker/wrangler.jsonc as `npm run dev:stub` uses it, with two changes: paths

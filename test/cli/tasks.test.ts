@@ -12,7 +12,8 @@ import { executeTask, httpWaitMs } from "../../cli/commands/execute-task.js";
 import { readResult } from "../../cli/commands/result.js";
 import { testDeployment } from "../../cli/commands/test-deployment.js";
 import { UsageError } from "../../cli/lib/result.js";
-import { freePort, type SharedStub, sharedStub } from "../fixtures/dev-stub.js";
+import { freePort } from "../../scripts/processes.js";
+import { type SharedStub, sharedStub } from "../fixtures/dev-stub.js";
 import { runCli } from "./fixtures/run-cli.js";
 
 let stub: SharedStub;

@@ -1,11 +1,11 @@
 /**
  * `npm run dev:stub`: the real API on a chosen port with the stand-in sandbox.
- * The run's shared stub was started with SERVER_AUTH_TOKEN set; the default
- * token is read from what a stub started without it says before it listens.
+ * The run's shared stub was started with SERVER_AUTH_TOKEN set; one started
+ * without it takes dev-token, and says so.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { launchDevStub, sharedStub } from "../fixtures/dev-stub.js";
+import { launchDevStub, sharedStub, waitUntilReady } from "../fixtures/dev-stub.js";
 
 describe("npm run dev:stub", () => {
   it("says on start where it listens, and takes its token from SERVER_AUTH_TOKEN without printing it", async () => {
@@ -39,18 +39,20 @@ describe("npm run dev:stub", () => {
   it("takes dev-token when SERVER_AUTH_TOKEN is not set, and says so on start", async () => {
     const stub = await launchDevStub({ SERVER_AUTH_TOKEN: undefined });
     try {
-      const deadline = Date.now() + 30_000;
-      let output = "";
-      while (!output.includes("Bearer token:") && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        output = readFileSync(stub.logFile, "utf8");
-      }
-      expect(stub.token).toBe("dev-token");
+      await waitUntilReady(stub, 120_000);
+      const output = readFileSync(stub.logFile, "utf8");
       expect(output).toContain(`claude-sandbox dev stub: ${stub.url}`);
       expect(output).toContain("Bearer token: dev-token (set SERVER_AUTH_TOKEN to choose another)");
       expect(output).toContain('-H "Authorization: Bearer dev-token"');
+      const list = async (token: string) => {
+        const response = await fetch(`${stub.url}/tasks`, { headers: { authorization: `Bearer ${token}` } });
+        await response.arrayBuffer();
+        return response.status;
+      };
+      expect(await list("dev-token")).toBe(200);
+      expect(await list("not-the-token")).toBe(401);
     } finally {
       await stub.stop();
     }
-  });
+  }, 150_000);
 });

@@ -6,16 +6,21 @@
  * receiver), follow-ups that restore the earlier workspace and resume its
  * session, and one task at a time per repository and branch.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, inject, it } from "vitest";
+import type { WorkerEnv } from "../../worker/src/env.js";
+import type { TaskRequest } from "../../worker/src/http/validation.js";
+import type { TaskSubmission } from "../../worker/src/tasks/task-object.js";
 import { artifactKey, type RepositoryDocument, type TaskStatusDocument, workspaceKey } from "../../worker/src/contract.js";
 import { RESULT_MARKER } from "../../worker/src/repositories/script.js";
-import { sandboxEvents, sandboxScript, storageScript } from "./harness.js";
+import { sandboxEvents, sandboxScript, storageScript, Task } from "./harness.js";
 import {
   auth,
   call,
   cancel,
   captureLogs,
   eventsOf,
+  eventually,
   freshState,
   getJson,
   postWithEnv,
@@ -189,6 +194,46 @@ describe("one task at a time per repository and branch", () => {
     expect(result.status).toBe("succeeded");
     // It waited for the branch longer than its queue timeout, and still ran.
     expect(Date.parse(result.startedAt!) - Date.parse(second.createdAt)).toBeGreaterThan(1000);
+  });
+
+  it("keeps a cancel that comes while the task asks its branch's queue, even when the queue then fails", async () => {
+    // A queue that holds every position call until the test lets it fail.
+    const pending: ((error: Error) => void)[] = [];
+    const queue = {
+      enqueue: async () => 1,
+      position: () => new Promise<number>((_resolve, reject) => pending.push(reject)),
+      release: async () => null,
+    };
+    const BRANCH_QUEUES = { idFromName: () => ({}), get: () => queue } as unknown as WorkerEnv["BRANCH_QUEUES"];
+    const taskId = crypto.randomUUID();
+    const submission: TaskSubmission = {
+      taskId,
+      createdAt: Date.now(),
+      request: { task: "Waits its turn", timeoutMs: 60_000, permissionMode: "bypassPermissions" } satisfies TaskRequest,
+      graceMs: 300,
+      queueTimeoutMs: 600_000,
+      maxOutputBytes: 65_536,
+      credentialMode: "proxy",
+      repository: {
+        repo: { url: REPO, host: "github.com", path: "/acme/widgets", github: { owner: "acme", repo: "widgets" }, ref: null },
+        branch: "feature/race",
+        push: false,
+        pullRequest: null,
+        continuedFrom: null,
+      },
+    };
+    await runInDurableObject(testEnv.TASKS.get(testEnv.TASKS.newUniqueId()), async (_instance, state) => {
+      const task = new Task(state, { ...testEnv, BRANCH_QUEUES });
+      expect(await task.start(submission)).toMatchObject({ status: "queued", queuePosition: 1 });
+      await eventually(async () => (pending.length > 0 ? true : undefined));
+      expect((await task.cancel())?.outcome).toBe("cancelled");
+      for (const reject of pending) reject(new Error("BranchQueue unreachable"));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const record = state.storage.kv.get<{ status: string }>("record");
+      // Cancelled, or already stored and cleared: never queued again.
+      expect(record?.status ?? "cleared").toMatch(/^(cancelled|cleared)$/);
+    });
+    expect((await storedResult(taskId)).status).toBe("cancelled");
   });
 
   it("lets the next task run when the one ahead is cancelled", async () => {

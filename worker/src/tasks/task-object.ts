@@ -674,8 +674,11 @@ export class Task extends DurableObject<WorkerEnv> {
     try {
       position = await this.#branchQueue(plan).position(record.submission.taskId);
     } catch {
-      record.nextAttemptAt = Date.now() + BRANCH_POLL_MS;
-      this.#save(record);
+      // Read again: a cancel may have come during the call, and must not be overwritten.
+      const current = this.#load();
+      if (!current || current.status !== "queued") return false;
+      current.nextAttemptAt = Date.now() + BRANCH_POLL_MS;
+      this.#save(current);
       return false;
     }
     // Dropped from its queue (a lost head was cleared): it takes its place again at the end.

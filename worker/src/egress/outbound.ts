@@ -14,6 +14,7 @@ import { type ClaudeCredential } from "../tasks/claude-command.js";
 import { ANTHROPIC_API_HOST } from "../contract.js";
 import type { WorkerSecrets } from "../secrets.js";
 import { readSettings } from "../settings.js";
+import { readRequestAtMost } from "../streams.js";
 import {
   checkMessageBody,
   checkRoute,
@@ -104,40 +105,6 @@ export function withAnthropicCredential(request: Request, credential: ClaudeCred
   });
 }
 
-/**
- * Reads at most `limit` bytes of a request body. Null when the body is larger:
- * a declared length over the limit is refused before any byte is read, and a
- * stream is cancelled as soon as it passes the limit.
- */
-export async function readBoundedBody(request: Request, limit: number): Promise<Uint8Array | null> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && !(Number(declared) <= limit)) {
-    await request.body?.cancel();
-    return null;
-  }
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
-}
-
 /** Answers a refused request, and logs the rule that fired (never a header or the body). */
 function refusal(code: EgressRefusalCode): Response {
   const { status, message } = EGRESS_REFUSALS[code];
@@ -171,7 +138,7 @@ export async function forwardToAnthropic(
   const accepted = checkRoute(request.method, new URL(request.url), credential.kind);
   if ("refused" in accepted) return refusal(accepted.refused);
 
-  const bytes = await readBoundedBody(request, MAX_INSPECTED_BODY_BYTES);
+  const bytes = await readRequestAtMost(request, MAX_INSPECTED_BODY_BYTES);
   if (bytes === null) return refusal("body_too_large");
   const body = parseJson(bytes);
   const bodyRefusal = checkMessageBody(body, { allowWebSearch: webSearchAllowed(env) });

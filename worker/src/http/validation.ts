@@ -6,6 +6,7 @@
  */
 import { LIMITS, PERMISSION_MODES, type PermissionMode, TASK_STATUSES, type TaskStatus } from "../contract.js";
 import { parseRepositoryRequest, REPOSITORY_FIELDS, type RepositoryRequest, RepositoryRequestError } from "../repositories/request.js";
+import { readRequestAtMost } from "../streams.js";
 import { ApiError, type ApiErrorCode } from "./errors.js";
 
 /** A validated task request, with the deployment's defaults applied. */
@@ -78,30 +79,14 @@ export function isJsonContentType(header: string | null): boolean {
   return mediaType === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
 }
 
-/** Reads the body as text, refusing more than `LIMITS.maxBodyBytes` whatever Content-Length says. */
+/**
+ * Reads the body as text, refusing (413) more than `LIMITS.maxBodyBytes`
+ * whatever Content-Length says, and a Content-Length that declares more or is
+ * not a number of bytes.
+ */
 export async function readBodyText(request: Request): Promise<string> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > LIMITS.maxBodyBytes) throw new ApiError("body_too_large");
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > LIMITS.maxBodyBytes) {
-      await reader.cancel();
-      throw new ApiError("body_too_large");
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = await readRequestAtMost(request, LIMITS.maxBodyBytes);
+  if (bytes === null) throw new ApiError("body_too_large");
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {

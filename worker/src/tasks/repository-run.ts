@@ -25,6 +25,7 @@ import { buildPackScript, buildUnpackScript, WORKSPACE_ARCHIVE_FILE } from "../r
 import type { TaskSandbox } from "../sandbox/control.js";
 import type { WorkerSecrets } from "../secrets.js";
 import { readSettings } from "../settings.js";
+import { readAtMost } from "../streams.js";
 
 /** What a repository task works on, fixed when it is accepted. */
 export interface RepositoryPlan {
@@ -98,37 +99,13 @@ export async function prepareRepository(
   return result.step === "checkout" ? { base: result.base, defaultBranch: result.defaultBranch } : { base: null, defaultBranch: null };
 }
 
-/** Reads a file of the container, at most `maxBytes` (null when larger or missing). */
+/** Reads a file of the container, at most `maxBytes` (null when larger, missing or unreadable). */
 async function readBounded(sandbox: TaskSandbox, path: string, maxBytes: number): Promise<Uint8Array | null> {
-  let stream: ReadableStream<Uint8Array>;
   try {
-    stream = await sandbox.readFile(path);
+    return await readAtMost(await sandbox.readFile(path), maxBytes);
   } catch {
     return null;
   }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = stream.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) return null;
-      chunks.push(value);
-    }
-  } catch {
-    return null;
-  } finally {
-    reader.cancel().catch(() => undefined);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
 
 /** The environment the GitHub client needs. */

@@ -103,9 +103,6 @@ const CHANGE_EFFECTS = {
 
 type TrackedProperty = keyof typeof CHANGE_EFFECTS;
 
-/** The value Pulumi's engine puts in place of an input that is not known yet (during preview). */
-const UNKNOWN_DURING_PREVIEW = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
 /** Image references the API can pull reproducibly: pinned to a sha256 digest. */
 const DIGEST_PINNED_IMAGE = /^[^\s@]+@sha256:[0-9a-f]{64}$/;
 
@@ -249,7 +246,8 @@ function changedProperties(before: Partial<DesiredApplication>, after: DesiredAp
 /** Validation failures of known input values. */
 function inputFailures(inputs: ContainerApplicationInputs): pulumi.dynamic.CheckFailure[] {
   const failures: pulumi.dynamic.CheckFailure[] = [];
-  const known = (value: unknown) => value !== UNKNOWN_DURING_PREVIEW;
+  // During preview, an input that is not known yet arrives as the engine's placeholder.
+  const known = (value: unknown) => value !== pulumi.runtime.unknownValue;
   for (const property of ["accountId", "name", "scriptName", "className"] as const) {
     if (known(inputs[property]) && (typeof inputs[property] !== "string" || inputs[property] === "")) {
       failures.push({ property, reason: `${property} must be a non-empty string` });

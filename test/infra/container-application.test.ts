@@ -654,7 +654,7 @@ describe("in Pulumi's dynamic provider host", () => {
     return JSON.parse(readFileSync(output, "utf8")) as { type: string; inputs: Record<string, unknown> };
   }
 
-  it("registers a readable type, keeps the token out of the state, and creates from the serialized provider", async () => {
+  it("registers a readable type, keeps the token out of the state, and creates and checks from the serialized provider", async () => {
     const { type, inputs } = await registeredResource();
     expect(type).toBe("pulumi-nodejs:dynamic/claude-sandbox:ContainerApplication");
     expect(inputs).toMatchObject(INPUTS);
@@ -678,7 +678,11 @@ describe("in Pulumi's dynamic provider host", () => {
       (async () => {
         await provider.configure({ config });
         const result = await provider.create(JSON.parse(inputs));
-        process.stdout.write(JSON.stringify(result));
+        // check, as in a preview with values not known yet, and with a value the API would refuse.
+        const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+        const preview = await provider.check(JSON.parse(inputs), { ...JSON.parse(inputs), image: unknown, maxInstances: unknown });
+        const refused = await provider.check(JSON.parse(inputs), { ...JSON.parse(inputs), maxInstances: 0 });
+        process.stdout.write(JSON.stringify({ result, checks: [preview.failures, refused.failures] }));
       })().catch((error) => { console.error(error.message); process.exit(1); });
     `;
     const env: NodeJS.ProcessEnv = { ...process.env };
@@ -691,7 +695,11 @@ describe("in Pulumi's dynamic provider host", () => {
       { cwd: ROOT, env },
     );
 
-    expect(JSON.parse(stdout)).toMatchObject({ id: APP_ID, outs: { ...INPUTS, applicationId: APP_ID } });
+    const { result, checks } = JSON.parse(stdout) as { result: unknown; checks: [unknown[], { property: string }[]] };
+    expect(result).toMatchObject({ id: APP_ID, outs: { ...INPUTS, applicationId: APP_ID } });
+    // The serialized check still tells a value unknown during preview from a wrong one.
+    expect(checks[0]).toEqual([]);
+    expect(checks[1].map((failure) => failure.property)).toEqual(["maxInstances"]);
     expect(summary(standIn.requests)).toEqual([`POST ${APPLICATIONS}`]);
     expect(standIn.requests[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect(standIn.requests[0]?.body).toMatchObject({ name: INPUTS.name, configuration: { image: IMAGE } });

@@ -16,11 +16,8 @@ export interface TokenGenerationInputs {
   generation: number;
 }
 
-/** The value Pulumi's engine puts in place of an input that is not known yet (during preview). */
-const UNKNOWN_DURING_PREVIEW = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
 /** Why `news` may not replace `olds`, or undefined when it may. */
-export function loweredGenerationReason(deployed: unknown, wanted: unknown): string | undefined {
+function loweredGenerationReason(deployed: unknown, wanted: unknown): string | undefined {
   if (typeof deployed !== "number" || typeof wanted !== "number" || wanted >= deployed) return undefined;
   return (
     `authTokenGeneration is ${wanted}, below the deployed ${deployed}: lowering it would regenerate the token clients use now. ` +
@@ -32,14 +29,17 @@ export function loweredGenerationReason(deployed: unknown, wanted: unknown): str
 export class TokenGenerationProvider
   implements pulumi.dynamic.ResourceProvider<TokenGenerationInputs, TokenGenerationInputs>
 {
-  /** Refuses a generation below the deployed one (`olds` is empty on the first deploy). */
+  /**
+   * Refuses a generation below the deployed one (`olds` is empty on the first
+   * deploy). The generation is a plain number from the stack config, known in
+   * preview too.
+   */
   async check(
     olds: Partial<TokenGenerationInputs>,
     news: TokenGenerationInputs,
   ): Promise<pulumi.dynamic.CheckResult<TokenGenerationInputs>> {
     const failures: pulumi.dynamic.CheckFailure[] = [];
-    const known = news.generation !== (UNKNOWN_DURING_PREVIEW as unknown);
-    if (known && !(Number.isInteger(news.generation) && news.generation >= 1)) {
+    if (!(Number.isInteger(news.generation) && news.generation >= 1)) {
       failures.push({ property: "generation", reason: "authTokenGeneration must be an integer of at least 1" });
     }
     const reason = loweredGenerationReason(olds?.generation, news.generation);
@@ -68,7 +68,8 @@ export class TokenGenerationProvider
 export class TokenGeneration extends pulumi.dynamic.Resource {
   declare readonly generation: pulumi.Output<number>;
 
-  constructor(name: string, args: { generation: pulumi.Input<number> }, opts?: pulumi.CustomResourceOptions) {
+  /** `generation` is a plain number (never an Output), so that check always sees its value. */
+  constructor(name: string, args: { generation: number }, opts?: pulumi.CustomResourceOptions) {
     super(new TokenGenerationProvider(), name, args, opts, "claude-sandbox", "TokenGeneration");
   }
 }

@@ -11,9 +11,7 @@ import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The directory of the built CLI. */
-export const CLI_DIST = fileURLToPath(new URL("../dist/cli/", import.meta.url));
-/** The built entry point (package.json `bin`). */
-export const CLI_ENTRY = `${CLI_DIST}main.js`;
+const CLI_DIST = fileURLToPath(new URL("../dist/cli/", import.meta.url));
 
 export async function buildCli(): Promise<void> {
   const result = await build({

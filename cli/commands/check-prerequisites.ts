@@ -32,7 +32,7 @@ export const NODE_REQUIREMENT: VersionRequirement = {
   admits: (version) => (version.startsWith("20.") ? compareVersions(version, "20.16.0") >= 0 : compareVersions(version, "22.3.0") >= 0),
 };
 
-export const NPM_REQUIREMENT: VersionRequirement = {
+const NPM_REQUIREMENT: VersionRequirement = {
   range: ">=10.0.0",
   lowest: "10.0.0",
   admits: (version) => compareVersions(version, "10.0.0") >= 0,

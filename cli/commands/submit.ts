@@ -86,7 +86,7 @@ export function repositoryFields(settings: RepositorySettings): JsonObject {
 }
 
 /** The body of `POST /tasks`: the task and the settings that were given, under the API's names. */
-export function taskBody(task: string, settings: TaskSettings & RepositorySettings): JsonObject {
+function taskBody(task: string, settings: TaskSettings & RepositorySettings): JsonObject {
   const body: JsonObject = { task };
   if (settings.timeoutMs !== undefined) body.timeout = settings.timeoutMs;
   if (settings.model !== undefined) body.model = settings.model;

@@ -40,7 +40,7 @@ export function taskPath(taskId: string, route: "" | "/events" | "/result" | "/c
 }
 
 /** How long to keep asking for the result of a task whose `end` event has come. */
-export const RESULT_WAIT_MS = 30_000;
+const RESULT_WAIT_MS = 30_000;
 
 /**
  * A finished task's stored result. The `end` event comes just before the

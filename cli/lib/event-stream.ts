@@ -57,9 +57,9 @@ export interface FollowEventsOptions extends ReadEventsOptions {
 }
 
 /** Five tries over about 15 s, then the failure is reported. */
-export const RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000, 8_000] as const;
+const RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000, 8_000] as const;
 /** Three times the API's keep-alive interval (15 s). */
-export const IDLE_TIMEOUT_MS = 45_000;
+const IDLE_TIMEOUT_MS = 45_000;
 
 /** A pause that the signal cuts short. */
 function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {

@@ -112,7 +112,7 @@ const BAD_REQUEST_HINTS: Readonly<Record<string, string>> = {
 };
 
 /** A hint for an HTTP error answer of the API. */
-export function hintFor(status: number, code: string | undefined): string {
+function hintFor(status: number, code: string | undefined): string {
   switch (status) {
     case 400:
       return (code === undefined ? undefined : BAD_REQUEST_HINTS[code]) ?? "The request was refused as invalid; see `error` and `details` (docs/api.md lists every code).";

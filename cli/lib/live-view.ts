@@ -59,7 +59,7 @@ function describeUsage(usage: TaskUsage | null): string {
 }
 
 /** Changed files listed under a repository task's result; the others are counted. */
-export const LISTED_FILES = 10;
+const LISTED_FILES = 10;
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
 
@@ -91,7 +91,7 @@ export function describeRepository(repository: RepositoryDocument, width: number
 }
 
 /** The lines an event shows, without the time stamp; tool lines are cut to `width`. */
-export function describeEvent(event: TaskEvent, width: number): string[] {
+function describeEvent(event: TaskEvent, width: number): string[] {
   switch (event.type) {
     case "status":
       return [event.data.status];

@@ -47,7 +47,7 @@ export const stackConfigSource: ProviderConfigSource = {
  * starts, before the image is built, so they must outlive a cold build and push
  * of the image (several minutes of build, then a push of a large image).
  */
-export const REGISTRY_CREDENTIALS_MINUTES = 60;
+const REGISTRY_CREDENTIALS_MINUTES = 60;
 
 /** Credentials to push to the account's namespace, valid for {@link REGISTRY_CREDENTIALS_MINUTES}. */
 export async function cloudflareRegistryCredentials(accountId: string): Promise<RegistryCredentials> {

@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
 /** Bytes of randomness in the secret: 32 bytes = 256 bits. */
-export const WEBHOOK_SECRET_BYTES = 32;
+const WEBHOOK_SECRET_BYTES = 32;
 
 /** The Standard Webhooks secret prefix. */
 export const WEBHOOK_SECRET_PREFIX = "whsec_";

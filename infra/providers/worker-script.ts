@@ -178,7 +178,7 @@ export function migrationsToSend(
 }
 
 /** The upload's metadata part. */
-export function uploadMetadata(inputs: WorkerScriptInputs, migrations: MigrationsToSend | undefined): Record<string, unknown> {
+function uploadMetadata(inputs: WorkerScriptInputs, migrations: MigrationsToSend | undefined): Record<string, unknown> {
   return {
     main_module: inputs.mainModule,
     compatibility_date: inputs.compatibilityDate,

@@ -200,7 +200,7 @@ describe("one task at a time per repository and branch", () => {
     // A queue that holds every position call until the test lets it fail.
     const pending: ((error: Error) => void)[] = [];
     const queue = {
-      enqueue: async () => 1,
+      enqueue: async () => ({ position: 1 }),
       position: () => new Promise<number>((_resolve, reject) => pending.push(reject)),
       release: async () => null,
     };

@@ -38,7 +38,7 @@ import { type EventPages, storeEvents, storeResult } from "../storage/results.js
 import { attemptWebhook, nextWebhookAttemptAt, webhookBody } from "../webhooks/delivery.js";
 import { webhookKey } from "../webhooks/signature.js";
 import type { TaskRequest } from "../http/validation.js";
-import { branchQueueName } from "../repositories/branch-queue.js";
+import { branchHoldMs, branchQueueName } from "../repositories/branch-queue.js";
 import { REPOSITORY_PATHS } from "../repositories/script.js";
 import { sessionArguments } from "../repositories/workspace.js";
 import { buildClaudeInvocation } from "./claude-command.js";
@@ -228,7 +228,9 @@ export class Task extends DurableObject<WorkerEnv> {
     };
     if (record.repository) {
       // One task at a time per repository and branch, in the order they were accepted.
-      record.repository.position = await this.#branchQueue(submission.repository!).enqueue(submission.taskId);
+      const queued = await this.#branchQueue(submission.repository!).enqueue(submission.taskId, this.#branchHoldMs(submission));
+      if ("refused" in queued) throw new Error(queued.refused);
+      record.repository.position = queued.position;
       if (record.repository.position === 0) record.repository.headAt = Date.now();
     }
     this.#append(record, { type: "status", data: { status: "queued" } });
@@ -669,10 +671,19 @@ export class Task extends DurableObject<WorkerEnv> {
 
   /** Whether a repository task waiting for its branch may run now; updates its position otherwise. */
   async #reachedHead(record: TaskRecord): Promise<boolean> {
-    const plan = record.submission.repository!;
+    const { submission } = record;
+    const queue = this.#branchQueue(submission.repository!);
+    const holdMs = this.#branchHoldMs(submission);
     let position: number | null;
     try {
-      position = await this.#branchQueue(plan).position(record.submission.taskId);
+      // The call that tells the task its turn came also claims the turn (see `claimTurn`).
+      position = await queue.position(submission.taskId, holdMs);
+      if (position === null) {
+        // Dropped from its queue (its turn went unclaimed too long): it takes its place again at the end.
+        const queued = await queue.enqueue(submission.taskId, holdMs);
+        if ("refused" in queued) throw new Error(queued.refused);
+        position = queued.position;
+      }
     } catch {
       // Read again: a cancel may have come during the call, and must not be overwritten.
       const current = this.#load();
@@ -681,8 +692,6 @@ export class Task extends DurableObject<WorkerEnv> {
       this.#save(current);
       return false;
     }
-    // Dropped from its queue (a lost head was cleared): it takes its place again at the end.
-    if (position === null) position = await this.#branchQueue(plan).enqueue(record.submission.taskId);
     const current = this.#load();
     if (!current || current.status !== "queued" || !current.repository) return false;
     const moved = current.repository.position !== position;
@@ -709,6 +718,11 @@ export class Task extends DurableObject<WorkerEnv> {
       // The next task asks its queue again on its own (every few seconds).
       this.#warn("branch_release_failed");
     }
+  }
+
+  /** The longest this task may hold its branch from its turn (its own deadlines), as it tells its queue when its turn comes. */
+  #branchHoldMs(submission: TaskSubmission): number {
+    return branchHoldMs({ queueTimeoutMs: submission.queueTimeoutMs, timeoutMs: submission.request.timeoutMs, graceMs: taskGraceMs(submission) });
   }
 
   #branchQueue(plan: RepositoryPlan) {

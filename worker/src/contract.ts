@@ -327,11 +327,12 @@ export interface CallbackState {
   lastStatus: number | null;
 }
 
-/** What changed in a repository task's branch. */
+/** What changed in a repository task's branch, as `git diff --numstat` counts it (a rename counts as a deletion and an addition). */
 export interface DiffStat {
   filesChanged: number;
   insertions: number;
   deletions: number;
+  /** The changed files, at most 1000 of them; a binary file counts no lines. */
   files: { path: string; insertions: number; deletions: number; binary: boolean }[];
   /** More files changed than are listed. */
   truncated: boolean;

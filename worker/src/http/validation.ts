@@ -7,6 +7,7 @@
 import { LIMITS, PERMISSION_MODES, type PermissionMode, TASK_STATUSES, type TaskStatus } from "../contract.js";
 import { parseRepositoryRequest, REPOSITORY_FIELDS, type RepositoryRequest, RepositoryRequestError } from "../repositories/request.js";
 import { readRequestAtMost } from "../streams.js";
+import { isUuid } from "../tasks/task-id.js";
 import { ApiError, type ApiErrorCode } from "./errors.js";
 
 /** A validated task request, with the deployment's defaults applied. */
@@ -44,8 +45,6 @@ export interface RequestDefaults {
 /** Model names and aliases: `sonnet`, `opus`, `claude-sonnet-4-5-20250929`, `claude-opus-4-1[1m]`. */
 export const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@\-[\]]{0,99}$/;
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /**
@@ -68,7 +67,7 @@ export function isAcceptableCallbackUrl(raw: string, allowInsecure: boolean): bo
 
 /** Returns the canonical (lower-case) task id, or throws `invalid_task_id`. */
 export function parseTaskId(raw: string): string {
-  if (!UUID_PATTERN.test(raw)) throw new ApiError("invalid_task_id");
+  if (!isUuid(raw)) throw new ApiError("invalid_task_id");
   return raw.toLowerCase();
 }
 
@@ -216,7 +215,7 @@ export function parseListQuery(params: URLSearchParams): ListQuery {
     throw new ApiError("invalid_query", { details: { parameter: "limit", min: 1, max: LIMITS.listPage.max } });
   }
   const cursor = params.get("cursor");
-  if (cursor !== null && !UUID_PATTERN.test(cursor)) throw new ApiError("invalid_query", { details: { parameter: "cursor" } });
+  if (cursor !== null && !isUuid(cursor)) throw new ApiError("invalid_query", { details: { parameter: "cursor" } });
   const status = params.get("status");
   if (status !== null && !(TASK_STATUSES as readonly string[]).includes(status)) {
     throw new ApiError("invalid_query", { details: { parameter: "status", allowed: [...TASK_STATUSES] } });

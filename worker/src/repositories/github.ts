@@ -15,6 +15,7 @@
  * message; what GitHub said is kept only as its status and a short message
  * from which every credential is removed.
  */
+import { redactSecrets } from "../redaction.js";
 
 /** The GitHub REST API. */
 export const GITHUB_API_URL = "https://api.github.com";
@@ -208,10 +209,9 @@ function githubMessage(body: unknown, secrets: readonly string[]): string | null
   const details = Array.isArray(errors)
     ? errors.map((entry) => (typeof entry === "object" && entry !== null ? (entry as { message?: unknown }).message : undefined)).filter((text) => typeof text === "string")
     : [];
-  let text = [message, ...details].filter((part) => typeof part === "string" && part.length > 0).join(": ");
+  const text = [message, ...details].filter((part) => typeof part === "string" && part.length > 0).join(": ");
   if (text.length === 0) return null;
-  for (const secret of secrets) if (secret.length > 0) text = text.replaceAll(secret, "[redacted]");
-  return text.replace(/[\u0000-\u001f\u007f]/g, " ").slice(0, MAX_GITHUB_MESSAGE_LENGTH);
+  return redactSecrets(text, secrets).replace(/[\u0000-\u001f\u007f]/g, " ").slice(0, MAX_GITHUB_MESSAGE_LENGTH);
 }
 
 /** The answer of one API call: status, parsed body (null when not JSON) and headers. */

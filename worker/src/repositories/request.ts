@@ -13,6 +13,7 @@
  */
 import { ALLOWED_HOST_PATTERN } from "../contract.js";
 import { GITHUB_HOST } from "./github.js";
+import { isUuid } from "../tasks/task-id.js";
 import { isValidBranchName, isValidRefName } from "./ref-format.js";
 
 /** The fields of a task body this module reads; the body validator must accept them. */
@@ -133,8 +134,6 @@ export interface RepositoryRequestContext {
  * nothing a shell, a refspec or a terminal reads specially.
  */
 const SAFE_REF_PATTERN = /^[A-Za-z0-9._\/@+-]+$/;
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A GitHub owner: letters, digits and single inner hyphens, at most 39 characters. */
 const GITHUB_OWNER_PATTERN = /^[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}$/;
@@ -283,7 +282,7 @@ export function parseRepositoryRequest(body: Readonly<Record<string, unknown>>, 
   let continueFrom: string | null = null;
   if (present("continueFrom")) {
     const raw = body.continueFrom;
-    if (typeof raw !== "string" || !UUID_PATTERN.test(raw) || raw.toLowerCase() === context.taskId.toLowerCase()) {
+    if (typeof raw !== "string" || !isUuid(raw) || raw.toLowerCase() === context.taskId.toLowerCase()) {
       throw new RepositoryRequestError("invalid_continue_from");
     }
     continueFrom = raw.toLowerCase();

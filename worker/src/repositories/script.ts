@@ -17,6 +17,9 @@
  * turned off for the steps' own git commands.
  */
 
+import type { DiffStat } from "../contract.js";
+import { shellQuote } from "../tasks/claude-command.js";
+
 /** A bash command and the environment it runs with (`bash -c command`, as the sandbox runs commands). */
 export interface ContainerScript {
   command: string;
@@ -110,11 +113,6 @@ export type StepResult =
   | { step: "pack"; ok: true; bytes: number }
   | { step: "unpack"; ok: true; base: string | null }
   | { step: StepName; ok: false; code: StepFailureCode; base?: string; head?: string };
-
-/** Quotes a value as one POSIX shell word (only for our own constants). */
-export function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
 
 /**
  * The start of every step: strict about unset variables and failed pipes,
@@ -235,7 +233,7 @@ result "{\\"step\\":\\"finish\\",\\"ok\\":true,\\"changed\\":$changed$range,\\"p
 `;
 
 /** The environment every step shares: our paths and the git timeout. */
-function pathEnv(paths: RepositoryPaths): Record<string, string> {
+export function pathEnv(paths: RepositoryPaths): Record<string, string> {
   return {
     [STEP_ENV.workDir]: paths.workDir,
     [STEP_ENV.outputDir]: paths.outputDir,
@@ -360,23 +358,7 @@ export function parseStepResult(stdout: string, step: StepName): StepResult {
 }
 
 /** One changed file of a diff stat. */
-export interface DiffStatFile {
-  path: string;
-  insertions: number;
-  deletions: number;
-  /** A binary file counts no lines. */
-  binary: boolean;
-}
-
-/** What a task changed, as `git diff --numstat` counts it (renames count as a deletion and an addition). */
-export interface DiffStat {
-  filesChanged: number;
-  insertions: number;
-  deletions: number;
-  /** At most `MAX_DIFF_STAT_FILES` files; `truncated` says whether more changed. */
-  files: DiffStatFile[];
-  truncated: boolean;
-}
+type DiffStatFile = DiffStat["files"][number];
 
 /** Longest path kept in a diff stat entry. */
 const MAX_STAT_PATH_LENGTH = 4096;

@@ -23,7 +23,8 @@
  * Like script.ts, the scripts are constant commands; paths travel in the
  * environment, and stdout carries only the `CLAUDE_SANDBOX_RESULT` line.
  */
-import { type ContainerScript, GIT_NETWORK_TIMEOUT_SECONDS, REPOSITORY_PATHS, type RepositoryPaths, STEP_ENV, stepPrelude } from "./script.js";
+import { isUuid } from "../tasks/task-id.js";
+import { type ContainerScript, OUTPUT_FILES, pathEnv, REPOSITORY_PATHS, type RepositoryPaths, STEP_ENV, stepPrelude } from "./script.js";
 
 /** The archive's file name in `outputDir`: written by the pack, read by the unpack. */
 export const WORKSPACE_ARCHIVE_FILE = "workspace.tar.gz";
@@ -65,19 +66,15 @@ if tar --list --gzip --file "$archive" projects >/dev/null 2>&1; then
 fi
 base=null
 if head=$(cd -- "$work" && g rev-parse --verify -q 'HEAD^{commit}' 2>/dev/null); then
-  printf '%s\\n' "$head" > "$out/base-commit" || fail restore_failed
+  printf '%s\\n' "$head" > "$out/${OUTPUT_FILES.baseCommit}" || fail restore_failed
   base="\\"$head\\""
 fi
 result "{\\"step\\":\\"unpack\\",\\"ok\\":true,\\"base\\":$base}"
 `;
 
+/** The environment of the pack and the unpack: every step's, and the archive's name. */
 function workspaceEnv(paths: RepositoryPaths): Record<string, string> {
-  return {
-    [STEP_ENV.workDir]: paths.workDir,
-    [STEP_ENV.outputDir]: paths.outputDir,
-    [STEP_ENV.gitTimeout]: String(GIT_NETWORK_TIMEOUT_SECONDS),
-    [STEP_ENV.archive]: WORKSPACE_ARCHIVE_FILE,
-  };
+  return { ...pathEnv(paths), [STEP_ENV.archive]: WORKSPACE_ARCHIVE_FILE };
 }
 
 /** Builds the pack step; the archive is `<outputDir>/workspace.tar.gz`. `HOME` is the container's own. */
@@ -97,8 +94,6 @@ export function buildUnpackScript(paths: RepositoryPaths = REPOSITORY_PATHS): Co
 /** The Claude Code flags `sessionArguments` uses; a test checks each against `claude --help` of the pinned version. */
 export const SESSION_FLAGS = ["--session-id", "--resume", "--fork-session"] as const;
 
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The session flags of a task's `claude`: `--session-id <task id>`, and for a
  * follow-up `--resume <earlier session id> --fork-session` before it. Both
@@ -106,9 +101,9 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
  * reports); anything else throws, so no other text can become an argument.
  */
 export function sessionArguments(input: { taskId: string; resumeSessionId: string | null }): string[] {
-  if (!UUID_PATTERN.test(input.taskId)) throw new TypeError("taskId must be a UUID");
+  if (!isUuid(input.taskId)) throw new TypeError("taskId must be a UUID");
   const own = ["--session-id", input.taskId.toLowerCase()];
   if (input.resumeSessionId === null) return own;
-  if (!UUID_PATTERN.test(input.resumeSessionId)) throw new TypeError("resumeSessionId must be a UUID");
+  if (!isUuid(input.resumeSessionId)) throw new TypeError("resumeSessionId must be a UUID");
   return ["--resume", input.resumeSessionId.toLowerCase(), "--fork-session", ...own];
 }

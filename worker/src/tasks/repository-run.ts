@@ -6,7 +6,7 @@
  * and keep the workspace in R2 for a follow-up. The steps themselves are the
  * scripts of repositories/; this module runs them and stores what they leave.
  */
-import { artifactKey, LIMITS, type RepositoryDocument, type TaskError, workspaceKey } from "../contract.js";
+import { ARTIFACTS, artifactKey, LIMITS, type RepositoryDocument, type TaskError, workspaceKey } from "../contract.js";
 import { githubCredentials, githubRepositoryOf } from "../egress/git-credentials.js";
 import { openPullRequest, repositoryDefaultBranch, repositoryToken, type GitHubError } from "../repositories/github.js";
 import type { RepositorySource } from "../repositories/request.js";
@@ -149,7 +149,7 @@ export async function finishRepository(input: {
   document.diffStat = stat ? parseDiffStat(new TextDecoder().decode(stat)) : null;
   const patch = await readBounded(sandbox, `${REPOSITORY_PATHS.outputDir}/${OUTPUT_FILES.patch}`, LIMITS.maxPatchBytes);
   if (patch !== null) {
-    await env.RESULTS.put(artifactKey(taskId, "changes.patch"), patch, { httpMetadata: { contentType: "text/x-patch; charset=utf-8" } });
+    await env.RESULTS.put(artifactKey(taskId, "changes.patch"), patch, { httpMetadata: { contentType: ARTIFACTS["changes.patch"] } });
   } else {
     document.artifacts = {};
   }

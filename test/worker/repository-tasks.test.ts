@@ -11,7 +11,8 @@ import { beforeEach, describe, expect, inject, it } from "vitest";
 import type { WorkerEnv } from "../../worker/src/env.js";
 import type { TaskRequest } from "../../worker/src/http/validation.js";
 import type { TaskSubmission } from "../../worker/src/tasks/task-object.js";
-import { artifactKey, type RepositoryDocument, type TaskStatusDocument, workspaceKey } from "../../worker/src/contract.js";
+import { artifactKey, type RepositoryDocument, type TaskListDocument, type TaskStatusDocument, workspaceKey } from "../../worker/src/contract.js";
+import { branchQueueName, MAX_QUEUED_PER_BRANCH } from "../../worker/src/repositories/branch-queue.js";
 import { RESULT_MARKER } from "../../worker/src/repositories/script.js";
 import { sandboxEvents, sandboxScript, storageScript, Task } from "./harness.js";
 import {
@@ -234,6 +235,34 @@ describe("one task at a time per repository and branch", () => {
       expect(record?.status ?? "cleared").toMatch(/^(cancelled|cleared)$/);
     });
     expect((await storedResult(taskId)).status).toBe("cancelled");
+  });
+
+  it("refuses a task with 409 branch_queue_full when its branch has as many tasks waiting as it takes, and keeps nothing of it", async () => {
+    const branch = "feature/full";
+    const queue = testEnv.BRANCH_QUEUES.get(testEnv.BRANCH_QUEUES.idFromName(branchQueueName({ host: "github.com", path: "/acme/widgets" }, branch)));
+    const entries = () => runInDurableObject(queue, async (_instance, state) => state.storage.sql.exec<{ task_id: string }>("SELECT task_id FROM entries ORDER BY seq").toArray().map((row) => row.task_id));
+    // A branch with a head that holds it for the next hour and the rest waiting.
+    await runInDurableObject(queue, async (_instance, state) => {
+      for (let index = 0; index < MAX_QUEUED_PER_BRANCH; index++) state.storage.sql.exec("INSERT INTO entries (task_id) VALUES (?)", `waiting-${index}`);
+      state.storage.sql.exec("INSERT INTO head (id, since, until) VALUES (1, ?, ?)", Date.now(), Date.now() + 3_600_000);
+    });
+    const before = await entries();
+    const newest = (await getJson<TaskListDocument>("/tasks?limit=1")).body.tasks[0]?.taskId;
+
+    const response = await submit({ task: "One too many", repo: { url: REPO }, branch });
+    expect(response.status).toBe(409);
+    expect(await response.json()).toEqual({
+      error: `The branch already has ${MAX_QUEUED_PER_BRANCH} tasks waiting; wait for some to finish or name another branch`,
+      code: "branch_queue_full",
+    });
+    expect(await entries()).toEqual(before);
+    expect((await getJson<TaskListDocument>("/tasks?limit=1")).body.tasks[0]?.taskId).toBe(newest);
+    expect(sandboxEvents.starts).toEqual([]);
+    expect(sandboxEvents.steps).toEqual([]);
+    await runInDurableObject(queue, async (_instance, state) => {
+      state.storage.sql.exec("DELETE FROM entries");
+      state.storage.sql.exec("DELETE FROM head");
+    });
   });
 
   it("lets the next task run when the one ahead is cancelled", async () => {

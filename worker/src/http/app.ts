@@ -23,7 +23,7 @@ import type { WorkerEnv } from "../env.js";
 import { readSettings, type Settings } from "../settings.js";
 import { archivedEvents, loadResult } from "../storage/results.js";
 import { newTaskId } from "../tasks/task-id.js";
-import type { ResultWait, StoredEventsPage, TaskSubmission } from "../tasks/task-object.js";
+import type { ResultWait, StartOutcome, StoredEventsPage, TaskSubmission } from "../tasks/task-object.js";
 import { webhookKey } from "../webhooks/signature.js";
 import { authorize } from "./auth.js";
 import { ApiError, RATE_LIMIT_RETRY_AFTER_SECONDS, RETRY_AFTER_SECONDS } from "./errors.js";
@@ -152,11 +152,14 @@ async function submitTask(c: RequestContext): Promise<TaskStatusDocument> {
     credentialMode: settings.credentialMode,
     repository,
   };
+  let started: StartOutcome;
   try {
-    return await taskObject(c.env, taskId).start(submission);
+    started = await taskObject(c.env, taskId).start(submission);
   } catch {
     throw new ApiError("task_store_failed", { extra: { taskId } });
   }
+  if ("refused" in started) throw new ApiError(started.refused);
+  return started;
 }
 
 /** The status document of a task, from its object while it holds it, else from the index. */

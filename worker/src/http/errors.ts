@@ -3,6 +3,7 @@
  * its status and its human message. Messages are fixed text: an error body
  * never echoes the task, the command run in the sandbox, or a secret.
  */
+import { MAX_QUEUED_PER_BRANCH } from "../repositories/branch-queue.js";
 import { REPOSITORY_REQUEST_ERRORS } from "../repositories/request.js";
 
 export const API_ERRORS = {
@@ -37,6 +38,10 @@ export const API_ERRORS = {
   // 409: the task is not in a state that allows this.
   task_finished: { status: 409, message: "Task has already finished" },
   task_not_finished: { status: 409, message: "Task has not finished yet" },
+  branch_queue_full: {
+    status: 409,
+    message: `The branch already has ${MAX_QUEUED_PER_BRANCH} tasks waiting; wait for some to finish or name another branch`,
+  },
   continue_from_unavailable: {
     status: 409,
     message: "The task to continue has no workspace to restore: it is unknown, past the retention, or ended without storing one",

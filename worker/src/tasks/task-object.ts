@@ -136,6 +136,9 @@ export interface StoredEventsPage {
   status: TaskStatus;
 }
 
+/** `start`: the task's first status document, or why it was not accepted. */
+export type StartOutcome = TaskStatusDocument | { refused: "branch_queue_full" };
+
 /** `cancel`: whether the task was cancelled now or had already ended. */
 export type CancelOutcome = { outcome: "cancelled" | "finished"; document: TaskStatusDocument };
 
@@ -192,8 +195,11 @@ export class Task extends DurableObject<WorkerEnv> {
   // RPC methods, called by the Worker's routes.
   // ---------------------------------------------------------------------------
 
-  /** Accepts a task (idempotent: a second call returns the task as it is). */
-  async start(submission: TaskSubmission): Promise<TaskStatusDocument> {
+  /**
+   * Accepts a task (idempotent: a second call returns the task as it is).
+   * Refused, with nothing stored, when its branch has as many tasks waiting as it takes.
+   */
+  async start(submission: TaskSubmission): Promise<StartOutcome> {
     const existing = this.#load();
     if (existing) return this.#document(existing);
     const record: TaskRecord = {
@@ -229,7 +235,7 @@ export class Task extends DurableObject<WorkerEnv> {
     if (record.repository) {
       // One task at a time per repository and branch, in the order they were accepted.
       const queued = await this.#branchQueue(submission.repository!).enqueue(submission.taskId, this.#branchHoldMs(submission));
-      if ("refused" in queued) throw new Error(queued.refused);
+      if ("refused" in queued) return queued;
       record.repository.position = queued.position;
       if (record.repository.position === 0) record.repository.headAt = Date.now();
     }

@@ -13,7 +13,7 @@ import { measureBundle } from "./bench/bundle-size.js";
 import { measureCliStart } from "./bench/cli-start.js";
 import { measureCosts } from "./bench/costs.js";
 import type { DevServer } from "./bench/dev-server.js";
-import { type Figure, renderTable } from "./bench/figures.js";
+import { benchOutcome, type Figure, renderTable } from "./bench/figures.js";
 import { measureOverhead } from "./bench/overhead.js";
 import { measureStreaming } from "./bench/streaming.js";
 import { startBareWorker, startMeteredWorker, startStubWorker } from "./bench/workers.js";
@@ -74,14 +74,11 @@ try {
   await stopServers();
 }
 
-const budgets = figures.filter((figure) => figure.budget);
-const missed = budgets.filter((figure) => !figure.budget!.met);
+const outcome = benchOutcome(figures, problems, warnings);
 process.stdout.write(`${renderTable(figures)}\n`);
 progress(
   `done in ${((performance.now() - started) / 1000).toFixed(0)} s on ${availableParallelism()} CPUs, Node ${process.version}: ` +
-    `${budgets.length - missed.length} of ${budgets.length} budgets met`,
+    `${outcome.met} of ${outcome.budgets} budgets met`,
 );
-for (const figure of missed) process.stderr.write(`budget missed: ${figure.figure} (${figure.budget!.rule})\n`);
-for (const problem of problems) process.stderr.write(`measurement problem: ${problem}\n`);
-for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
-process.exit(missed.length > 0 || problems.length > 0 ? 1 : 0);
+for (const message of outcome.messages) process.stderr.write(`${message}\n`);
+process.exit(outcome.exitCode);

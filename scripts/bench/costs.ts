@@ -97,6 +97,7 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
+/** The counts added up, of `keys` only when given. */
 function sum(counts: Record<string, number>, keys?: readonly string[]): number {
   return Object.entries(counts)
     .filter(([key]) => keys === undefined || keys.includes(key))
@@ -104,7 +105,7 @@ function sum(counts: Record<string, number>, keys?: readonly string[]): number {
 }
 
 /** Operations per task. */
-interface PerTask {
+export interface PerTask {
   workerRequests: number;
   doRequests: number;
   rowsRead: number;
@@ -117,7 +118,8 @@ interface PerTask {
   events: number;
 }
 
-function perTask(reading: MeterReading, tasks: number, events: number): PerTask {
+/** A meter reading of `tasks` tasks, per task: requests, rows and R2 operations by class, bytes kept. */
+export function perTask(reading: MeterReading, tasks: number, events: number): PerTask {
   return {
     workerRequests: reading.workerRequests / tasks,
     doRequests: sum(reading.doRequests) / tasks,
@@ -133,7 +135,7 @@ function perTask(reading: MeterReading, tasks: number, events: number): PerTask 
 }
 
 /** What each kind of operation of one task costs, in US dollars. */
-function costTerms(ops: PerTask): Record<string, number> {
+export function costTerms(ops: PerTask): Record<string, number> {
   // Results, events and index rows are kept for the retention (30 days by default: one month); logs for 7 days.
   const months = LIMITS.resultRetentionDays / 30;
   return {
@@ -147,11 +149,13 @@ function costTerms(ops: PerTask): Record<string, number> {
   };
 }
 
-function total(terms: Record<string, number>): number {
+/** The cost of a task: its terms added up. */
+export function total(terms: Record<string, number>): number {
   return Object.values(terms).reduce((sum, usd) => sum + usd, 0);
 }
 
-function largest(terms: Record<string, number>): string {
+/** The term that costs most. */
+export function largest(terms: Record<string, number>): string {
   return Object.entries(terms).sort((a, b) => b[1] - a[1])[0]![0];
 }
 

@@ -22,6 +22,33 @@ export interface Figure {
   budget?: Budget;
 }
 
+/** What a run comes to. */
+export interface BenchOutcome {
+  /** 1 when a budget was missed or a measurement could not be made; warnings alone do not fail a run. */
+  exitCode: 0 | 1;
+  /** Budgets met, of `budgets`. */
+  met: number;
+  budgets: number;
+  /** One line for each missed budget, then each measurement problem, then each warning. */
+  messages: string[];
+}
+
+/** Judges a run by its figures' budgets and the problems and warnings of its parts. */
+export function benchOutcome(figures: readonly Figure[], problems: readonly string[], warnings: readonly string[]): BenchOutcome {
+  const budgeted = figures.filter((figure) => figure.budget !== undefined);
+  const missed = budgeted.filter((figure) => !figure.budget!.met);
+  return {
+    exitCode: missed.length > 0 || problems.length > 0 ? 1 : 0,
+    met: budgeted.length - missed.length,
+    budgets: budgeted.length,
+    messages: [
+      ...missed.map((figure) => `budget missed: ${figure.figure} (${figure.budget!.rule})`),
+      ...problems.map((problem) => `measurement problem: ${problem}`),
+      ...warnings.map((warning) => `warning: ${warning}`),
+    ],
+  };
+}
+
 /** Formats a number with `digits` significant digits at most, without exponent notation. */
 export function num(value: number, digits = 3): string {
   if (!Number.isFinite(value)) return "n/a";

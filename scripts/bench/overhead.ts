@@ -9,12 +9,17 @@
  */
 import { availableParallelism } from "node:os";
 import { cpuTicks, type DevServer, machineBusyTicks, waitUntilIdle } from "./dev-server.js";
-import { type Figure, ms, num } from "./figures.js";
+import { type Budget, type Figure, ms, num } from "./figures.js";
 import { type LoadOptions, type LoadResult, quantile, runLoad } from "./load.js";
 import { BENCH_TOKEN } from "./workers.js";
 
 /** Least share of the bare Worker's `/health` throughput ours must keep. */
 export const HEALTH_THROUGHPUT_BUDGET = 0.8;
+
+/** The budget of ours against the bare Worker's `/health` throughput (ratio: ours over theirs). */
+export function throughputBudget(ratio: number): Budget {
+  return { rule: `≥ ${HEALTH_THROUGHPUT_BUDGET.toFixed(2)}× the bare Worker's`, met: ratio >= HEALTH_THROUGHPUT_BUDGET };
+}
 
 /** Length of a measured sample, and of the unmeasured one before them. */
 const SAMPLE_MS = 2_000;
@@ -167,7 +172,7 @@ export async function measureOverhead(ours: DevServer, bare: DevServer): Promise
         measured: mine.text,
         reference: `bare Worker: ${theirs.text}`,
         ratio: `${ratio.toFixed(2)}× throughput`,
-        ...(budgeted ? { budget: { rule: `≥ ${HEALTH_THROUGHPUT_BUDGET.toFixed(2)}× the bare Worker's`, met: ratio >= HEALTH_THROUGHPUT_BUDGET } } : {}),
+        ...(budgeted ? { budget: throughputBudget(ratio) } : {}),
       });
     }
   }

@@ -17,6 +17,7 @@ import {
 import { githubWebHost } from "../../worker/src/repositories/github.js";
 import { readSettings } from "../../worker/src/settings.js";
 import { parseTaskRequest } from "../../worker/src/http/validation.js";
+import { ApiError } from "../../worker/src/http/errors.js";
 
 const TASK_ID = "0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
 const EARLIER_TASK_ID = "0199a1b2-0000-7000-8000-000000000001";
@@ -341,9 +342,14 @@ describe("parseRepositoryRequest: refused by attack", () => {
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(RepositoryRequestError);
-      const { code, status, message } = error as RepositoryRequestError;
-      expect({ code, status, message }).toEqual({ code: "invalid_repo_url", ...REPOSITORY_REQUEST_ERRORS.invalid_repo_url });
+      const { code, message } = error as RepositoryRequestError;
+      expect({ code, message }).toEqual({ code: "invalid_repo_url", message: REPOSITORY_REQUEST_ERRORS.invalid_repo_url.message });
       expect(message).not.toContain(secret);
+      // What the API answers for it.
+      const answer = new ApiError(code);
+      expect(answer.status).toBe(400);
+      expect(answer.toBody()).toEqual({ error: REPOSITORY_REQUEST_ERRORS.invalid_repo_url.message, code: "invalid_repo_url" });
+      expect(JSON.stringify(answer.toBody())).not.toContain(secret);
     }
   });
 

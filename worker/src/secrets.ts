@@ -18,12 +18,6 @@ export interface WorkerSecrets {
   GITHUB_TOKEN?: string;
   /** The GitHub App's private key (PEM) for repository tasks. */
   GITHUB_APP_PRIVATE_KEY?: string;
-  /** Optional override of the wait beyond the task timeout, in ms. */
-  DEADLINE_GRACE_MS?: string;
-  /** `true` only in dev:stub: lets `callbackUrl` be plain http to localhost. */
-  ALLOW_INSECURE_CALLBACKS?: string;
-  /** Optional cap of `maxBudgetUsd`, in USD (unset: no cap). */
-  MAX_BUDGET_USD?: string;
 }
 
 /** Every secret value of the deployment: none of them may appear in a result, an event or a log. */

@@ -86,24 +86,15 @@ function usd(value: unknown): Parsed<number> {
   return number <= LIMITS.ceilingBudgetUsd ? number : INVALID;
 }
 
-function hosts(value: unknown): Parsed<string[]> {
+/** A comma-separated list, trimmed and lower-cased, empty entries dropped; every entry must match `pattern`. */
+function commaList(value: unknown, pattern: RegExp): Parsed<string[]> {
   const raw = text(value);
   if (raw === undefined || raw === INVALID) return raw;
   const list = raw
     .split(",")
-    .map((host) => host.trim().toLowerCase())
-    .filter((host) => host.length > 0);
-  return list.every((host) => ALLOWED_HOST_PATTERN.test(host)) ? list : INVALID;
-}
-
-function repos(value: unknown): Parsed<string[]> {
-  const raw = text(value);
-  if (raw === undefined || raw === INVALID) return raw;
-  const list = raw
-    .split(",")
-    .map((repo) => repo.trim().toLowerCase())
-    .filter((repo) => repo.length > 0);
-  return list.every((repo) => GITHUB_REPO_PATTERN.test(repo)) ? list : INVALID;
+    .map((entry) => entry.trim().toLowerCase())
+    .filter((entry) => entry.length > 0);
+  return list.every((entry) => pattern.test(entry)) ? list : INVALID;
 }
 
 /** An https URL without credentials, query or fragment (plain http to loopback only in local development). */
@@ -130,7 +121,7 @@ export function readSettings(env: SettingsSource): Settings {
     return undefined;
   };
   const v = SETTING_VARS;
-  const allowedHosts = read(v.allowedHosts, hosts(env[v.allowedHosts]));
+  const allowedHosts = read(v.allowedHosts, commaList(env[v.allowedHosts], ALLOWED_HOST_PATTERN));
   const defaultTimeout = read(v.defaultTimeoutMs, integer(env[v.defaultTimeoutMs], LIMITS.minTimeoutMs, LIMITS.ceilingTimeoutMs));
   const maxTimeout = read(v.maxTimeoutMs, integer(env[v.maxTimeoutMs], LIMITS.minTimeoutMs, LIMITS.ceilingTimeoutMs));
   const permissionMode = read(v.permissionMode, choice(env[v.permissionMode], PERMISSION_MODES));
@@ -143,7 +134,7 @@ export function readSettings(env: SettingsSource): Settings {
   const resultRetentionDays = read(v.resultRetentionDays, integer(env[v.resultRetentionDays], 1, LIMITS.ceilingResultRetentionDays));
   const allowWebSearch = read(v.allowWebSearch, choice(env[v.allowWebSearch], ["true", "false"] as const));
   const githubAppId = read(v.githubAppId, integer(env[v.githubAppId], 1, Number.MAX_SAFE_INTEGER));
-  const githubRepos = read(v.githubRepos, repos(env[v.githubRepos]));
+  const githubRepos = read(v.githubRepos, commaList(env[v.githubRepos], GITHUB_REPO_PATTERN));
   const githubApiUrl = read(v.githubApiUrl, apiUrl(env[v.githubApiUrl], allowInsecureCallbacks === "true"));
   if (invalid.length > 0) throw new ApiError("settings_invalid", { details: { variables: invalid } });
 

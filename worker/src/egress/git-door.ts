@@ -23,6 +23,7 @@
  * authorization the container sent is dropped, redirects are never followed,
  * and a refusal's log line names the rule, never a header or the body.
  */
+import { refusalResponse } from "./refusal.js";
 /** What one task's git may do: the repository, and whether and where it may push. */
 export interface GitGrant {
   /** The repository's host, lower case (e.g. `github.com`). */
@@ -223,9 +224,7 @@ export async function readPushBody(
 
 /** Answers a refused request, and logs the rule that fired (never a header or the body). */
 function refusal(code: GitRefusalCode, host: string): Response {
-  const { status, message } = GIT_DOOR_REFUSALS[code];
-  console.log(JSON.stringify({ level: "warn", event: "egress_refused", host, rule: code, status }));
-  return Response.json({ error: message, code }, { status, headers: { "cache-control": "no-store" } });
+  return refusalResponse(GIT_DOOR_REFUSALS, code, host);
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   filterBetas,
   MAX_INSPECTED_BODY_BYTES,
 } from "./anthropic-rules.js";
+import { refusalResponse } from "./refusal.js";
 
 /** The bindings the egress code reads: the credential and the plain settings. */
 export type EgressEnv = WorkerSecrets & Parameters<typeof readSettings>[0];
@@ -107,9 +108,7 @@ export function withAnthropicCredential(request: Request, credential: ClaudeCred
 
 /** Answers a refused request, and logs the rule that fired (never a header or the body). */
 function refusal(code: EgressRefusalCode): Response {
-  const { status, message } = EGRESS_REFUSALS[code];
-  console.log(JSON.stringify({ level: "warn", event: "egress_refused", host: ANTHROPIC_API_HOST, rule: code, status }));
-  return Response.json({ error: message, code }, { status, headers: { "cache-control": "no-store" } });
+  return refusalResponse(EGRESS_REFUSALS, code, ANTHROPIC_API_HOST);
 }
 
 /** Parses a body as UTF-8 JSON; undefined when it is not. */

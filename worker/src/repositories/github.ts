@@ -95,33 +95,31 @@ export interface GitHubClientOptions {
   now?: () => number;
 }
 
-/** Every GitHub failure: a stable code, the status our API would answer with, and a fixed message. */
+/** Every GitHub failure: a stable code (what a task's error names) and a fixed message. */
 export const GITHUB_ERRORS = {
-  github_app_key_invalid: { status: 500, message: "The GitHub App private key cannot be read" },
-  github_auth_failed: { status: 502, message: "GitHub refused the deployment's credentials" },
-  github_app_not_installed: { status: 400, message: "The GitHub App is not installed on this repository" },
-  github_repository_not_found: { status: 400, message: "The repository was not found, or the deployment's credentials cannot see it" },
-  github_repository_moved: { status: 400, message: "The repository has moved; use its new URL" },
-  github_token_refused: { status: 502, message: "GitHub refused a token for this repository; check the app's permissions and repository access" },
-  github_permission_denied: { status: 502, message: "The deployment's GitHub credentials lack a permission this needs" },
-  github_rate_limited: { status: 503, message: "GitHub's rate limit was reached; retry later" },
-  github_unavailable: { status: 502, message: "GitHub could not be reached or gave an unexpected answer" },
-  pull_request_failed: { status: 502, message: "GitHub did not open the pull request" },
-} as const satisfies Record<string, { status: number; message: string }>;
+  github_app_key_invalid: { message: "The GitHub App private key cannot be read" },
+  github_auth_failed: { message: "GitHub refused the deployment's credentials" },
+  github_app_not_installed: { message: "The GitHub App is not installed on this repository" },
+  github_repository_not_found: { message: "The repository was not found, or the deployment's credentials cannot see it" },
+  github_repository_moved: { message: "The repository has moved; use its new URL" },
+  github_token_refused: { message: "GitHub refused a token for this repository; check the app's permissions and repository access" },
+  github_permission_denied: { message: "The deployment's GitHub credentials lack a permission this needs" },
+  github_rate_limited: { message: "GitHub's rate limit was reached; retry later" },
+  github_unavailable: { message: "GitHub could not be reached or gave an unexpected answer" },
+  pull_request_failed: { message: "GitHub did not open the pull request" },
+} as const satisfies Record<string, { message: string }>;
 
 export type GitHubErrorCode = keyof typeof GITHUB_ERRORS;
 
 /** A failed GitHub step. Its message is fixed; `details` hold GitHub's status and a short, credential-free message. */
 export class GitHubError extends Error {
   readonly code: GitHubErrorCode;
-  readonly status: number;
   readonly details: { githubStatus: number | null; githubMessage: string | null };
 
   constructor(code: GitHubErrorCode, details: { githubStatus?: number | null; githubMessage?: string | null } = {}) {
     super(GITHUB_ERRORS[code].message);
     this.name = "GitHubError";
     this.code = code;
-    this.status = GITHUB_ERRORS[code].status;
     this.details = { githubStatus: details.githubStatus ?? null, githubMessage: details.githubMessage ?? null };
   }
 }

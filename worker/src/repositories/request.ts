@@ -69,16 +69,14 @@ export const REPOSITORY_REQUEST_ERRORS = {
 
 export type RepositoryRequestErrorCode = keyof typeof REPOSITORY_REQUEST_ERRORS;
 
-/** A refused repository field: its stable code, status and fixed message. */
+/** A refused repository field: its stable code (answered as the API error of that code) and fixed message. */
 export class RepositoryRequestError extends Error {
   readonly code: RepositoryRequestErrorCode;
-  readonly status: number;
 
   constructor(code: RepositoryRequestErrorCode) {
     super(REPOSITORY_REQUEST_ERRORS[code].message);
     this.name = "RepositoryRequestError";
     this.code = code;
-    this.status = REPOSITORY_REQUEST_ERRORS[code].status;
   }
 }
 

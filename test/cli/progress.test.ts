@@ -4,13 +4,12 @@
  * `events` (one line per event, a status line with the tool in use and the
  * elapsed time), driven by fake timers; and the waiting line on a real terminal.
  */
-import { spawnSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { RepositoryDocument, TaskEvent } from "../../worker/src/contract.js";
 import { createLiveView, describeRepository, describeToolInput, formatElapsed } from "../../cli/lib/live-view.js";
 import { startProgress } from "../../cli/lib/progress.js";
 import { sharedStub } from "../fixtures/dev-stub.js";
-import { CLI_BIN } from "./fixtures/run-cli-process.js";
+import { hasScript, runOnTerminal } from "./fixtures/run-cli.js";
 
 function fakeStream(isTTY: boolean) {
   const written: string[] = [];
@@ -231,14 +230,11 @@ describe("the live view of events", () => {
   });
 });
 
-const hasScript = spawnSync("script", ["--version"]).status === 0;
-
 describe.skipIf(!hasScript)("on a real terminal", () => {
   it("execute-task shows the waiting line, then the result", async () => {
     vi.useRealTimers();
     const stub = await sharedStub();
-    const command = `${process.execPath} ${CLI_BIN} execute-task ${stub.url} ${stub.token} 'hello'`;
-    const run = spawnSync("script", ["-qefc", command, "/dev/null"], { encoding: "utf8", timeout: 60_000 });
+    const run = runOnTerminal(["execute-task", stub.url, stub.token, "hello"]);
     expect(run.stdout).toContain("waiting for the task to finish 0m00s");
     expect(run.stdout).toContain('"success": true');
   });

@@ -9,7 +9,7 @@
  * the command functions in this process; a few run the built CLI for stdout
  * and exit codes.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -25,10 +25,8 @@ import { waitForTask } from "../../cli/commands/wait.js";
 import { type CommandResult, type RawResult, UsageError } from "../../cli/lib/result.js";
 import { type SharedStub, sharedStub } from "../fixtures/dev-stub.js";
 import { CLI_BIN, removeTempDirs, tempDir } from "./fixtures/run-cli-process.js";
-import { runCli } from "./fixtures/run-cli.js";
+import { FAST, hasScript, noEnv, runCli, runOnTerminal } from "./fixtures/run-cli.js";
 
-const noEnv = { CLAUDE_SANDBOX_URL: undefined, CLAUDE_SANDBOX_TOKEN: undefined };
-const FAST = "@stub delay=0";
 const REPO = "https://github.com/octocat/Hello-World";
 const TASK_ID = "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b";
 const TOKEN = "tok-3c9f1e7a5b2d4c6e";
@@ -268,8 +266,6 @@ describe("artifact (against a stand-in)", () => {
   });
 });
 
-const hasScript = spawnSync("script", ["--version"]).status === 0;
-
 describe("repository tasks against dev:stub", () => {
   let stub: SharedStub;
   let target: [string, string];
@@ -357,8 +353,7 @@ describe("repository tasks against dev:stub", () => {
       expect((early as CommandResult).output).toMatchObject({ code: "task_not_finished", http_code: 409 });
       if (hasScript) {
         // On a terminal, wait says what the task waits for.
-        const command = `${process.execPath} ${CLI_BIN} wait ${stub.url} ${stub.token} ${queued.taskId} --timeout 1500`;
-        const run = spawnSync("script", ["-qefc", command, "/dev/null"], { encoding: "utf8", timeout: 60_000 });
+        const run = runOnTerminal(["wait", stub.url, stub.token, queued.taskId, "--timeout", "1500"]);
         expect(run.stdout).toContain(`waiting for task ${queued.taskId}: queued behind other tasks on ${branch} 0m0`);
         expect(run.stdout).toContain('"code": "wait_timeout"');
       }
@@ -383,8 +378,7 @@ describe("repository tasks against dev:stub", () => {
 
   it.skipIf(!hasScript)("shows the branch and what changed at the end of the live view on a terminal", async () => {
     const { taskId } = await submit(`Fix the typo\n${FAST}`, { repo: REPO });
-    const command = `${process.execPath} ${CLI_BIN} events ${stub.url} ${stub.token} ${taskId} --follow`;
-    const run = spawnSync("script", ["-qefc", command, "/dev/null"], { encoding: "utf8", timeout: 60_000 });
+    const run = runOnTerminal(["events", stub.url, stub.token, taskId, "--follow"]);
     const screen = run.stdout.replaceAll("\r\n", "\n");
     expect(run.status).toBe(0);
     expect(screen).toMatch(new RegExp(`result: succeeded.*\\n {7}branch claude/${taskId.slice(0, 8)} · \\d+ files? changed, \\+\\d+ -\\d+\\n`));

@@ -6,7 +6,6 @@
  * one runs it on a real terminal to show the live view. Stand-in event servers
  * show that a dropped or silent stream is resumed with Last-Event-ID.
  */
-import { spawnSync } from "node:child_process";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,8 +18,7 @@ import { type SubmitOptions, submitTask } from "../../cli/commands/submit.js";
 import { waitForTask } from "../../cli/commands/wait.js";
 import { UsageError } from "../../cli/lib/result.js";
 import { type SharedStub, sharedStub } from "../fixtures/dev-stub.js";
-import { CLI_BIN } from "./fixtures/run-cli-process.js";
-import { runCli, runCliRaw } from "./fixtures/run-cli.js";
+import { FAST, hasScript, noEnv, runCli, runCliRaw, runOnTerminal } from "./fixtures/run-cli.js";
 
 let stub: SharedStub;
 let target: [string, string];
@@ -30,8 +28,6 @@ beforeAll(async () => {
   target = [stub.url, stub.token];
 });
 
-const noEnv = { CLAUDE_SANDBOX_URL: undefined, CLAUDE_SANDBOX_TOKEN: undefined };
-const FAST = "@stub delay=0";
 const UNKNOWN_ID = "3f1c1c3e-5a7b-4c8d-9e0f-112233445566";
 
 async function submit(task: string, settings: Omit<SubmitOptions, "args"> = {}): Promise<TaskStatusDocument> {
@@ -392,12 +388,9 @@ describe("the built CLI", () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ success: false, code: "task_not_found", http_code: 404 });
   });
 
-  const hasScript = spawnSync("script", ["--version"]).status === 0;
-
   it.skipIf(!hasScript)("shows a live task on a terminal: each event, the tool in use and the elapsed time", async () => {
     const { taskId } = await submit("watch me\n@stub delay=1200\n@stub events=2");
-    const command = `${process.execPath} ${CLI_BIN} events ${stub.url} ${stub.token} ${taskId} --follow`;
-    const run = spawnSync("script", ["-qefc", command, "/dev/null"], { encoding: "utf8", timeout: 60_000 });
+    const run = runOnTerminal(["events", stub.url, stub.token, taskId, "--follow"]);
     const screen = run.stdout.replaceAll("\r\n", "\n");
     expect(run.status).toBe(0);
     expect(screen).toMatch(/ 0:00 {2}queued\n/);

@@ -14,7 +14,7 @@ import { testDeployment } from "../../cli/commands/test-deployment.js";
 import { UsageError } from "../../cli/lib/result.js";
 import { freePort } from "../../scripts/processes.js";
 import { type SharedStub, sharedStub } from "../fixtures/dev-stub.js";
-import { runCli } from "./fixtures/run-cli.js";
+import { FAST, noEnv, runCli } from "./fixtures/run-cli.js";
 
 let stub: SharedStub;
 let token: string;
@@ -41,7 +41,6 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-const noEnv = { CLAUDE_SANDBOX_URL: undefined, CLAUDE_SANDBOX_TOKEN: undefined };
 const quoted = (task: string) => `Stub sandbox (no container, no Claude) received this task:\n${task}`;
 
 function expectTokenNeverPrinted(run: { stdout: string; stderr: string }): void {
@@ -51,10 +50,10 @@ function expectTokenNeverPrinted(run: { stdout: string; stderr: string }): void 
 
 describe("execute-task", () => {
   it("runs a task and prints the result with execution_time_ms, JSON alone (exit 0)", async () => {
-    const run = await runCli(["execute-task", stub.url, token, "What is 2 + 2?\n@stub delay=0"], { env: noEnv });
+    const run = await runCli(["execute-task", stub.url, token, `What is 2 + 2?\n${FAST}`], { env: noEnv });
     expect(run.code).toBe(0);
     expect(run.json).toMatchObject({ success: true, status: "succeeded", exitCode: 0, timedOut: false });
-    expect(run.json.result).toBe(quoted("What is 2 + 2?\n@stub delay=0"));
+    expect(run.json.result).toBe(quoted(`What is 2 + 2?\n${FAST}`));
     expect(run.json.taskId).toMatch(/^[0-9a-f-]{36}$/);
     expect(run.json.execution_time_ms).toBeTypeOf("number");
     expect(run.stderr).toBe("");
@@ -62,13 +61,13 @@ describe("execute-task", () => {
   });
 
   it("exits 1 when the task ran and did not succeed (success: false)", async () => {
-    const run = await runCli(["execute-task", stub.url, token, "fail, please\n@stub delay=0\n@stub exit=3"], { env: noEnv });
+    const run = await runCli(["execute-task", stub.url, token, `fail, please\n${FAST}\n@stub exit=3`], { env: noEnv });
     expect(run.json).toMatchObject({ success: false, status: "failed", exitCode: 3, error: { code: "claude_exit_nonzero" } });
     expect(run.code).toBe(1);
   });
 
   it("sends a task that starts with dashes intact after --", async () => {
-    const task = "--help\n-p --timeout 5\n@stub delay=0";
+    const task = `--help\n-p --timeout 5\n${FAST}`;
     const run = await runCli(["execute-task", stub.url, token, "--timeout", "60000", "--", task], { env: noEnv });
     expect(run.code).toBe(0);
     expect(run.json.result).toBe(quoted(task));
@@ -76,7 +75,7 @@ describe("execute-task", () => {
 
   it("takes URL and token from CLAUDE_SANDBOX_URL and CLAUDE_SANDBOX_TOKEN, and never prints the token", async () => {
     // The task quotes the token: the result would show it, were it not redacted on print.
-    const run = await runCli(["execute-task", `from the environment ${token}\n@stub delay=0`], {
+    const run = await runCli(["execute-task", `from the environment ${token}\n${FAST}`], {
       env: { CLAUDE_SANDBOX_URL: stub.url, CLAUDE_SANDBOX_TOKEN: token },
     });
     expect(run.code).toBe(0);
@@ -85,7 +84,7 @@ describe("execute-task", () => {
   });
 
   it("sends multi-line and hostile task text intact (in process)", async () => {
-    const task = "line 1: it's \"quoted\" `id` $(whoami); rm -rf / && echo ${HOME} | cat\n\ttabbed 🦀 'single'\n@stub delay=0";
+    const task = "line 1: it's \"quoted\" `id` $(whoami); rm -rf / && echo ${HOME} | cat\n\ttabbed 🦀 'single'\n" + FAST;
     const result = await executeTask({ args: [stub.url, token, task] });
     expect(result.ok).toBe(true);
     expect(result.output.result).toBe(quoted(task));
@@ -119,9 +118,9 @@ describe("execute-task", () => {
   it("takes URL and token from the environment in process too", async () => {
     vi.stubEnv("CLAUDE_SANDBOX_URL", stub.url);
     vi.stubEnv("CLAUDE_SANDBOX_TOKEN", token);
-    const result = await executeTask({ args: ["env task\n@stub delay=0"] });
+    const result = await executeTask({ args: [`env task\n${FAST}`] });
     expect(result.ok).toBe(true);
-    expect(result.output.result).toBe(quoted("env task\n@stub delay=0"));
+    expect(result.output.result).toBe(quoted(`env task\n${FAST}`));
   });
 
   it.each([
@@ -171,7 +170,7 @@ describe("execute-task", () => {
 
 describe("result", () => {
   it("gives the stored result of a task, equal to what execute-task returned", async () => {
-    const executed = await executeTask({ args: [stub.url, token, "remember me\n@stub delay=0"] });
+    const executed = await executeTask({ args: [stub.url, token, `remember me\n${FAST}`] });
     const { execution_time_ms: _time, ...returned } = executed.output;
     const result = await readResult({ args: [stub.url, token, String(returned.taskId)] });
     expect(result.ok).toBe(true);
@@ -179,7 +178,7 @@ describe("result", () => {
   });
 
   it("fails (exit 1) for the stored result of a task that did not succeed", async () => {
-    const executed = await executeTask({ args: [stub.url, token, "@stub delay=0\n@stub exit=2"] });
+    const executed = await executeTask({ args: [stub.url, token, `${FAST}\n@stub exit=2`] });
     const run = await runCli(["result", stub.url, token, String(executed.output.taskId)], { env: noEnv });
     expect(run.json).toMatchObject({ success: false, status: "failed", exitCode: 2 });
     expect(run.code).toBe(1);
@@ -200,7 +199,7 @@ describe("result", () => {
 
 describe("test-deployment", () => {
   it("passes every check against dev:stub, a task followed to its result included, each timed", async () => {
-    const result = await testDeployment({ args: [stub.url, token], task: "What is 2 + 2?\n@stub delay=0" });
+    const result = await testDeployment({ args: [stub.url, token], task: `What is 2 + 2?\n${FAST}` });
     expect(result.ok).toBe(true);
     expect(result.output).toMatchObject({ success: true, url: stub.url, passed: 6, failed: 0, skipped: 0 });
     const checks = result.output.checks as { name: string; ok: boolean; duration_ms: number; platform?: string; events?: number }[];
@@ -220,7 +219,7 @@ describe("test-deployment", () => {
   });
 
   it("fails the round trip of a task that does not succeed", async () => {
-    const result = await testDeployment({ args: [stub.url, token], task: "@stub delay=0\n@stub exit=1" });
+    const result = await testDeployment({ args: [stub.url, token], task: `${FAST}\n@stub exit=1` });
     expect(result.ok).toBe(false);
     const roundTrip = (result.output.checks as { name: string; ok: boolean; message: string }[]).at(-1)!;
     expect(roundTrip).toMatchObject({ name: "task_round_trip", ok: false, message: "task ran but failed: claude_exit_nonzero" });

@@ -170,6 +170,11 @@ function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
+/** Whether the task ended and R2 refused its result (it is retried meanwhile). */
+function storeFailed(record: TaskRecord): boolean {
+  return isTerminal(record.status) && !record.archived && record.storeFailures > 0;
+}
+
 export class Task extends DurableObject<WorkerEnv> {
   /** The running log reader, when this instance has one. */
   #following: Promise<void> | null = null;
@@ -283,14 +288,14 @@ export class Task extends DurableObject<WorkerEnv> {
     if (this.#result) return { state: "stored", result: this.#result };
     let record = this.#load();
     if (!record) return null;
-    if (!record.archived && !(isTerminal(record.status) && this.#storeFailed)) {
+    if (!record.archived && !storeFailed(record)) {
       await this.#changed(waitMs, this.#resultWaiters);
       if (this.#result) return { state: "stored", result: this.#result };
       record = this.#load();
       if (!record) return null;
     }
     if (record.archived) return { state: "stored", result: this.#result };
-    if (isTerminal(record.status) && this.#storeFailed) return { state: "store_failed", result: this.#buildResult(record) };
+    if (storeFailed(record)) return { state: "store_failed", result: this.#buildResult(record) };
     return { state: "pending", status: record.status };
   }
 
@@ -806,8 +811,6 @@ export class Task extends DurableObject<WorkerEnv> {
     this.ctx.waitUntil(work);
   }
 
-  #storeFailed = false;
-
   async #finish(): Promise<void> {
     let record = this.#load();
     if (!record || !isTerminal(record.status)) return;
@@ -821,7 +824,6 @@ export class Task extends DurableObject<WorkerEnv> {
         await storeResult(this.env.RESULTS, result);
         await storeEvents(this.env.RESULTS, record.submission.taskId, this.#eventPages());
       } catch {
-        this.#storeFailed = true;
         record.storeFailures += 1;
         this.#save(record);
         this.#warn("result_store_failed");
@@ -829,7 +831,6 @@ export class Task extends DurableObject<WorkerEnv> {
         await this.#schedule(record);
         return;
       }
-      this.#storeFailed = false;
       this.#result = result;
       record = this.#load()!;
       record.archived = true;

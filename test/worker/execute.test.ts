@@ -128,6 +128,10 @@ describe("POST /execute", () => {
     expect(body.code).toBe("result_store_failed");
     expect(body.error).toBe("Task ran but its result could not be stored");
     expect(body.result).toMatchObject({ taskId: body.taskId, success: true, result: "Stub sandbox (no container, no Claude) received this task:\nkeep my result" });
+    // Until the retry, the result route says the same.
+    const read = await call(`/tasks/${body.taskId}/result`, { headers: auth() });
+    expect(read.status).toBe(500);
+    expect(await read.json()).toEqual({ error: "Task ran but its result could not be stored", code: "result_store_failed", taskId: body.taskId, result: body.result });
     // Nothing is lost: the task object stores it a few seconds later.
     const stored = await storedResult(body.taskId, 15_000);
     expect(stored).toEqual(body.result);

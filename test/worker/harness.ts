@@ -5,7 +5,8 @@
  * script what the next sandboxes do and read back what happened; the stand-in
  * runs in the same isolate as the tests, so both see this module's state.
  */
-import worker, { Task as RealTask } from "../../worker/src/index.js";
+import worker, { Task as RealTask, TaskIndex as RealTaskIndex } from "../../worker/src/index.js";
+import type { TaskStatusDocument } from "../../worker/src/contract.js";
 import type { WorkerEnv } from "../../worker/src/env.js";
 import { StubSandbox, type StubProcessOptions } from "../../worker/dev/stub-sandbox.js";
 import { DEFAULT_DIRECTIVES, type StubRun, stubRun } from "../../worker/dev/stub-script.js";
@@ -14,7 +15,7 @@ import { stepOf } from "../../worker/dev/stub-repository.js";
 import type { GitAccessGrant } from "../../worker/src/egress/git-credentials.js";
 
 export default worker;
-export { BranchQueue, TaskIndex } from "../../worker/src/index.js";
+export { BranchQueue } from "../../worker/src/index.js";
 
 /** Faults injected into the real R2 bucket as the task objects see it, and where their GitHub API is. */
 export const storageScript = {
@@ -28,7 +29,17 @@ export const storageScript = {
 export const taskEvents = {
   /** Durable Object ids (hex) of the Task objects whose alarm fired, once per alarm. */
   alarms: [] as string[],
+  /** Every status document recorded in the task index, in order. */
+  indexed: [] as TaskStatusDocument[],
 };
+
+/** The real task index, with what it is told recorded. */
+export class TaskIndex extends RealTaskIndex {
+  override async record(document: TaskStatusDocument): Promise<void> {
+    taskEvents.indexed.push(document);
+    return super.record(document);
+  }
+}
 
 /** The real Task object, with R2 writes that fail while `storageScript.failPuts` says so, and its alarms counted. */
 export class Task extends RealTask {
@@ -105,6 +116,7 @@ export function resetSandboxScript(): void {
   sandboxScript.startErrors = [];
   sandboxScript.startDelayMs = 0;
   taskEvents.alarms = [];
+  taskEvents.indexed = [];
   sandboxScript.runs = [];
   sandboxScript.loseContainerAfterFrames = null;
   sandboxScript.endStreamAfterFrames = null;

@@ -8,11 +8,13 @@
  * result is stored.
  */
 import { describe, expect, it } from "vitest";
-import type { TaskStatusDocument } from "../../worker/src/contract.js";
+import type { TaskResult, TaskStatusDocument } from "../../worker/src/contract.js";
 import { eventsKey, LIMITS, resultKey } from "../../worker/src/contract.js";
 import { START_LEASE_MS } from "../../worker/src/tasks/task-object.js";
 import { sandboxEvents, sandboxScript, taskEvents } from "./harness.js";
 import {
+  auth,
+  call,
   cancel,
   captureLogs,
   eventsOf,
@@ -53,8 +55,9 @@ describe("cancel", () => {
     // What it printed before the cancel is kept.
     expect(result.stdout).toContain('"subtype":"init"');
     expect(result.stdout).toContain("hello from the stub");
-    expect(sandboxEvents.kills.length).toBe(1);
+    // The result is stored first, then Claude Code is stopped and the container destroyed.
     await expectDestroyed(taskId);
+    expect(sandboxEvents.kills.length).toBe(1);
     const events = await eventsOf(taskId);
     expect(events.at(-1)).toMatchObject({ type: "end", data: { status: "cancelled" } });
     expect(events.at(-2)).toMatchObject({ type: "result", data: { success: false, error: { code: "task_cancelled" } } });
@@ -100,8 +103,8 @@ describe("deadlines", () => {
     expect(status.error).toEqual({ code: "task_timeout", message: "The task did not finish within 1000 ms" });
     const result = await storedResult(taskId);
     expect(result).toMatchObject({ status: "timed_out", success: false, timedOut: true, exitCode: null });
-    expect(sandboxEvents.kills.length).toBe(1);
     await expectDestroyed(taskId);
+    expect(sandboxEvents.kills.length).toBe(1);
   });
 
   it("reports Claude Code stopped by timeout(1) at the task timeout (exit 124) as timed_out", async () => {
@@ -192,11 +195,29 @@ describe("the container", () => {
     await eventually(async () => (logs.records().some((record) => record.code === "sandbox_destroy_failed") ? true : undefined));
   });
 
+  it("whose destroy hangs does not hold the result back: it is stored first, readable as soon as the task ended", async () => {
+    sandboxScript.destroy = "hang";
+    // With a grace of 3 s, the wait for the destroy is 3 s.
+    const { taskId } = await submitWith({ DEADLINE_GRACE_MS: "3000" }, { task: "hung destroy, quick result" });
+    await statusBecomes(taskId, "succeeded");
+    const response = await call(`/tasks/${taskId}/result`, { headers: auth() });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as TaskResult).status).toBe("succeeded");
+    // In R2 while the destroy still hangs.
+    expect(await testEnv.RESULTS.head(resultKey(taskId))).not.toBeNull();
+    const destroyTimedOut = () => logs.records().some((record) => record.taskId === taskId && record.code === "sandbox_destroy_timeout");
+    expect(destroyTimedOut()).toBe(false);
+    await eventually(async () => (destroyTimedOut() ? true : undefined), 10_000, "the destroy to be given up on");
+  });
+
   it("whose destroy never answers is given up on after the wait, with a warning", async () => {
     sandboxScript.destroy = "hang";
     const { taskId } = await submitted({ task: "hung destroy" });
     const started = Date.now();
     expect((await storedResult(taskId)).status).toBe("succeeded");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // The result does not wait for the destroy: the warning follows once the wait is over.
+    await eventually(async () => (logs.records().some((record) => record.taskId === taskId && record.code === "sandbox_destroy_timeout") ? true : undefined), 5_000);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(logs.records()).toContainEqual(expect.objectContaining({ event: "task", taskId, code: "sandbox_destroy_timeout" }));
   });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { eventsKey, resultKey, type TaskEvent, type TaskListDocument, type TaskStatusDocument } from "../../worker/src/contract.js";
-import { sandboxEvents, taskOf } from "./harness.js";
+import { sandboxEvents, taskEvents, taskOf } from "./harness.js";
 import {
   cancel,
   captureLogs,
@@ -133,6 +133,13 @@ describe("a task's life", () => {
     expect(status).toBe(200);
     expect(body.status).toBe("succeeded");
     expect((await eventsOf(taskId)).length).toBe(archived.length);
+  });
+
+  it("tells the task index each status once: queued, running, then the end", async () => {
+    const { taskId } = await submitted({ task: "index me" });
+    await storedResult(taskId);
+    await eventually(async () => ((await taskStorage(taskId)).keys.length === 0 ? true : undefined), 5_000, "the object to clear");
+    expect(taskEvents.indexed.filter((document) => document.taskId === taskId).map((document) => document.status)).toEqual(["queued", "running", "succeeded"]);
   });
 
   it("passes the request's settings to Claude Code and keeps the credential out of the container", async () => {

@@ -7,6 +7,7 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, inject, it } from "vitest";
 import type { TaskStatusDocument } from "../../worker/src/contract.js";
 import { WEBHOOK_RETRY_DELAYS_MS } from "../../worker/src/webhooks/delivery.js";
+import { taskEvents } from "./harness.js";
 import {
   captureLogs,
   eventually,
@@ -68,6 +69,14 @@ describe("webhooks", () => {
     expect(status.callback).toEqual({ attempts: 1, delivered: true, lastStatus: 200 });
     // Delivered: nothing is left in the task's object.
     await eventually(async () => ((await taskStorage(taskId)).keys.length === 0 ? true : undefined));
+    // The index was told the end, then the delivery.
+    const indexed = taskEvents.indexed.filter((document) => document.taskId === taskId);
+    expect(indexed.map((document) => [document.status, document.callback])).toEqual([
+      ["queued", { attempts: 0, delivered: false, lastStatus: null }],
+      ["running", { attempts: 0, delivered: false, lastStatus: null }],
+      ["succeeded", { attempts: 0, delivered: false, lastStatus: null }],
+      ["succeeded", { attempts: 1, delivered: true, lastStatus: 200 }],
+    ]);
   });
 
   it("retries after a 500 with the same webhook-id, about 5 s later", async () => {

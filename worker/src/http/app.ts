@@ -22,6 +22,7 @@ import { claudeCredential } from "../egress/outbound.js";
 import type { WorkerEnv } from "../env.js";
 import { readSettings, type Settings } from "../settings.js";
 import { archivedEvents, loadResult } from "../storage/results.js";
+import { isTerminal } from "../tasks/lifecycle.js";
 import { newTaskId } from "../tasks/task-id.js";
 import type { ResultWait, StartOutcome, StoredEventsPage, TaskSubmission } from "../tasks/task-object.js";
 import { webhookKey } from "../webhooks/signature.js";
@@ -379,9 +380,16 @@ const taskResult: Handler = async (c) => {
   const taskId = await taskIdOf(c);
   const stored = await loadResult(c.env.RESULTS, taskId);
   if (stored !== null) return json(stored);
-  const document = await taskObject(c.env, taskId)
-    .status()
-    .catch(() => null);
+  const task = taskObject(c.env, taskId);
+  const document = await task.status().catch(() => null);
+  if (document && isTerminal(document.status)) {
+    // It ended a moment ago and its object is storing the result (it does so first of all): wait for it.
+    const wait = await task.awaitResult(WAIT_SLICE_MS).catch(() => null);
+    if (wait?.state === "store_failed") throw new ApiError("result_store_failed", { extra: { taskId, result: wait.result } });
+    if (wait?.state === "stored" && wait.result !== null) return json(wait.result);
+    const later = await loadResult(c.env.RESULTS, taskId);
+    if (later !== null) return json(later);
+  }
   if (document) throw new ApiError("task_not_finished", { extra: { taskId, status: document.status } });
   throw new ApiError("result_not_found");
 };

@@ -96,6 +96,8 @@ interface TaskRecord {
   final: ClaudeResultMessage | null;
   /** Whether the result and events are in R2. */
   archived: boolean;
+  /** Whether the ended task's container was stopped and destroyed (or given up on). */
+  containerReleased?: boolean;
   /** Failed attempts to store them. */
   storeFailures: number;
   /** Webhook delivery, when the task has a `callbackUrl`. */
@@ -718,17 +720,20 @@ export class Task extends DurableObject<WorkerEnv> {
     return position === 0;
   }
 
-  /** Lets the next task of the same repository and branch run, now that this one ended. */
-  async #releaseBranch(record: TaskRecord): Promise<void> {
+  /** Lets the next task of the same repository and branch run, now that this one ended; false when its queue could not be told (retried). */
+  async #releaseBranch(record: TaskRecord): Promise<boolean> {
     const plan = record.submission.repository;
-    if (!plan) return;
+    if (!plan) return true;
+    let next: string | null;
     try {
-      const next = await this.#branchQueue(plan).release(record.submission.taskId);
-      if (next !== null) await this.env.TASKS.get(this.env.TASKS.idFromName(next)).wake();
+      next = await this.#branchQueue(plan).release(record.submission.taskId);
     } catch {
-      // The next task asks its queue again on its own (every few seconds).
       this.#warn("branch_release_failed");
+      return false;
     }
+    // The next task asks its queue again on its own (every few seconds) if this does not reach it.
+    if (next !== null) await this.env.TASKS.get(this.env.TASKS.idFromName(next)).wake().catch(() => undefined);
+    return true;
   }
 
   /** The longest this task may hold its branch from its turn (its own deadlines), as it tells its queue when its turn comes. */
@@ -811,44 +816,65 @@ export class Task extends DurableObject<WorkerEnv> {
     this.ctx.waitUntil(work);
   }
 
+  /**
+   * Wraps an ended task up: its result and events to R2 first (its output is
+   * in memory, and readers wait for the result), then the container released
+   * (which may take up to `DESTROY_TIMEOUT_MS`), then the branch let go, then
+   * the webhook; the storage is cleared once nothing is left to do. Whatever
+   * failed is retried by the alarm.
+   */
   async #finish(): Promise<void> {
     let record = this.#load();
     if (!record || !isTerminal(record.status)) return;
     if (!record.archived) {
-      await this.#index(record);
-      await this.#release(record.processId);
-      // The stream ends by itself when the process is killed; a stream that outlived the container is dropped.
-      this.#reader?.cancel().catch(() => undefined);
       const result = this.#buildResult(record);
+      let stored = true;
       try {
         await storeResult(this.env.RESULTS, result);
         await storeEvents(this.env.RESULTS, record.submission.taskId, this.#eventPages());
       } catch {
-        record.storeFailures += 1;
-        this.#save(record);
-        this.#warn("result_store_failed");
-        this.#notify(this.#resultWaiters);
-        await this.#schedule(record);
-        return;
+        stored = false;
       }
-      this.#result = result;
-      record = this.#load()!;
-      record.archived = true;
-      if (record.submission.request.callbackUrl !== undefined) {
-        record.callback = { attempts: 0, delivered: false, lastStatus: null, nextAttemptAt: Date.now() };
+      // The index learns the end before the record says archived, so a retry after an eviction indexes it again.
+      await this.#index(record);
+      record = this.#load();
+      if (!record) return;
+      if (stored) {
+        this.#result = result;
+        record.archived = true;
+        if (record.submission.request.callbackUrl !== undefined) {
+          record.callback = { attempts: 0, delivered: false, lastStatus: null, nextAttemptAt: Date.now() };
+        }
+      } else {
+        record.storeFailures += 1;
+        this.#warn("result_store_failed");
       }
       this.#save(record);
       this.#notify(this.#resultWaiters);
     }
-    if (record.repository && !record.repository.released) {
-      await this.#releaseBranch(record);
+    if (!record.containerReleased) {
+      await this.#release(record.processId);
+      // The stream ends by itself when the process is killed; a stream that outlived the container is dropped.
+      this.#reader?.cancel().catch(() => undefined);
+      record = this.#load();
+      if (!record) return;
+      record.containerReleased = true;
+      this.#save(record);
+    }
+    // The container is gone: the next task on the branch may run.
+    if (record.repository && !record.repository.released && (await this.#releaseBranch(record))) {
       record.repository.released = true;
       this.#save(record);
     }
+    if (!record.archived || (record.repository && !record.repository.released)) {
+      await this.#schedule(record);
+      return;
+    }
     if (record.callback && !record.callback.delivered && record.callback.nextAttemptAt !== null && record.callback.nextAttemptAt <= Date.now()) {
       await this.#deliverWebhook(record);
+      // The status document shows the delivery.
+      await this.#index(record);
     }
-    await this.#index(record);
     const pending = record.callback !== null && !record.callback.delivered && record.callback.nextAttemptAt !== null;
     if (pending) {
       await this.#schedule(record);
@@ -1035,6 +1061,8 @@ export class Task extends DurableObject<WorkerEnv> {
       at = nextAlarmAt(this.#clock(record), now);
     } else if (!record.archived) {
       at = now + (record.storeFailures <= 1 ? ARCHIVE_RETRY_MS[0] : ARCHIVE_RETRY_MS[1]);
+    } else if (record.repository && !record.repository.released) {
+      at = now + ARCHIVE_RETRY_MS[1];
     } else {
       at = record.callback && !record.callback.delivered ? record.callback.nextAttemptAt : null;
     }

@@ -48,8 +48,8 @@ type Handler = (c: RequestContext) => Promise<Response>;
 
 /** How long one wait on a task object lasts before the route asks again (and, for SSE, sends a keep-alive). */
 const WAIT_SLICE_MS = 10_000;
-/** Extra time `/execute` waits beyond the task's own limits before it gives up on the task object. */
-const EXECUTE_MARGIN_MS = 60_000;
+/** How long `/execute` keeps asking a task object that does not answer (a redeploy resets objects) before it gives up. */
+const UNREACHABLE_LIMIT_MS = 60_000;
 
 async function requireAuth(c: RequestContext): Promise<void> {
   const outcome = await authorize(c.request.headers.get("authorization"), {
@@ -204,18 +204,22 @@ const listTasks: Handler = async (c) => {
 };
 
 // POST /execute: submit a task and answer when it ends (v1). The task does not depend on this request.
+// Its object guarantees an end (its alarm enforces the queue timeout from its turn on the branch, the timeout,
+// and the grace with the repository steps; a branch's queue drops a lost head), so this waits as long as the
+// object answers, however long the task waits for its branch; it gives up only on an object that stays unreachable.
 const execute: Handler = async (c) => {
-  const document = await submitTask(c);
-  const { taskId } = document;
-  const settings = readSettings(c.env);
-  const giveUpAt = Date.now() + settings.queueTimeoutMs + document.timeoutMs + settings.deadlineGraceMs + EXECUTE_MARGIN_MS;
+  const { taskId } = await submitTask(c);
   const task = taskObject(c.env, taskId);
-  while (Date.now() < giveUpAt) {
+  let unreachableSince: number | null = null;
+  for (;;) {
     let wait: ResultWait | null;
     try {
       wait = await task.awaitResult(WAIT_SLICE_MS);
+      unreachableSince = null;
     } catch {
       // The object was reset (a redeploy): it resumes the task by its alarm; ask again.
+      unreachableSince ??= Date.now();
+      if (Date.now() - unreachableSince >= UNREACHABLE_LIMIT_MS) throw new ApiError("task_execution_failed", { extra: { taskId } });
       await sleep(1_000);
       continue;
     }
@@ -227,7 +231,6 @@ const execute: Handler = async (c) => {
     if (wait.state === "stored") return executeAnswer(c, wait.result!);
     if (wait.state === "store_failed") throw new ApiError("result_store_failed", { extra: { taskId, result: wait.result } });
   }
-  throw new ApiError("task_execution_failed", { extra: { taskId } });
 };
 
 /** Authenticates and reads the task id of a `/tasks/:taskId…` route. */

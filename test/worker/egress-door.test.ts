@@ -193,6 +193,25 @@ describe("what is forwarded is what was checked", () => {
     expect(sent[0]!.headers.get("content-length")).not.toBe(String(message().length + 1));
   });
 
+  it.each([
+    ["shorter", "7"],
+    ["longer", "900"],
+  ])("never forwards a Content-Length %s than the body: what leaves declares the bytes it carries", async (_name, declared) => {
+    // Spaced out, so the body forwarded (serialised again) is shorter than the one sent, and neither is what the header says.
+    const sentBody = JSON.stringify(JSON.parse(message()), null, 2);
+    const request = containerRequest("/v1/messages", { body: new Response(sentBody).body!, headers: { "content-length": declared } });
+    expect(request.headers.get("content-length")).toBe(declared);
+    const response = await forwardToAnthropic(request, envWith({}), send);
+    expect(response.status).toBe(200);
+    expect(sent).toHaveLength(1);
+    const forwarded = new Uint8Array(await sent[0]!.clone().arrayBuffer());
+    expect(JSON.parse(new TextDecoder().decode(forwarded))).toEqual(JSON.parse(message()));
+    const length = sent[0]!.headers.get("content-length");
+    expect(length).not.toBe(declared);
+    // Either no length (the runtime counts the bytes as it sends them) or exactly the bytes forwarded.
+    if (length !== null) expect(Number(length)).toBe(forwarded.byteLength);
+  });
+
   it("drops anthropic-beta values Claude Code does not send and logs how many, not which", async () => {
     const request = containerRequest("/v1/messages", {
       body: message(),

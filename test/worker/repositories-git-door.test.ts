@@ -12,6 +12,7 @@ import {
   gitAuthorization,
   type GitGrant,
   MAX_COMMAND_SECTION_BYTES,
+  MAX_REF_UPDATES,
   readCommandSection,
 } from "../../worker/src/egress/git-door.js";
 
@@ -270,10 +271,17 @@ describe("forwardToGit", () => {
   ])("refuses %s with 403 JSON, before anything is sent", async (_name, request, code) => {
     const { response, sent, body } = await through(request());
     expect(sent).toEqual([]);
-    const { status } = GIT_DOOR_REFUSALS[code as keyof typeof GIT_DOOR_REFUSALS];
-    expect(response.status).toBe(status);
-    expect(JSON.parse(body)).toEqual({ error: GIT_DOOR_REFUSALS[code as keyof typeof GIT_DOOR_REFUSALS].message, code });
+    expect(response.status).toBe(403);
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    const answer = JSON.parse(body) as { error: unknown; code: unknown };
+    expect(answer.code).toBe(code);
+    expect(typeof answer.error).toBe("string");
+    expect(answer).toEqual({ error: GIT_DOOR_REFUSALS[code as keyof typeof GIT_DOOR_REFUSALS].message, code });
     expect(body).not.toContain(TOKEN);
+  });
+
+  it("gives every refusal 403, but 413 for ref updates larger than it reads", () => {
+    for (const [code, { status }] of Object.entries(GIT_DOOR_REFUSALS)) expect([code, status]).toEqual([code, code === "commands_too_large" ? 413 : 403]);
   });
 
   it("refuses a ref-update section longer than it reads, with 413", async () => {
@@ -284,6 +292,15 @@ describe("forwardToGit", () => {
     expect(sent).toEqual([]);
     expect(response.status).toBe(413);
     expect(JSON.parse(body).code).toBe("commands_too_large");
+    expect(typeof JSON.parse(body).error).toBe("string");
+  });
+
+  it("refuses a push of more ref updates than it reads, with 413", async () => {
+    const updates = Array.from({ length: MAX_REF_UPDATES + 1 }, (_, index) => update(`refs/heads/${BRANCH}`, NEW, index === 0 ? CAPABILITIES : null));
+    const { response, sent, body } = await through(push(pushBody(updates)));
+    expect(sent).toEqual([]);
+    expect(response.status).toBe(413);
+    expect(JSON.parse(body)).toMatchObject({ code: "commands_too_large", error: expect.any(String) });
   });
 
   it("never follows a redirect with the credential", async () => {

@@ -24,6 +24,8 @@ import {
   eventually,
   freshState,
   getJson,
+  NO_INSTANCE,
+  noContainers,
   postWithEnv,
   sandboxDestroyed,
   sandboxIdOf,
@@ -271,6 +273,36 @@ describe("one task at a time per repository and branch", () => {
     await statusBecomes(first.taskId, "running");
     expect((await cancel(first.taskId)).status).toBe(202);
     expect((await storedResult(second.taskId)).status).toBe("succeeded");
+  });
+});
+
+describe("a repository task without a container", () => {
+  it("waits queued, asks again, and runs once one is free, like any task", async () => {
+    sandboxScript.startErrors = [NO_INSTANCE, NO_INSTANCE];
+    const { taskId } = await submitted({ task: "Patient", repo: { url: REPO }, branch: "feature/capacity" });
+    const result = await storedResult(taskId, 15_000);
+    expect(result.status).toBe("succeeded");
+    expect(sandboxEvents.steps.map((step) => step.step)).toEqual(["checkout", "finish", "pack"]);
+    const statuses = (await eventsOf(taskId)).filter((event) => event.type === "status").map((event) => event.data);
+    expect(statuses).toEqual([{ status: "queued" }, { status: "running" }]);
+  });
+
+  it("fails sandbox_unavailable after its queue timeout, counted from its turn on the branch", async () => {
+    const first = await submitted({ task: "Ahead\n@stub hang", repo: { url: REPO }, branch: "feature/none" });
+    const second = await postWithEnv("/tasks", { task: "Behind", repo: { url: REPO }, branch: "feature/none" }, { QUEUE_TIMEOUT_MS: "1000" });
+    const behind = (await second.json()) as TaskStatusDocument;
+    expect(behind.queuePosition).toBe(1);
+    await statusBecomes(first.taskId, "running");
+    // Longer than its queue timeout, waiting behind the first: that does not count.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await getJson<TaskStatusDocument>(`/tasks/${behind.taskId}`)).body.status).toBe("queued");
+    noContainers();
+    expect((await cancel(first.taskId)).status).toBe(202);
+    const turn = Date.parse((await storedResult(first.taskId)).timestamp);
+    const result = await storedResult(behind.taskId);
+    expect(result).toMatchObject({ status: "failed", startedAt: null, error: { code: "sandbox_unavailable", message: "No sandbox became available within 1000 ms" } });
+    expect(Date.parse(result.timestamp) - turn).toBeGreaterThanOrEqual(1000);
+    expect(sandboxEvents.steps.filter((step) => step.sandboxId === sandboxIdOf(behind.taskId))).toEqual([]);
   });
 });
 

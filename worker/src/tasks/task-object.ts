@@ -165,6 +165,8 @@ const MAX_START_FAILURES = 3;
  * the start was lost with this object.
  */
 export const START_LEASE_MS = 120_000;
+/** How long the empty command that takes a repository task's container may run once the container is up. */
+const CONTAINER_PROBE_TIMEOUT_MS = 60_000;
 
 const RECORD_KEY = "record";
 
@@ -399,19 +401,39 @@ export class Task extends DurableObject<WorkerEnv> {
           ? { sessionArgs: sessionArguments({ taskId: record.submission.taskId, resumeSessionId: record.submission.repository.continuedFrom }) }
           : {}),
       });
+      // The start may take a couple of minutes: the next attempt is leased meanwhile, so the alarm sleeps.
+      record.nextAttemptAt = Date.now() + START_LEASE_MS;
+      this.#save(record);
+      await this.#schedule(record);
+      const sandbox = this.#openSandbox(record);
       const plan = record.submission.repository;
       if (plan) {
-        // The first call to the sandbox takes the container: its failure is a failure to start.
-        let prepared: Awaited<ReturnType<typeof prepareRepository>>;
-        const preparing = this.#apply(record, { kind: "container_acquired" }, (next) => {
-          next.startedAt = Date.now();
-          next.nextAttemptAt = null;
-          next.repository!.phase = "prepare";
-        });
-        if (!preparing) return;
-        await this.#index(preparing);
+        // A repository task takes its container with an empty command while still queued: without one,
+        // it waits and asks again like any task, and its repository steps run in a container it has.
         try {
-          prepared = await prepareRepository(this.#openSandbox(preparing), this.env.RESULTS, plan);
+          await sandbox.exec("true", { env: {}, timeoutMs: CONTAINER_PROBE_TIMEOUT_MS });
+        } catch (error) {
+          this.#startFailed(error);
+          return;
+        }
+        const queued = this.#load();
+        const preparing =
+          queued?.status === "queued"
+            ? this.#apply(queued, { kind: "container_acquired" }, (next) => {
+                next.startedAt = Date.now();
+                next.nextAttemptAt = null;
+                next.repository!.phase = "prepare";
+              })
+            : null;
+        if (!preparing) {
+          // Cancelled while the container started: it must not keep running.
+          await this.#release(null);
+          return;
+        }
+        await this.#index(preparing);
+        let prepared: Awaited<ReturnType<typeof prepareRepository>>;
+        try {
+          prepared = await prepareRepository(sandbox, this.env.RESULTS, plan);
         } catch {
           const current = this.#load();
           if (current?.status === "running") this.#apply(current, { kind: "container_lost" });
@@ -429,17 +451,10 @@ export class Task extends DurableObject<WorkerEnv> {
         this.#save(current);
         record = current;
       }
-      if (!plan) {
-        const leased = this.#load();
-        if (!leased || leased.status !== "queued") return;
-        leased.nextAttemptAt = Date.now() + START_LEASE_MS;
-        this.#save(leased);
-        await this.#schedule(leased);
-      }
       let processId: string;
       try {
         const options = { env: invocation.env, ...(plan ? { cwd: REPOSITORY_PATHS.workDir } : {}) };
-        processId = (await this.#openSandbox(record).startProcess(invocation.command, options)).id;
+        processId = (await sandbox.startProcess(invocation.command, options)).id;
       } catch (error) {
         if (plan) {
           const current = this.#load();

@@ -3,7 +3,7 @@
  * output may carry out of the container, and what redaction leaves alone.
  */
 import { describe, expect, it } from "vitest";
-import { REDACTED, redactSecrets } from "../../worker/src/redaction.js";
+import { REDACTED, redactorFor, redactSecrets } from "../../worker/src/redaction.js";
 
 /** Shaped like a real token: letters, digits, `-` and `_`. */
 const TOKEN = "fake-oauth01-Zx9_Qw-redaction-test-token";
@@ -64,6 +64,17 @@ describe("redactSecrets", () => {
   it("leaves secrets shorter than 8 characters and ordinary text alone", () => {
     expect(redactSecrets("the word secret stays", ["secret"])).toBe("the word secret stays");
     expect(redactSecrets("nothing to hide here", [TOKEN])).toBe("nothing to hide here");
+  });
+
+  it("builds a list's patterns once, and redacts the same on every call with them", () => {
+    const other = "second-secret-value-0123";
+    expect(redactorFor([TOKEN, other])).toBe(redactorFor([TOKEN, other]));
+    expect(redactorFor([TOKEN])).not.toBe(redactorFor([TOKEN, other]));
+    const text = `a ${encodeURIComponent(AWKWARD)} b ${base64(TOKEN)} c`;
+    const once = redactSecrets(text, [TOKEN, AWKWARD]);
+    expect(once).toBe(`a ${REDACTED} b ${REDACTED} c`);
+    // The patterns are reused (a global regular expression keeps no position between calls).
+    for (let call = 0; call < 3; call++) expect(redactSecrets(text, [TOKEN, AWKWARD])).toBe(once);
   });
 
   it("does not take a secret's characters as regular expression syntax", () => {

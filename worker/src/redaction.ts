@@ -79,13 +79,35 @@ function percentEncodedPattern(secret: string): RegExp {
   return new RegExp(characters.join(""), "g");
 }
 
+/** Replaces secrets in a text. */
+export type Redactor = (text: string) => string;
+
+/** Redactors by list of secrets (the deployment has one or two lists): their patterns are built once. */
+const REDACTORS = new Map<string, Redactor>();
+const MAX_REDACTORS = 16;
+
+/** The redactor of a list of secrets (8 characters or longer; shorter ones are left alone), built once per list. */
+export function redactorFor(secrets: readonly string[]): Redactor {
+  const key = JSON.stringify(secrets);
+  const known = REDACTORS.get(key);
+  if (known) return known;
+  const patterns = secrets
+    .filter((secret) => secret.length >= MIN_SECRET_LENGTH)
+    .map((secret) => ({ percentEncoded: percentEncodedPattern(secret), base64: base64Forms(secret) }));
+  const redactor: Redactor = (text) => {
+    let redacted = text;
+    for (const pattern of patterns) {
+      redacted = redacted.replace(pattern.percentEncoded, REDACTED);
+      for (const form of pattern.base64) redacted = redacted.replaceAll(form, REDACTED);
+    }
+    return redacted;
+  };
+  if (REDACTORS.size >= MAX_REDACTORS) REDACTORS.delete(REDACTORS.keys().next().value!);
+  REDACTORS.set(key, redactor);
+  return redactor;
+}
+
 /** Replaces every configured secret (8 characters or longer) in `text`, in the forms listed above. */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
-  let redacted = text;
-  for (const secret of secrets) {
-    if (secret.length < MIN_SECRET_LENGTH) continue;
-    redacted = redacted.replace(percentEncodedPattern(secret), REDACTED);
-    for (const form of base64Forms(secret)) redacted = redacted.replaceAll(form, REDACTED);
-  }
-  return redacted;
+  return redactorFor(secrets)(text);
 }

@@ -4,7 +4,7 @@
  * task creation.
  */
 import { describe, expect, it } from "vitest";
-import { authorize, slotMatches } from "../../worker/src/http/auth.js";
+import { authorize } from "../../worker/src/http/auth.js";
 import { WORKER_TEST_RATE_LIMIT } from "../fixtures/worker-bindings.js";
 import { sandboxEvents } from "./harness.js";
 import {
@@ -106,16 +106,25 @@ describe("authorize", () => {
   });
 });
 
-describe("slotMatches", () => {
+describe("a token slot, through authorize", () => {
+  // The previous slot, beside a current token that is never presented here.
   it.each([
-    ["an empty slot never matches, not even an empty token", "", "", false],
-    ["an unset slot never matches", "", undefined, false],
-    ["an empty slot never matches a token", "x", "", false],
-    ["an equal token matches", "abc", "abc", true],
-    ["a different token of equal length does not", "abd", "abc", false],
-    ["a prefix does not", "ab", "abc", false],
-  ] as const)("%s", async (_name, presented, slot, expected) => {
-    expect(await slotMatches(presented, slot)).toBe(expected);
+    ["an empty slot never matches, not even an empty token", "Bearer ", "", "unauthorized"],
+    ["an unset slot never matches, not even an empty token", "Bearer ", undefined, "unauthorized"],
+    ["an unset slot never matches a token", "Bearer x", undefined, "unauthorized"],
+    ["an empty slot never matches a token", "Bearer x", "", "unauthorized"],
+    ["an equal token matches", "Bearer abc", "abc", "previous"],
+    ["a different token of equal length does not", "Bearer abd", "abc", "unauthorized"],
+    ["a prefix does not", "Bearer ab", "abc", "unauthorized"],
+    ["a longer token does not", "Bearer abcd", "abc", "unauthorized"],
+  ] as const)("%s", async (_name, header, slot, outcome) => {
+    expect(await authorize(header, { current: "current-token-value", previous: slot })).toBe(outcome);
+  });
+
+  it("matches the current slot the same way", async () => {
+    expect(await authorize("Bearer abc", { current: "abc", previous: undefined })).toBe("current");
+    expect(await authorize("Bearer abd", { current: "abc", previous: undefined })).toBe("unauthorized");
+    expect(await authorize("Bearer ab", { current: "abc", previous: "" })).toBe("unauthorized");
   });
 });
 

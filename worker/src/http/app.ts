@@ -10,7 +10,6 @@ import {
   artifactKey,
   LIMITS,
   SERVICE_VERSION,
-  TASK_INDEX_NAME,
   type TaskResult,
   type TaskStatusDocument,
   workspaceKey,
@@ -21,10 +20,10 @@ import type { RepositoryPlan } from "../tasks/repository-run.js";
 import { claudeCredential } from "../egress/outbound.js";
 import type { WorkerEnv } from "../env.js";
 import { readSettings, type Settings } from "../settings.js";
-import { archivedEvents, loadResult } from "../storage/results.js";
+import { archivedEvents, EVENT_HEAD, loadResult } from "../storage/results.js";
 import { isTerminal } from "../tasks/lifecycle.js";
 import { newTaskId } from "../tasks/task-id.js";
-import type { ResultWait, StartOutcome, StoredEventsPage, TaskSubmission } from "../tasks/task-object.js";
+import { type ResultWait, type StartOutcome, type StoredEventsPage, taskIndex, taskObject, type TaskSubmission } from "../tasks/task-object.js";
 import { webhookKey } from "../webhooks/signature.js";
 import { authorize } from "./auth.js";
 import { ApiError, RATE_LIMIT_RETRY_AFTER_SECONDS, RETRY_AFTER_SECONDS } from "./errors.js";
@@ -67,14 +66,6 @@ async function requireRateLimit(c: RequestContext): Promise<void> {
   if (!limiter) return;
   const { success } = await limiter.limit({ key: `token:${c.tokenSlot}` });
   if (!success) throw new ApiError("rate_limited");
-}
-
-function taskObject(env: WorkerEnv, taskId: string) {
-  return env.TASKS.get(env.TASKS.idFromName(taskId));
-}
-
-function taskIndex(env: WorkerEnv) {
-  return env.TASK_INDEX.get(env.TASK_INDEX.idFromName(TASK_INDEX_NAME));
 }
 
 /** A JSON answer. */
@@ -274,9 +265,6 @@ function eventStream(produce: (writer: SseWriter) => Promise<void>): Response {
   return new Response(readable, { headers: { "Content-Type": "text/event-stream" } });
 }
 
-/** `{"seq":N,"type":"…"` at the start of a stored event: both read without parsing the rest. */
-const EVENT_HEAD = /^\{"seq":(\d+),"type":"(\w+)"/;
-
 // GET /tasks/:taskId/events: SSE (live, with replay) or JSON pages for polling.
 const taskEvents: Handler = async (c) => {
   const taskId = await taskIdOf(c);
@@ -296,7 +284,7 @@ const taskEvents: Handler = async (c) => {
     if (!page) {
       const archive = await archivedEvents(c.env.RESULTS, taskId, after);
       if (!archive) throw new ApiError("task_not_found");
-      page = { events: [], next: after, done: false, status: "succeeded" };
+      page = { events: [], next: after, done: false };
       for await (const event of archive) {
         if (page.events.length === limit) break;
         page.events.push(event.json);
@@ -335,7 +323,7 @@ const taskEvents: Handler = async (c) => {
         // The object is being reset (a redeploy): keep the client, ask again shortly.
         await stream.comment("keep-alive");
         await sleep(1_000);
-        page = { events: [], next: cursor, done: false, status: "running" };
+        page = { events: [], next: cursor, done: false };
         continue;
       }
       // The object cleared its storage: the rest is in the archive.
@@ -441,9 +429,4 @@ export async function handleRequest(request: Request, env: WorkerEnv): Promise<R
   // Health checks come often and say nothing: only a failed one is logged.
   if (!(log.route === "/health" && response.status < 400)) writeRequestLog(log);
   return response;
-}
-
-/** The API as a fetch handler, for entry points that wrap it. */
-export function createApp(): { fetch: (request: Request, env: WorkerEnv, ctx?: ExecutionContext) => Promise<Response> } {
-  return { fetch: (request, env) => handleRequest(request, env) };
 }

@@ -27,11 +27,7 @@ async function digest(value: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
 }
 
-/** Whether `presented` is the token of a slot; an unset or empty slot matches nothing. */
-export async function slotMatches(presented: string, expected: string | undefined): Promise<boolean> {
-  return matches(await digest(presented), expected);
-}
-
+/** Whether the digest of the presented token is that of a slot's token; an unset or empty slot matches nothing. */
 async function matches(presented: ArrayBuffer, expected: string | undefined): Promise<boolean> {
   // An unset or empty slot is compared against a fresh random value so the work done is the same.
   const usable = typeof expected === "string" && expected.length > 0;

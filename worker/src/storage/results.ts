@@ -74,8 +74,8 @@ export interface ArchivedEvent {
   json: string;
 }
 
-/** Events are stored as `{"seq":N,"type":"…",…}`: both are read without parsing the rest. */
-const EVENT_HEAD = /^\{"seq":(\d+),"type":"(\w+)"/;
+/** Events are stored as `{"seq":N,"type":"…",…}`: both are read from the start of the text without parsing the rest. */
+export const EVENT_HEAD = /^\{"seq":(\d+),"type":"(\w+)"/;
 
 /** The archived events after `after`, in order, read line by line; null when the task has no archive. */
 export async function archivedEvents(bucket: ResultBucket, taskId: string, after: number): Promise<AsyncIterable<ArchivedEvent> | null> {

@@ -39,13 +39,6 @@ export class OutputTail {
     }
   }
 
-  /** Forgets everything (a reattached stream replays the output from its beginning). */
-  reset(): void {
-    this.#chunks = [];
-    this.#bytes = 0;
-    this.truncated = false;
-  }
-
   /** The kept text: at most `maxBytes` bytes. */
   text(): string {
     const joined = this.#chunks.map((chunk) => chunk.text).join("");

@@ -90,7 +90,6 @@ interface TaskRecord {
   /** `uuid` of the last stream-json message turned into events: where a reattached stream resumes. */
   lastLineUuid: string | null;
   eventCount: number;
-  droppedEvents: number;
   exitCode: number | null;
   /** Claude Code's final `result` message, once seen. */
   final: ClaudeResultMessage | null;
@@ -135,7 +134,6 @@ export interface StoredEventsPage {
   next: number;
   /** Whether the page holds the `end` event. */
   done: boolean;
-  status: TaskStatus;
 }
 
 /** `start`: the task's first status document, or why it was not accepted. */
@@ -169,6 +167,16 @@ export const START_LEASE_MS = 120_000;
 const CONTAINER_PROBE_TIMEOUT_MS = 60_000;
 
 const RECORD_KEY = "record";
+
+/** The Durable Object of a task. */
+export function taskObject(env: Pick<WorkerEnv, "TASKS">, taskId: string) {
+  return env.TASKS.get(env.TASKS.idFromName(taskId));
+}
+
+/** The deployment's task index. */
+export function taskIndex(env: Pick<WorkerEnv, "TASK_INDEX">) {
+  return env.TASK_INDEX.get(env.TASK_INDEX.idFromName(TASK_INDEX_NAME));
+}
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -224,7 +232,6 @@ export class Task extends DurableObject<WorkerEnv> {
       lostStreams: 0,
       lastLineUuid: null,
       eventCount: 0,
-      droppedEvents: 0,
       exitCode: null,
       final: null,
       archived: false,
@@ -283,7 +290,6 @@ export class Task extends DurableObject<WorkerEnv> {
       events: rows.map((row) => row.json),
       next: last?.seq ?? after,
       done: last !== undefined && last.seq === record.eventCount && isTerminal(record.status),
-      status: record.status,
     };
   }
 
@@ -747,7 +753,7 @@ export class Task extends DurableObject<WorkerEnv> {
       return false;
     }
     // The next task asks its queue again on its own (every few seconds) if this does not reach it.
-    if (next !== null) await this.env.TASKS.get(this.env.TASKS.idFromName(next)).wake().catch(() => undefined);
+    if (next !== null) await taskObject(this.env, next).wake().catch(() => undefined);
     return true;
   }
 
@@ -1028,10 +1034,7 @@ export class Task extends DurableObject<WorkerEnv> {
 
   /** Numbers, stamps, redacts and stores an event (beyond `LIMITS.maxEvents`, only `result` and `end` are kept). */
   #append(record: TaskRecord, draft: EventDraft, secrets: readonly string[] = deploymentSecrets(this.env)): void {
-    if (record.eventCount >= LIMITS.maxEvents && draft.type !== "result" && draft.type !== "end") {
-      record.droppedEvents += 1;
-      return;
-    }
+    if (record.eventCount >= LIMITS.maxEvents && draft.type !== "result" && draft.type !== "end") return;
     record.eventCount += 1;
     const event = { seq: record.eventCount, type: draft.type, at: new Date().toISOString(), data: draft.data };
     this.ctx.storage.sql.exec("INSERT INTO events (seq, json) VALUES (?, ?)", event.seq, redactSecrets(JSON.stringify(event), secrets));
@@ -1088,7 +1091,7 @@ export class Task extends DurableObject<WorkerEnv> {
   /** Keeps the task index up to date; a failure is logged and repaired by the next update. */
   async #index(record: TaskRecord): Promise<void> {
     try {
-      await this.env.TASK_INDEX.get(this.env.TASK_INDEX.idFromName(TASK_INDEX_NAME)).record(this.#document(record));
+      await taskIndex(this.env).record(this.#document(record));
     } catch {
       this.#warn("task_index_failed");
     }

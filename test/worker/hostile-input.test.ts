@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { LIMITS, type TaskListDocument } from "../../worker/src/contract.js";
 import { sandboxEvents } from "./harness.js";
-import { auth, call, callWithEnv, captureLogs, execute, freshState, getJson, jsonHeaders, storedKeys, storedResult, submit } from "./helpers.js";
+import { auth, call, callWithEnv, captureLogs, execute, freshState, getJson, jsonHeaders, postWithEnv, storedKeys, storedResult, submit } from "./helpers.js";
 
 freshState();
 const logs = captureLogs();
@@ -249,20 +249,9 @@ describe.each(idRoutes)("%s /tasks/:taskId (%s) rejects hostile ids before touch
   });
 
   it("never calls the bucket or a Durable Object for a hostile id", async () => {
-    const calls: string[] = [];
-    const recording = <T extends object>(name: string) =>
-      new Proxy({} as T, {
-        get: (_target, member) => () => {
-          calls.push(`${name}.${String(member)}`);
-          throw new Error("storage must not be touched");
-        },
-      });
+    const { calls, overrides } = recordingStorage();
     for (const [, id] of hostileIds) {
-      const response = await callWithEnv(
-        path(id),
-        { method, headers: auth() },
-        { RESULTS: recording<R2Bucket>("RESULTS"), TASKS: recording("TASKS"), TASK_INDEX: recording("TASK_INDEX") },
-      );
+      const response = await callWithEnv(path(id), { method, headers: auth() }, overrides);
       expect(response.status).toBe(400);
     }
     expect(calls).toEqual([]);
@@ -275,5 +264,46 @@ describe.each(idRoutes)("%s /tasks/:taskId (%s) rejects hostile ids before touch
     const response = await call(path, { headers: auth() });
     expect(response.status).toBe(404);
     expect(((await response.json()) as { code: string }).code).toBe("not_found");
+    const { calls, overrides } = recordingStorage();
+    const recorded = await callWithEnv(path, { headers: auth() }, overrides);
+    expect(recorded.status).toBe(404);
+    expect(((await recorded.json()) as { code: string }).code).toBe("not_found");
+    expect(calls).toEqual([]);
+  });
+});
+
+/** Bindings for the bucket and the Durable Objects that record any use and fail it. */
+function recordingStorage(): { calls: string[]; overrides: Parameters<typeof callWithEnv>[2] } {
+  const calls: string[] = [];
+  const recording = <T extends object>(name: string) =>
+    new Proxy({} as T, {
+      get: (_target, member) => () => {
+        calls.push(`${name}.${String(member)}`);
+        throw new Error("storage must not be touched");
+      },
+    });
+  return {
+    calls,
+    overrides: {
+      RESULTS: recording<R2Bucket>("RESULTS"),
+      TASKS: recording("TASKS"),
+      TASK_INDEX: recording("TASK_INDEX"),
+      BRANCH_QUEUES: recording("BRANCH_QUEUES"),
+    },
+  };
+}
+
+describe("the deployment's cap on maxBudgetUsd (MAX_BUDGET_USD)", () => {
+  it("refuses a budget over the cap with 400 invalid_max_budget naming the cap", async () => {
+    const response = await postWithEnv("/tasks", { task: "x", maxBudgetUsd: 2.5 }, { MAX_BUDGET_USD: "2" });
+    const body = await expectRejected(response, 400, "invalid_max_budget");
+    expect(body.details).toEqual({ max: 2 });
+  });
+
+  it("accepts a budget at the cap, and passes it to Claude Code", async () => {
+    const response = await postWithEnv("/tasks", { task: "x", maxBudgetUsd: 2 }, { MAX_BUDGET_USD: "2" });
+    expect(response.status).toBe(202);
+    await settled(response);
+    expect(sandboxEvents.starts[0]!.command).toContain("'--max-budget-usd' '2'");
   });
 });

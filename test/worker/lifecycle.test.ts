@@ -7,11 +7,12 @@
  * Whatever happens, the task ends once, its container is destroyed and its
  * result is stored.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TaskResult, TaskStatusDocument } from "../../worker/src/contract.js";
 import { eventsKey, LIMITS, resultKey } from "../../worker/src/contract.js";
 import { START_LEASE_MS } from "../../worker/src/tasks/task-object.js";
-import { sandboxEvents, sandboxScript, taskEvents } from "./harness.js";
+import { sandboxEvents, sandboxScript, Task, taskEvents } from "./harness.js";
 import {
   auth,
   call,
@@ -195,6 +196,29 @@ describe("the container", () => {
     await eventually(async () => (logs.records().some((record) => record.code === "sandbox_destroy_failed") ? true : undefined));
   });
 
+  it("survives its object being rebuilt mid-run (a redeploy): a fresh instance's alarm reattaches, and the task ends", async () => {
+    const { taskId } = await submitted({ task: "redeploy me\n@stub hang", timeout: 4000 });
+    await eventually(async () => ((await eventsOf(taskId)).length >= 6 ? true : undefined));
+    const streams = sandboxEvents.streams;
+    await runInDurableObject(testEnv.TASKS.get(testEnv.TASKS.idFromName(taskId)), async (_instance, state) => {
+      // The same stored task under new code: nothing of the old instance's memory.
+      const rebuilt = new Task(state, testEnv);
+      await rebuilt.alarm();
+      expect(await rebuilt.status()).toMatchObject({ taskId, status: "running" });
+    });
+    // It reattached to Claude Code's log stream...
+    await eventually(async () => (sandboxEvents.streams > streams ? true : undefined), 5_000, "a new log stream");
+    expect(sandboxEvents.starts.length).toBe(1);
+    // ...and the task still ends, once, by its deadline.
+    const result = await storedResult(taskId);
+    expect(result).toMatchObject({ status: "timed_out", error: { code: "task_timeout" } });
+    const events = await eventsOf(taskId);
+    expectGapless(events);
+    expect(events.filter((event) => event.type === "end")).toHaveLength(1);
+    expect(events.filter((event) => event.type === "init")).toHaveLength(1);
+    await expectDestroyed(taskId);
+  });
+
   it("whose destroy hangs does not hold the result back: it is stored first, readable as soon as the task ended", async () => {
     sandboxScript.destroy = "hang";
     // With a grace of 3 s, the wait for the destroy is 3 s.
@@ -280,6 +304,28 @@ describe("bounds", () => {
     expect((await eventsOf(taskId)).length).toBe(10);
   }, 90_000);
 
+  it("keeps the last MAX_OUTPUT_BYTES of a large stderr, marked truncated", async () => {
+    const chunk = `${"e".repeat(49_999)}\n`;
+    sandboxScript.runs.push({
+      steps: [
+        ...Array.from({ length: 4 }, () => ({ kind: "stderr" as const, delayMs: 0, text: chunk })),
+        { kind: "stderr", delayMs: 0, text: "the end of stderr\n" },
+        { kind: "stdout", delayMs: 0, text: `${JSON.stringify({ type: "result", subtype: "success", is_error: false, result: "ok" })}\n` },
+      ],
+      exitCode: 0,
+    });
+    const { taskId } = await submitWith({ MAX_OUTPUT_BYTES: "65536" }, { task: "noisy stderr" });
+    const result = await storedResult(taskId);
+    expect(result.status).toBe("succeeded");
+    expect(result.truncated).toBe(true);
+    const bytes = new TextEncoder().encode(result.stderr).byteLength;
+    expect(bytes).toBeLessThanOrEqual(65536);
+    expect(bytes).toBeGreaterThan(60_000);
+    expect(result.stderr.endsWith("the end of stderr\n")).toBe(true);
+    // stdout was small: all of it is kept.
+    expect(result.stdout).toContain('"result":"ok"');
+  });
+
   it("cuts tool inputs and results in events to 4 KiB, marked truncated", async () => {
     const big = "é".repeat(10_000);
     const line = (message: unknown) => `${JSON.stringify(message)}\n`;
@@ -298,8 +344,17 @@ describe("bounds", () => {
     const toolResult = events.find((event) => event.type === "tool_result")!;
     expect(toolUse.data).toMatchObject({ truncated: true });
     expect(new TextEncoder().encode(String((toolUse.data as { input: unknown }).input)).byteLength).toBeLessThanOrEqual(LIMITS.eventToolBytes);
+    // A cut input is the start of its JSON text, as a string of at most 4 KiB of UTF-8.
+    const input = (toolUse.data as { input: unknown }).input;
+    expect(typeof input).toBe("string");
+    expect(new TextEncoder().encode(input as string).byteLength).toBeLessThanOrEqual(4096);
+    expect(new TextEncoder().encode(input as string).byteLength).toBeGreaterThan(4096 - 4);
+    expect(input as string).toMatch(/^\{"content":"é+$/);
     expect(toolResult.data).toMatchObject({ truncated: true });
     expect(new TextEncoder().encode((toolResult.data as { content: string }).content).byteLength).toBeLessThanOrEqual(LIMITS.eventToolBytes);
+    const content = (toolResult.data as { content: unknown }).content;
+    expect(typeof content).toBe("string");
+    expect(new TextEncoder().encode(content as string).byteLength).toBeLessThanOrEqual(4096);
   });
 });
 

@@ -164,6 +164,7 @@ describe("follow-ups", () => {
     await testEnv.RESULTS.delete(workspaceKey(gone.taskId));
     const expired = await submit({ task: "x", continueFrom: gone.taskId });
     expect(expired.status).toBe(409);
+    expect(((await expired.json()) as { code: string }).code).toBe("continue_from_unavailable");
   });
 
   it("of a task without a repository is a 400 follow_up_without_repository", async () => {

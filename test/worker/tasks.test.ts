@@ -190,15 +190,25 @@ describe("GET /tasks", () => {
   });
 
   it("filters by status", async () => {
+    // A task of another status, made here, so the filter has something to leave out.
+    const done = await submitted({ task: "already done" });
+    await storedResult(done.taskId);
     const running = await submitted({ task: "still going\n@stub hang" });
     await statusBecomes(running.taskId, "running");
     const listed = await getJson<TaskListDocument>("/tasks?status=running&limit=100");
     expect(listed.body.tasks.map((task) => task.taskId)).toContain(running.taskId);
+    expect(listed.body.tasks.map((task) => task.taskId)).not.toContain(done.taskId);
     expect(listed.body.tasks.every((task) => task.status === "running")).toBe(true);
+    const succeeded = await getJson<TaskListDocument>("/tasks?status=succeeded&limit=100");
+    expect(succeeded.body.tasks.map((task) => task.taskId)).toContain(done.taskId);
+    expect(succeeded.body.tasks.map((task) => task.taskId)).not.toContain(running.taskId);
+    expect(succeeded.body.tasks.every((task) => task.status === "succeeded")).toBe(true);
     await cancel(running.taskId);
     await storedResult(running.taskId);
     const cancelled = await getJson<TaskListDocument>("/tasks?status=cancelled&limit=100");
     expect(cancelled.body.tasks.map((task) => task.taskId)).toContain(running.taskId);
+    expect(cancelled.body.tasks.map((task) => task.taskId)).not.toContain(done.taskId);
+    expect(cancelled.body.tasks.every((task) => task.status === "cancelled")).toBe(true);
   });
 
   it.each([

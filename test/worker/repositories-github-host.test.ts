@@ -46,4 +46,20 @@ describe("with GITHUB_API_URL pointing at GitHub Enterprise Server", () => {
       github: null,
     });
   });
+
+  it("lets a follow-up of such a task push too: its repository is read again as the deployment's GitHub", async () => {
+    const first = await postWithEnv("/tasks", { task: "Start", repo: { url: "https://ghe.example.org/Octo/Hello" }, push: true }, GHES);
+    const { taskId: firstId } = (await first.json()) as { taskId: string };
+    await storedResult(firstId);
+    const follow = await postWithEnv("/tasks", { task: "Go on", continueFrom: firstId, push: true }, GHES);
+    expect(follow.status).toBe(202);
+    const { taskId } = (await follow.json()) as { taskId: string };
+    await storedResult(taskId);
+    expect(sandboxEvents.grants.at(-1)!.grant).toEqual({
+      host: "ghe.example.org",
+      repositoryPath: "/Octo/Hello",
+      pushBranch: `claude/${firstId.slice(0, 8)}`,
+      github: { owner: "Octo", repo: "Hello" },
+    });
+  });
 });

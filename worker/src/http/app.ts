@@ -102,7 +102,7 @@ async function repositoryPlan(c: RequestContext, request: RepositoryRequest, set
       throw new ApiError("continue_from_unavailable");
     }
     try {
-      const repo = { ...parseRepositoryUrl(earlier.repository.url, settings.allowedHosts), ref: earlier.repository.ref };
+      const repo = { ...parseRepositoryUrl(earlier.repository.url, settings.allowedHosts, settings.githubHost), ref: earlier.repository.ref };
       resolved = resolveFollowUp(request, { repo, branch: earlier.repository.branch });
     } catch (error) {
       if (error instanceof RepositoryRequestError) throw new ApiError(error.code);

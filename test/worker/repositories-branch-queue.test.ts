@@ -121,8 +121,9 @@ describe("the ordering rules", () => {
   });
 
   it.each([
-    [{ host: "github.com", path: "/Octo/Hello" }, "claude/Ab", "github.com/octo/hello#claude/Ab"],
-    [{ host: "git.example.org", path: "/Group/Project" }, "main", "git.example.org/Group/Project#main"],
+    [{ host: "github.com", path: "/Octo/Hello", github: { owner: "Octo", repo: "Hello" } }, "claude/Ab", "github.com/octo/hello#claude/Ab"],
+    [{ host: "ghe.example.com", path: "/Octo/Hello", github: { owner: "Octo", repo: "Hello" } }, "main", "ghe.example.com/octo/hello#main"],
+    [{ host: "git.example.org", path: "/Group/Project", github: null }, "main", "git.example.org/Group/Project#main"],
   ])("names the queue of %j and %s", (repository, branch, name) => {
     expect(branchQueueName(repository, branch)).toBe(name);
   });

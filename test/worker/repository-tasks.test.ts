@@ -242,7 +242,7 @@ describe("one task at a time per repository and branch", () => {
 
   it("refuses a task with 409 branch_queue_full when its branch has as many tasks waiting as it takes, and keeps nothing of it", async () => {
     const branch = "feature/full";
-    const queue = testEnv.BRANCH_QUEUES.get(testEnv.BRANCH_QUEUES.idFromName(branchQueueName({ host: "github.com", path: "/acme/widgets" }, branch)));
+    const queue = testEnv.BRANCH_QUEUES.get(testEnv.BRANCH_QUEUES.idFromName(branchQueueName({ host: "github.com", path: "/acme/widgets", github: { owner: "acme", repo: "widgets" } }, branch)));
     const entries = () => runInDurableObject(queue, async (_instance, state) => state.storage.sql.exec<{ task_id: string }>("SELECT task_id FROM entries ORDER BY seq").toArray().map((row) => row.task_id));
     // A branch with a head that holds it for the next hour and the rest waiting.
     await runInDurableObject(queue, async (_instance, state) => {

@@ -15,7 +15,7 @@
  */
 import { LIMITS } from "../contract.js";
 import { taskGraceMs } from "../tasks/lifecycle.js";
-import { GITHUB_HOST } from "./request.js";
+import type { RepositorySource } from "./request.js";
 
 /** The queue of one repository and branch. */
 export interface BranchQueueState {
@@ -149,10 +149,11 @@ export function dropLostHeads(
 
 /**
  * The name of the queue of a repository and branch (the Durable Object's
- * name): host and path as `RepositorySource` holds them, lower-cased on
- * GitHub, whose owner and repository names are not case-sensitive.
+ * name): host and path as `RepositorySource` holds them, lower-cased on the
+ * deployment's GitHub (github.com or its Enterprise Server), whose owner and
+ * repository names are not case-sensitive.
  */
-export function branchQueueName(repository: { host: string; path: string }, branch: string): string {
-  const path = repository.host === GITHUB_HOST ? repository.path.toLowerCase() : repository.path;
+export function branchQueueName(repository: Pick<RepositorySource, "host" | "path" | "github">, branch: string): string {
+  const path = repository.github ? repository.path.toLowerCase() : repository.path;
   return `${repository.host}${path}#${branch}`;
 }

@@ -6,7 +6,7 @@
  * what that configuration calls for.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { installMocks, isSecretInput, type RecordedResource, unwrap, valueOf } from "./fixtures/pulumi-mocks.js";
 
 const ACCOUNT = "fedcba9876543210fedcba9876543210";
@@ -37,6 +37,8 @@ beforeAll(async () => {
       },
       secretKeys: ["claude-sandbox:anthropicApiKey", "claude-sandbox:githubToken"],
     });
+    // The program runs when its module is evaluated: evaluate it afresh for these mocks.
+    vi.resetModules();
     program = await import("../../infra/index.js");
     await valueOf(program.containerApplicationId);
   } finally {

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { rateLimitNamespaceId } from "../../infra/components/sandbox-worker.js";
 import { COMPATIBILITY_DATE, SECRET_BINDINGS } from "../../worker/src/contract.js";
 import {
@@ -52,6 +52,8 @@ beforeAll(async () => {
     // A preview: the image is neither built nor pushed, so no registry credentials are fetched.
     preview: true,
   });
+  // The program runs when its module is evaluated: evaluate it afresh for these mocks.
+  vi.resetModules();
   program = await import("../../infra/index.js");
   // Let every registration reach the mocks.
   await valueOf(program.containerApplicationId);

@@ -16,8 +16,16 @@ export default defineConfig({
             },
           }),
         ],
-        // Most of these files wait on timers (deadlines, retries, keep-alives): three at a time even on two cores.
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"], globalSetup: ["./test/fixtures/webhook-sink.ts"], maxWorkers: 3 },
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          globalSetup: ["./test/fixtures/webhook-sink.ts"],
+          // Most of these files wait on timers (deadlines, retries, keep-alives): three at a time even on two cores.
+          maxWorkers: 3,
+          // The helpers wait up to 10 s for what a test awaits (a stored result, a status) and name it when
+          // it does not come; a test's own limit stays above that, so a slow machine fails with that name.
+          testTimeout: 20_000,
+        },
       },
       {
         test: {

@@ -24,6 +24,7 @@ import {
   eventually,
   freshState,
   getJson,
+  keysOf,
   NO_INSTANCE,
   noContainers,
   postWithEnv,
@@ -37,7 +38,7 @@ import {
 } from "./helpers.js";
 
 freshState();
-captureLogs();
+const logs = captureLogs();
 
 const sink = inject("webhookSink");
 const REPO = "https://github.com/acme/widgets";
@@ -105,6 +106,16 @@ describe("a repository task", () => {
     // Never in the container.
     const everything = JSON.stringify(sandboxEvents.starts) + JSON.stringify(sandboxEvents.steps) + JSON.stringify(sandboxEvents.grants) + JSON.stringify(result);
     expect(everything).not.toContain("fake-github-test-token-0123456789");
+    // Nor in a log line, the status, the events, or anything stored for the task.
+    const keys = await keysOf(taskId);
+    expect(keys).toContain(artifactKey(taskId, "changes.patch"));
+    const stored = await Promise.all(keys.map(async (key) => new TextDecoder("latin1").decode(await (await testEnv.RESULTS.get(key))!.arrayBuffer())));
+    const status = await getJson(`/tasks/${taskId}`);
+    const seen = [...logs.lines(), ...stored, JSON.stringify(status.body), JSON.stringify(await eventsOf(taskId))].join("\n");
+    expect(logs.lines().length).toBeGreaterThan(0);
+    expect(seen).toContain(taskId);
+    expect(seen).not.toContain("fake-github-test-token-0123456789");
+    expect(seen).not.toContain(btoa("fake-github-test-token-0123456789"));
   });
 
   it("fails with repository_failed when the pull request cannot be opened, keeping the patch", async () => {

@@ -11,6 +11,7 @@
  * not forwarded, whatever it would do.
  */
 import type { ClaudeCredential } from "../tasks/claude-command.js";
+import type { Refused } from "./refusal.js";
 
 /** Which kind of Claude credential the deployment holds. */
 export type CredentialKind = ClaudeCredential["kind"];
@@ -113,10 +114,8 @@ export const EGRESS_REFUSALS = {
 
 export type EgressRefusalCode = keyof typeof EGRESS_REFUSALS;
 
-/** A refused request: the code of the rule that fired. */
-export interface Refusal {
-  refused: EgressRefusalCode;
-}
+/** A request the rules refused: the code of the rule that fired. */
+export type Refusal = Refused<EgressRefusalCode>;
 
 const refuse = (code: EgressRefusalCode): Refusal => ({ refused: code });
 

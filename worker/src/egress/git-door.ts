@@ -23,7 +23,7 @@
  * authorization the container sent is dropped, redirects are never followed,
  * and a refusal's log line names the rule, never a header or the body.
  */
-import { refusalResponse } from "./refusal.js";
+import { type Refused, refusalResponse } from "./refusal.js";
 /** What one task's git may do: the repository, and whether and where it may push. */
 export interface GitGrant {
   /** The repository's host, lower case (e.g. `github.com`). */
@@ -53,10 +53,8 @@ export const GIT_DOOR_REFUSALS = {
 
 export type GitRefusalCode = keyof typeof GIT_DOOR_REFUSALS;
 
-/** A refused request: the code of the rule that fired. */
-export interface GitRefusal {
-  refused: GitRefusalCode;
-}
+/** A request the rules refused: the code of the rule that fired. */
+export type GitRefusal = Refused<GitRefusalCode>;
 
 /** An accepted request: which service and phase, and the canonical path and query to forward. */
 export interface GitRoute {

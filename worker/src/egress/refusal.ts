@@ -8,6 +8,11 @@
 /** A door's refusals: each rule's status and fixed message. */
 export type RefusalTable<Code extends string> = Readonly<Record<Code, { readonly status: number; readonly message: string }>>;
 
+/** A request a door's rules refused: the code of the rule that fired. */
+export interface Refused<Code extends string> {
+  refused: Code;
+}
+
 /** Answers a request refused by rule `code` of `refusals`, and logs it. */
 export function refusalResponse<Code extends string>(refusals: RefusalTable<Code>, code: Code, host: string): Response {
   const { status, message } = refusals[code];

@@ -118,7 +118,11 @@ describe("SSE", () => {
   it("sends a keep-alive comment while nothing happens, at least every 15 s", async () => {
     const { taskId } = await submitted({ task: "quiet\n@stub hang\n@stub events=0" });
     await statusBecomes(taskId, "running");
-    const { body } = await getJson<TaskEventsPage>(`/tasks/${taskId}/events`);
+    // The task prints its init and then nothing: follow it from after the init.
+    const body = await eventually(async () => {
+      const page = (await getJson<TaskEventsPage>(`/tasks/${taskId}/events`)).body;
+      return page.events.some((event) => event.type === "init") ? page : undefined;
+    });
     const started = Date.now();
     const messages = await readSse(await stream(taskId, { "last-event-id": String(body.next) }), (seen) => seen.filter((message) => message.comment === "keep-alive").length >= 2);
     const elapsed = Date.now() - started;

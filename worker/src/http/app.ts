@@ -44,7 +44,6 @@ interface RequestContext {
 
 type Handler = (c: RequestContext) => Promise<Response>;
 
-
 /** How long one wait on a task object lasts before the route asks again (and, for SSE, sends a keep-alive). */
 const WAIT_SLICE_MS = 10_000;
 /** How long `/execute` keeps asking a task object that does not answer (a redeploy resets objects) before it gives up. */

@@ -24,7 +24,7 @@ import {
   usdText,
 } from "../../worker/src/contract.js";
 import type { StackConfig } from "../config.js";
-import { type PlainBinding, type WorkerMigration, WorkerScript } from "../providers/worker-script.js";
+import { type PlainBinding, WorkerScript } from "../providers/worker-script.js";
 
 /** The settings the Worker gets as plain-text vars. */
 export type WorkerSettings = Pick<
@@ -120,11 +120,6 @@ export function workerBindings(workerName: string, bucketName: string, settings:
   ];
 }
 
-/** The contract's migrations in the provider's shape. */
-export function workerMigrations(): WorkerMigration[] {
-  return DURABLE_OBJECT_MIGRATIONS.map(({ tag, newSqliteClasses }) => ({ tag, newSqliteClasses: [...newSqliteClasses] }));
-}
-
 export class SandboxWorker extends pulumi.ComponentResource {
   readonly scriptName: pulumi.Output<string>;
   /** The Worker's workers.dev address. */
@@ -167,7 +162,7 @@ export class SandboxWorker extends pulumi.ComponentResource {
         secrets,
         managedSecretNames: Object.values(SECRET_BINDINGS),
         containerClasses: [SANDBOX_CLASS_NAME],
-        migrations: workerMigrations(),
+        migrations: DURABLE_OBJECT_MIGRATIONS,
         observability: true,
       },
       { parent: this },

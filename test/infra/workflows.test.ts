@@ -284,7 +284,7 @@ describe("every workflow", () => {
     expect(new Set(uses)).toEqual(new Set(["actions/checkout@v4", "actions/setup-node@v4", "pulumi/actions@v7"]));
   });
 
-  it("sets up Node 22 with the npm cache", () => {
+  it("sets up Node 24 LTS, as CI tests, with the npm cache", () => {
     const installing = allJobs.filter(({ body }) => body.steps.some(runs("npm ci")));
     expect(installing.map(({ file, id }) => `${file} ${id}`)).toEqual([
       "preview.yml test",
@@ -295,7 +295,7 @@ describe("every workflow", () => {
     ]);
     for (const { body } of installing) {
       const setup = stepIndex(body, (s) => s.uses?.startsWith("actions/setup-node@") === true, "sets up Node");
-      expect(body.steps[setup]?.with).toEqual({ "node-version": 22, cache: "npm" });
+      expect(body.steps[setup]?.with).toEqual({ "node-version": 24, cache: "npm" });
       expect(setup).toBeLessThan(stepIndex(body, runs("npm ci"), "runs npm ci"));
     }
   });

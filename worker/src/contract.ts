@@ -75,6 +75,19 @@ export const COMPATIBILITY_DATE = "2026-08-15";
 /** Workers compatibility flags used by wrangler.jsonc and by infra's upload. */
 export const COMPATIBILITY_FLAGS: readonly string[] = ["nodejs_compat"];
 
+/**
+ * The web console's static assets (Workers static assets). `console/build.ts`
+ * builds them into `directory` (relative to the project root), whose tree
+ * mirrors the URL paths: the console lives under `consolePath`. Every other
+ * path runs the Worker first (`runWorkerFirst`), so no asset ever shadows an
+ * API route. wrangler.jsonc and the Pulumi program's upload both follow this.
+ */
+export const CONSOLE_ASSETS = {
+  directory: "dist/assets",
+  consolePath: "/console/",
+  runWorkerFirst: ["/*", "!/console/*"],
+} as const;
+
 /** Secret bindings. Never plain-text vars, never in wrangler.jsonc. */
 export const SECRET_BINDINGS = {
   /** The current API bearer token. */

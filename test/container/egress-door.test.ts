@@ -9,7 +9,7 @@
  * the task still ends.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type EgressEnv, forwardToAnthropic } from "../../worker/src/egress/outbound.js";
+import { type EgressEnv, forwardToAnthropic } from "../../worker/src/egress/anthropic-door.js";
 import { CREDENTIAL_PLACEHOLDER, credentialVariable } from "../../worker/src/tasks/claude-command.js";
 import { CREDENTIAL_KINDS, credentialOf, RECORDED_TASKS, runClaudeCode } from "./fixtures/api-recording.js";
 import { FAKE_REPLY, startFakeAnthropicApi, type FakeAnthropicApi } from "./fixtures/fake-anthropic-api.js";

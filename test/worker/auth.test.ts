@@ -1,9 +1,11 @@
 /**
- * Bearer authentication on every route but /health, by attack: wrong
- * schemes, near-miss tokens, empty slots; and the per-token rate limit on
- * task creation.
+ * Bearer authentication on every route the route table marks `bearer`, by
+ * attack: wrong schemes, near-miss tokens, empty slots; and the per-token rate
+ * limit on task creation. The routes come from the table itself, so a new
+ * route cannot be left out.
  */
 import { describe, expect, it } from "vitest";
+import { ROUTES } from "../../worker/src/http/app.js";
 import { authorize } from "../../worker/src/http/auth.js";
 import { WORKER_TEST_RATE_LIMIT } from "../fixtures/worker-bindings.js";
 import { sandboxEvents } from "./harness.js";
@@ -45,16 +47,44 @@ const rejected: [string, Record<string, string>][] = [
 
 const KNOWN_ID = "3f1c1c3e-5a7b-4c8d-9e0f-112233445566";
 
-/** Each protected route, and the status it answers a valid token with (for an unknown task where it needs one). */
-const routes: [string, (headers: Record<string, string>) => Promise<Response>, number][] = [
-  ["POST /execute", (headers) => execute({ task: "t" }, { ...headers, "content-type": "application/json" }), 200],
-  ["POST /tasks", (headers) => submit({ task: "t" }, { ...headers, "content-type": "application/json" }), 202],
-  ["GET /tasks", (headers) => call("/tasks", { headers }), 200],
-  ["GET /tasks/:taskId", (headers) => call(`/tasks/${KNOWN_ID}`, { headers }), 404],
-  ["GET /tasks/:taskId/events", (headers) => call(`/tasks/${KNOWN_ID}/events`, { headers }), 404],
-  ["POST /tasks/:taskId/cancel", (headers) => call(`/tasks/${KNOWN_ID}/cancel`, { method: "POST", headers }), 404],
-  ["GET /tasks/:taskId/result", (headers) => call(`/tasks/${KNOWN_ID}/result`, { headers }), 404],
-];
+/** What each protected route answers a valid token with (for an unknown task where it names one). */
+const OK_STATUS: Readonly<Record<string, number>> = {
+  "GET /tasks": 200,
+  "POST /tasks": 202,
+  "POST /execute": 200,
+  "GET /tasks/:taskId": 404,
+  "GET /tasks/:taskId/events": 404,
+  "POST /tasks/:taskId/cancel": 404,
+  "GET /tasks/:taskId/result": 404,
+  "GET /tasks/:taskId/artifacts/:name": 404,
+};
+
+const routeName = (route: (typeof ROUTES)[number]) => `${route.method} ${route.pattern}`;
+
+/** Sends `headers` to a route as a client would: an unknown task where the path names one, a small task where it takes one. */
+function callRoute(route: (typeof ROUTES)[number], headers: Record<string, string>): Promise<Response> {
+  const path = route.pattern.replace(":taskId", KNOWN_ID).replace(":name", "changes.patch");
+  if (path === "/tasks" && route.method === "POST") return submit({ task: "t" }, { ...headers, "content-type": "application/json" });
+  if (path === "/execute") return execute({ task: "t" }, { ...headers, "content-type": "application/json" });
+  return call(path, { method: route.method, headers });
+}
+
+/** Every route the table protects, with how to call it and what it answers a valid token with. */
+const routes: [string, (headers: Record<string, string>) => Promise<Response>, number][] = ROUTES.filter((route) => route.auth === "bearer").map((route) => [
+  routeName(route),
+  (headers) => callRoute(route, headers),
+  OK_STATUS[routeName(route)] ?? 0,
+]);
+
+describe("the route table", () => {
+  it("leaves only / and /health open", () => {
+    expect(ROUTES.filter((route) => route.auth === "open").map(routeName)).toEqual(["GET /", "GET /health"]);
+  });
+
+  it("protects every other route, each of which this file attacks", () => {
+    expect(routes.map(([name]) => name).sort()).toEqual(Object.keys(OK_STATUS).sort());
+  });
+});
 
 /** Waits for the task a response created (if any) to end, so no test leaves one running. */
 async function settle(response: Response): Promise<void> {

@@ -4,7 +4,8 @@
  * from the task's object while it runs and from R2 after it is cleared.
  */
 import { describe, expect, it } from "vitest";
-import type { TaskEvent, TaskEventsPage } from "../../worker/src/contract.js";
+import type { TaskEvent, TaskEventsPage, TaskStatusDocument } from "../../worker/src/contract.js";
+import { taskEvents } from "./harness.js";
 import {
   auth,
   call,
@@ -124,13 +125,40 @@ describe("SSE", () => {
       return page.events.some((event) => event.type === "init") ? page : undefined;
     });
     const started = Date.now();
+    taskEvents.eventReads = 0;
     const messages = await readSse(await stream(taskId, { "last-event-id": String(body.next) }), (seen) => seen.filter((message) => message.comment === "keep-alive").length >= 2);
     const elapsed = Date.now() - started;
     expect(messages.every((message) => message.comment === "keep-alive")).toBe(true);
     expect(elapsed).toBeLessThan(15_000);
+    // Idle, the stream reads the task's storage at most once per keep-alive (and once before the first).
+    expect(taskEvents.eventReads).toBeLessThanOrEqual(messages.length + 1);
     await cancel(taskId);
     await storedResult(taskId);
   }, 30_000);
+
+  it("closes at once a stream from or past the end of an ended task whose object still holds it, replaying what follows", async () => {
+    // A webhook that cannot be delivered keeps the object's storage (its retry is pending).
+    const { taskId } = await submitted({ task: "ended", callbackUrl: "http://127.0.0.1:9/hooks/closed" });
+    const ended = await eventually(async () => {
+      const { body } = await getJson<TaskStatusDocument>(`/tasks/${taskId}`);
+      return body.callback?.attempts === 1 ? body : undefined;
+    });
+    expect((await taskStorage(taskId)).keys.length).toBeGreaterThan(0);
+    const end = ended.eventCount;
+    for (const [lastEventId, expected] of [
+      [end - 1, [end]],
+      [end, []],
+      [end + 5, []],
+    ] as const) {
+      taskEvents.eventReads = 0;
+      const started = Date.now();
+      const messages = await readSse(await stream(taskId, { "last-event-id": String(lastEventId) }));
+      expect(eventsIn(messages).map((event) => event.seq)).toEqual(expected);
+      expect(messages.filter((message) => message.comment === "keep-alive")).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(taskEvents.eventReads).toBeLessThanOrEqual(1);
+    }
+  });
 
   it("streams a finished task's events from R2 once its object is cleared", async () => {
     const { taskId } = await submitted({ task: "archived" });
@@ -156,7 +184,7 @@ describe("SSE", () => {
 });
 
 describe("JSON pages", () => {
-  it("pages with after and limit: next is the last seq returned, done on the page with end", async () => {
+  it("pages with after and limit: next is the last seq returned, done once nothing follows (the page with end, or after it)", async () => {
     const { taskId } = await submitted({ task: "pages" });
     await storedResult(taskId);
     const first = await getJson<TaskEventsPage>(`/tasks/${taskId}/events?limit=4`);
@@ -166,8 +194,13 @@ describe("JSON pages", () => {
     const last = await getJson<TaskEventsPage>(`/tasks/${taskId}/events?after=${first.body.next}&limit=100`);
     expect(last.body.events.map((event) => event.seq)).toEqual([5, 6, 7, 8, 9, 10]);
     expect(last.body).toMatchObject({ next: 10, done: true });
+    const exact = await getJson<TaskEventsPage>(`/tasks/${taskId}/events?after=6&limit=4`);
+    expect(exact.body.events.map((event) => event.seq)).toEqual([7, 8, 9, 10]);
+    expect(exact.body).toMatchObject({ next: 10, done: true });
     const empty = await getJson<TaskEventsPage>(`/tasks/${taskId}/events?after=10`);
-    expect(empty.body).toEqual({ events: [], next: 10, done: false });
+    expect(empty.body).toEqual({ events: [], next: 10, done: true });
+    const past = await getJson<TaskEventsPage>(`/tasks/${taskId}/events?after=15`);
+    expect(past.body).toEqual({ events: [], next: 15, done: true });
   });
 
   it("serves a running task's page from its object", async () => {

@@ -31,6 +31,8 @@ export const taskEvents = {
   alarms: [] as string[],
   /** Every status document recorded in the task index, in order. */
   indexed: [] as TaskStatusDocument[],
+  /** Calls of `events()` on the Task objects: each one reads the object's storage. */
+  eventReads: 0,
 };
 
 /** The real task index, with what it is told recorded. */
@@ -64,6 +66,11 @@ export class Task extends RealTask {
     taskEvents.alarms.push(this.ctx.id.toString());
     return super.alarm();
   }
+
+  override async events(...args: Parameters<RealTask["events"]>): ReturnType<RealTask["events"]> {
+    taskEvents.eventReads++;
+    return super.events(...args);
+  }
 }
 
 /** What the next sandboxes do. Reset before each test (see helpers.ts). */
@@ -80,6 +87,8 @@ export const sandboxScript = {
   endStreamAfterFrames: null as number | null,
   /** Results of the next repository steps, by step, instead of the stand-in's success (raw stdout). */
   stepOutputs: {} as Partial<Record<"checkout" | "finish" | "pack" | "unpack", string>>,
+  /** How long the next command of each kind takes before it runs: a repository step, or the empty command (`probe`) that takes a container. */
+  execDelaysMs: {} as Partial<Record<"probe" | "checkout" | "finish" | "pack" | "unpack", number>>,
   destroy: "ok" as "ok" | "throw" | "hang",
 };
 
@@ -117,6 +126,7 @@ export function resetSandboxScript(): void {
   sandboxScript.startDelayMs = 0;
   taskEvents.alarms = [];
   taskEvents.indexed = [];
+  taskEvents.eventReads = 0;
   sandboxScript.runs = [];
   sandboxScript.loseContainerAfterFrames = null;
   sandboxScript.endStreamAfterFrames = null;
@@ -130,6 +140,7 @@ export function resetSandboxScript(): void {
   sandboxEvents.grants = [];
   sandboxEvents.cwds = [];
   sandboxScript.stepOutputs = {};
+  sandboxScript.execDelaysMs = {};
 }
 
 /** Cuts a stream after `frames` chunks: with an error (a lost container) or a clean end. */
@@ -204,8 +215,14 @@ export class Sandbox extends StubSandbox {
     const step = stepOf(command);
     const startError = sandboxScript.startErrors.shift();
     if (startError !== undefined) throw new Error(startError);
+    if (step !== null) sandboxEvents.steps.push({ sandboxId: this.ctx.id.toString(), step, env: { ...options?.env } });
+    const kind = step ?? (command === "true" ? "probe" : null);
+    const delay = kind === null ? undefined : sandboxScript.execDelaysMs[kind];
+    if (kind !== null && delay !== undefined) {
+      delete sandboxScript.execDelaysMs[kind];
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
     if (step !== null) {
-      sandboxEvents.steps.push({ sandboxId: this.ctx.id.toString(), step, env: { ...options?.env } });
       const scripted = sandboxScript.stepOutputs[step];
       if (scripted !== undefined) {
         delete sandboxScript.stepOutputs[step];

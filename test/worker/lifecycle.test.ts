@@ -1,384 +1,160 @@
-/**
- * Every way a task ends, driven through the real Worker and Task object with
- * faults at the container boundary: cancel at each stage, the alarm's
- * deadline with nobody connected, Claude Code's own timeout, a lost
- * container, a log stream that breaks while the process runs, waiting for
- * capacity and giving up on it, and the bounds on output and events.
- * Whatever happens, the task ends once, its container is destroyed and its
- * result is stored.
- */
-import { runInDurableObject } from "cloudflare:test";
+/** The lifecycle's pure rules, as tables: transitions, outcomes, alarms and backoff. */
 import { describe, expect, it } from "vitest";
-import type { TaskResult, TaskStatusDocument } from "../../worker/src/contract.js";
-import { eventsKey, LIMITS, resultKey } from "../../worker/src/contract.js";
-import { START_LEASE_MS } from "../../worker/src/tasks/task-object.js";
-import { sandboxEvents, sandboxScript, Task, taskEvents } from "./harness.js";
+import { LIMITS, TASK_STATUSES, type TaskStatus } from "../../worker/src/contract.js";
 import {
-  auth,
-  call,
-  cancel,
-  captureLogs,
-  eventsOf,
-  eventually,
-  expectGapless,
-  freshState,
-  getJson,
-  NO_INSTANCE,
-  noContainers,
-  postWithEnv,
-  sandboxDestroyed as expectDestroyed,
-  statusBecomes,
-  storedResult,
-  stubEventTypes,
-  submitted,
-  taskStorage,
-  testEnv,
-} from "./helpers.js";
+  type ClaudeFinal,
+  type LifecycleTrigger,
+  nextAlarmAt,
+  queueBackoffMs,
+  queueDeadline,
+  runOutcome,
+  taskGraceMs,
+  transition,
+  WATCHDOG_INTERVAL_MS,
+} from "../../worker/src/tasks/lifecycle.js";
+import { replacesStored } from "../../worker/src/tasks/task-index.js";
 
-freshState();
-const logs = captureLogs();
+const succeeded = { kind: "claude_ended", outcome: { status: "succeeded", error: null } } as const satisfies LifecycleTrigger;
 
-async function submitWith(overrides: Record<string, string>, body: Record<string, unknown>): Promise<TaskStatusDocument> {
-  const response = await postWithEnv("/tasks", body, overrides);
-  expect(response.status).toBe(202);
-  return (await response.json()) as TaskStatusDocument;
-}
+const triggers: [string, LifecycleTrigger][] = [
+  ["cancel", { kind: "cancel" }],
+  ["container_acquired", { kind: "container_acquired" }],
+  ["container_unavailable", { kind: "container_unavailable" }],
+  ["queue_timeout", { kind: "queue_timeout", queueTimeoutMs: 1000 }],
+  ["claude_ended", succeeded],
+  ["deadline_passed", { kind: "deadline_passed", timeoutMs: 1000 }],
+  ["container_lost", { kind: "container_lost" }],
+];
 
-describe("cancel", () => {
-  it("stops a running task: Claude Code killed, container destroyed, output so far stored", async () => {
-    const { taskId } = await submitted({ task: "forever\n@stub hang" });
-    await eventually(async () => ((await eventsOf(taskId)).length >= 6 ? true : undefined));
-    const response = await cancel(taskId);
-    expect(response.status).toBe(202);
-    expect(((await response.json()) as TaskStatusDocument).status).toBe("cancelled");
-    const result = await storedResult(taskId);
-    expect(result).toMatchObject({ status: "cancelled", success: false, exitCode: null, error: { code: "task_cancelled" } });
-    // What it printed before the cancel is kept.
-    expect(result.stdout).toContain('"subtype":"init"');
-    expect(result.stdout).toContain("hello from the stub");
-    // The result is stored first, then Claude Code is stopped and the container destroyed.
-    await expectDestroyed(taskId);
-    expect(sandboxEvents.kills.length).toBe(1);
-    const events = await eventsOf(taskId);
-    expect(events.at(-1)).toMatchObject({ type: "end", data: { status: "cancelled" } });
-    expect(events.at(-2)).toMatchObject({ type: "result", data: { success: false, error: { code: "task_cancelled" } } });
+/** status → trigger → the resulting status ("-" when the trigger means nothing). */
+const expected: Record<TaskStatus, Record<string, string>> = {
+  queued: {
+    cancel: "cancelled",
+    container_acquired: "running",
+    container_unavailable: "queued",
+    queue_timeout: "failed",
+    claude_ended: "-",
+    deadline_passed: "-",
+    container_lost: "-",
+  },
+  running: {
+    cancel: "cancelled",
+    container_acquired: "-",
+    container_unavailable: "-",
+    queue_timeout: "-",
+    claude_ended: "succeeded",
+    deadline_passed: "timed_out",
+    container_lost: "failed",
+  },
+  succeeded: {},
+  failed: {},
+  timed_out: {},
+  cancelled: {},
+};
+
+describe("transition", () => {
+  const cases = TASK_STATUSES.flatMap((status) => triggers.map(([name, trigger]) => [status, name, trigger] as const));
+  it.each(cases)("%s + %s", (status, name, trigger) => {
+    const result = transition(status, trigger);
+    const wanted = expected[status][name] ?? "-";
+    if (wanted === "-") expect(result).toEqual({ kind: "ignored" });
+    else expect("status" in result ? result.status : undefined).toBe(wanted);
   });
 
-  it("stops a queued task before it ever gets a container", async () => {
-    noContainers();
-    const { taskId } = await submitted({ task: "waiting" });
-    await eventually(async () => (sandboxEvents.starts.length >= 1 ? true : undefined));
-    expect((await getJson<TaskStatusDocument>(`/tasks/${taskId}`)).body.status).toBe("queued");
-    expect((await cancel(taskId)).status).toBe(202);
-    const result = await storedResult(taskId);
-    expect(result).toMatchObject({ status: "cancelled", startedAt: null, exitCode: null, error: { code: "task_cancelled" } });
-    expect((await eventsOf(taskId)).map((event) => event.type)).toEqual(["status", "result", "end"]);
-  });
-
-  it("answers 409 task_finished for a finished task, also once its object is cleared", async () => {
-    const { taskId } = await submitted({ task: "done" });
-    await storedResult(taskId);
-    const response = await cancel(taskId);
-    expect(response.status).toBe(409);
-    expect(await response.json()).toEqual({ error: "Task has already finished", code: "task_finished", taskId, status: "succeeded" });
-    await eventually(async () => ((await taskStorage(taskId)).keys.length === 0 ? true : undefined));
-    expect((await cancel(taskId)).status).toBe(409);
-  });
-
-  it("answers 404 task_not_found for an unknown task", async () => {
-    const response = await cancel("3f1c1c3e-5a7b-4c8d-9e0f-112233445566");
-    expect(response.status).toBe(404);
-    expect(((await response.json()) as { code: string }).code).toBe("task_not_found");
+  it.each([
+    [{ kind: "cancel" }, "queued", { code: "task_cancelled", message: "The task was cancelled" }],
+    [{ kind: "queue_timeout", queueTimeoutMs: 600000 }, "queued", { code: "sandbox_unavailable", message: "No sandbox became available within 600000 ms" }],
+    [{ kind: "deadline_passed", timeoutMs: 5000 }, "running", { code: "task_timeout", message: "The task did not finish within 5000 ms" }],
+    [{ kind: "container_lost" }, "running", { code: "platform_interrupted", message: "The sandbox was lost before Claude Code finished" }],
+  ] as [LifecycleTrigger, TaskStatus, unknown][])("%o from %s ends with its error code", (trigger, status, error) => {
+    expect(transition(status, trigger)).toEqual({ kind: "end", status: expect.any(String), error });
   });
 });
 
-describe("deadlines", () => {
-  it("ends a task that never stops at timeout + grace by the alarm, with nobody connected", async () => {
-    const { taskId } = await submitted({ task: "never ends\n@stub hang", timeout: 1000 });
-    const started = Date.now();
-    const status = await statusBecomes(taskId, "timed_out", 10_000);
-    const elapsed = Date.now() - started;
-    // The test deployment's grace is 300 ms; the alarm must not fire early, nor much later.
-    expect(elapsed).toBeGreaterThanOrEqual(1000);
-    expect(elapsed).toBeLessThan(1000 + 300 + 2500);
-    expect(status.error).toEqual({ code: "task_timeout", message: "The task did not finish within 1000 ms" });
-    const result = await storedResult(taskId);
-    expect(result).toMatchObject({ status: "timed_out", success: false, timedOut: true, exitCode: null });
-    await expectDestroyed(taskId);
-    expect(sandboxEvents.kills.length).toBe(1);
+describe("runOutcome", () => {
+  const final = (subtype: string, isError = subtype !== "success", errors: string[] = []): ClaudeFinal => ({ subtype, isError, errors });
+  it.each([
+    ["success, exit 0", final("success"), 0, 10, "succeeded", null],
+    ["an error result with exit 0 (a failed model call)", final("error_during_execution"), 0, 10, "failed", "claude_error"],
+    ["is_error on a success subtype", final("success", true), 0, 10, "failed", "claude_error"],
+    ["max turns", final("error_max_turns"), 1, 10, "failed", "max_turns_reached"],
+    ["budget", final("error_max_budget_usd"), 1, 10, "failed", "budget_exceeded"],
+    ["success with a non-zero exit", final("success"), 3, 10, "failed", "claude_exit_nonzero"],
+    ["no result, exit 0", null, 0, 10, "failed", "claude_error"],
+    ["no result, exit 1", null, 1, 10, "failed", "claude_exit_nonzero"],
+    ["exit 124 at the timeout", null, 124, 1000, "timed_out", "task_timeout"],
+    ["exit 124 with a result at the timeout", final("success"), 124, 1000, "timed_out", "task_timeout"],
+    ["killed (no exit code) at the timeout", null, null, 1000, "timed_out", "task_timeout"],
+    ["exit 137 at the timeout", null, 137, 1500, "timed_out", "task_timeout"],
+    ["exit 124 before the timeout", null, 124, 999, "failed", "claude_exit_nonzero"],
+    ["killed before the timeout", null, null, 10, "failed", "claude_exit_nonzero"],
+  ] as const)("%s", (_name, finalMessage, exitCode, elapsedMs, status, code) => {
+    const outcome = runOutcome({ final: finalMessage, exitCode, elapsedMs, timeoutMs: 1000 });
+    expect(outcome.status).toBe(status);
+    expect(outcome.error?.code ?? null).toBe(code);
   });
 
-  it("reports Claude Code stopped by timeout(1) at the task timeout (exit 124) as timed_out", async () => {
-    sandboxScript.runs.push({ steps: [{ kind: "stdout", delayMs: 1100, text: "partial output\n" }], exitCode: 124 });
-    const { taskId } = await submitted({ task: "slow", timeout: 1000 });
-    const result = await storedResult(taskId);
-    expect(result).toMatchObject({ status: "timed_out", timedOut: true, exitCode: 124, error: { code: "task_timeout" } });
-    expect(result.stdout).toBe("partial output\n");
-  });
-
-  it("reports an exit 124 before the timeout as Claude Code's own failure", async () => {
-    sandboxScript.runs.push({ steps: [{ kind: "stderr", delayMs: 0, text: "boom\n" }], exitCode: 124 });
-    const { taskId } = await submitted({ task: "quick failure", timeout: 60_000 });
-    const result = await storedResult(taskId);
-    expect(result).toMatchObject({ status: "failed", timedOut: false, exitCode: 124, error: { code: "claude_exit_nonzero" } });
-    expect(result.output).toBe("boom\n");
+  it("quotes Claude Code's own errors in the message", () => {
+    const outcome = runOutcome({ final: final("error_during_execution", true, ["API Error: 500"]), exitCode: 1, elapsedMs: 1, timeoutMs: 1000 });
+    expect(outcome.error?.message).toBe("Claude Code reported an error (error_during_execution): API Error: 500");
   });
 });
 
-describe("the container", () => {
-  it("lost mid-task ends the task as failed platform_interrupted, with the result stored", async () => {
-    sandboxScript.loseContainerAfterFrames = 4;
-    const { taskId } = await submitted({ task: "lose me\n@stub delay=50" });
-    const result = await storedResult(taskId);
-    expect(result).toMatchObject({ status: "failed", success: false, exitCode: null, error: { code: "platform_interrupted" } });
-    await expectDestroyed(taskId);
-    expect((await eventsOf(taskId)).at(-1)).toMatchObject({ type: "end", data: { status: "failed" } });
-  });
-
-  it("whose log stream breaks while Claude Code runs is reattached: events resume without gaps or repeats", async () => {
-    sandboxScript.endStreamAfterFrames = 4;
-    const { taskId } = await submitted({ task: "reattach\n@stub delay=150\n@stub events=5" });
-    const result = await storedResult(taskId);
-    expect(result.status).toBe("succeeded");
-    expect(sandboxEvents.streams).toBeGreaterThanOrEqual(2);
-    const events = await eventsOf(taskId);
-    expectGapless(events);
-    expect(events.map((event) => event.type)).toEqual(stubEventTypes(5));
-    // Everything printed, the replayed part included, is in the result once.
-    expect(result.stdout.match(/"subtype":"init"/g)).toHaveLength(1);
-  });
-
-  it("that cannot be had waits queued, retried, and runs once one is free", async () => {
-    sandboxScript.startErrors = [NO_INSTANCE, "Maximum number of running container instances exceeded"];
-    const { taskId } = await submitted({ task: "patient" });
-    const result = await storedResult(taskId, 15_000);
-    expect(result.status).toBe("succeeded");
-    expect(sandboxEvents.starts.length).toBe(3);
-    const [queued, running] = await eventsOf(taskId);
-    expect([queued!.data, running!.data]).toEqual([{ status: "queued" }, { status: "running" }]);
-  });
-
-  it("that takes long to start leaves the alarm asleep meanwhile, instead of firing again and again", async () => {
-    sandboxScript.startDelayMs = 7_000;
-    const { taskId } = await submitted({ task: "cold start" });
-    await eventually(async () => (sandboxEvents.starts.length >= 1 ? true : undefined));
-    // The start in flight holds a lease: the next attempt, and the alarm, wait for it.
-    expect((await taskStorage(taskId)).alarm).toBeGreaterThanOrEqual(Date.now() + START_LEASE_MS - 10_000);
-    await new Promise((resolve) => setTimeout(resolve, 6_000));
-    const objectId = testEnv.TASKS.idFromName(taskId).toString();
-    expect(taskEvents.alarms.filter((id) => id === objectId).length).toBeLessThanOrEqual(1);
-    expect((await storedResult(taskId)).status).toBe("succeeded");
-    expect(sandboxEvents.starts.length).toBe(1);
-  }, 20_000);
-
-  it("that stays unavailable fails the task with sandbox_unavailable after the queue timeout", async () => {
-    noContainers();
-    const { taskId } = await submitWith({ QUEUE_TIMEOUT_MS: "1500" }, { task: "no luck" });
-    const started = Date.now();
-    const result = await storedResult(taskId);
-    expect(Date.now() - started).toBeLessThan(5_000);
-    expect(result).toMatchObject({ status: "failed", startedAt: null, error: { code: "sandbox_unavailable" } });
-    expect(result.error!.message).toBe("No sandbox became available within 1500 ms");
-  });
-
-  it("that fails to start for another reason three times fails the task with platform_interrupted", async () => {
-    sandboxScript.startErrors = ["image pull failed", "image pull failed", "image pull failed"];
-    const { taskId } = await submitted({ task: "broken image" });
-    const result = await storedResult(taskId, 15_000);
-    expect(result).toMatchObject({ status: "failed", error: { code: "platform_interrupted", message: "The sandbox could not start Claude Code" } });
-    expect(sandboxEvents.starts.length).toBe(3);
-  });
-
-  it("that cannot be destroyed still lets the task end and be stored, with a warning", async () => {
-    sandboxScript.destroy = "throw";
-    const { taskId } = await submitted({ task: "sticky" });
-    expect((await storedResult(taskId)).status).toBe("succeeded");
-    await eventually(async () => (logs.records().some((record) => record.code === "sandbox_destroy_failed") ? true : undefined));
-  });
-
-  it("survives its object being rebuilt mid-run (a redeploy): a fresh instance's alarm reattaches, and the task ends", async () => {
-    const { taskId } = await submitted({ task: "redeploy me\n@stub hang", timeout: 4000 });
-    await eventually(async () => ((await eventsOf(taskId)).length >= 6 ? true : undefined));
-    const streams = sandboxEvents.streams;
-    await runInDurableObject(testEnv.TASKS.get(testEnv.TASKS.idFromName(taskId)), async (_instance, state) => {
-      // The same stored task under new code: nothing of the old instance's memory.
-      const rebuilt = new Task(state, testEnv);
-      await rebuilt.alarm();
-      expect(await rebuilt.status()).toMatchObject({ taskId, status: "running" });
-    });
-    // It reattached to Claude Code's log stream...
-    await eventually(async () => (sandboxEvents.streams > streams ? true : undefined), 5_000, "a new log stream");
-    expect(sandboxEvents.starts.length).toBe(1);
-    // ...and the task still ends, once, by its deadline.
-    const result = await storedResult(taskId);
-    expect(result).toMatchObject({ status: "timed_out", error: { code: "task_timeout" } });
-    const events = await eventsOf(taskId);
-    expectGapless(events);
-    expect(events.filter((event) => event.type === "end")).toHaveLength(1);
-    expect(events.filter((event) => event.type === "init")).toHaveLength(1);
-    await expectDestroyed(taskId);
-  });
-
-  it("whose destroy hangs does not hold the result back: it is stored first, readable as soon as the task ended", async () => {
-    sandboxScript.destroy = "hang";
-    // With a grace of 3 s, the wait for the destroy is 3 s.
-    const { taskId } = await submitWith({ DEADLINE_GRACE_MS: "3000" }, { task: "hung destroy, quick result" });
-    await statusBecomes(taskId, "succeeded");
-    const response = await call(`/tasks/${taskId}/result`, { headers: auth() });
-    expect(response.status).toBe(200);
-    expect(((await response.json()) as TaskResult).status).toBe("succeeded");
-    // In R2 while the destroy still hangs.
-    expect(await testEnv.RESULTS.head(resultKey(taskId))).not.toBeNull();
-    const destroyTimedOut = () => logs.records().some((record) => record.taskId === taskId && record.code === "sandbox_destroy_timeout");
-    expect(destroyTimedOut()).toBe(false);
-    await eventually(async () => (destroyTimedOut() ? true : undefined), 10_000, "the destroy to be given up on");
-  });
-
-  it("whose destroy never answers is given up on after the wait, with a warning", async () => {
-    sandboxScript.destroy = "hang";
-    const { taskId } = await submitted({ task: "hung destroy" });
-    const started = Date.now();
-    expect((await storedResult(taskId)).status).toBe("succeeded");
-    expect(Date.now() - started).toBeLessThan(5_000);
-    // The result does not wait for the destroy: the warning follows once the wait is over.
-    await eventually(async () => (logs.records().some((record) => record.taskId === taskId && record.code === "sandbox_destroy_timeout") ? true : undefined), 5_000);
-    expect(Date.now() - started).toBeLessThan(5_000);
-    expect(logs.records()).toContainEqual(expect.objectContaining({ event: "task", taskId, code: "sandbox_destroy_timeout" }));
+describe("nextAlarmAt", () => {
+  const now = 1_000_000;
+  const clock = { queueStartedAt: now - 1000, startedAt: null, timeoutMs: 60_000, graceMs: 30_000, queueTimeoutMs: 600_000, nextAttemptAt: null };
+  it.each([
+    ["a queued task asks again at its next attempt", { ...clock, status: "queued", nextAttemptAt: now + 4000 }, now + 4000],
+    ["a queued task with no attempt planned asks now", { ...clock, status: "queued" }, now],
+    ["a queued task never waits past its queue deadline", { ...clock, status: "queued", nextAttemptAt: now + 10_000_000 }, now - 1000 + 600_000],
+    ["a task waiting for its branch has no queue deadline", { ...clock, status: "queued", queueStartedAt: null, nextAttemptAt: now + 10_000_000 }, now + 10_000_000],
+    ["a running task wakes for the watchdog", { ...clock, status: "running", startedAt: now }, now + WATCHDOG_INTERVAL_MS],
+    ["a running task wakes at its deadline when sooner", { ...clock, status: "running", startedAt: now - 85_000 }, now - 85_000 + 90_000],
+    ["a finished task needs none", { ...clock, status: "succeeded" }, null],
+  ] as const)("%s", (_name, input, wanted) => {
+    expect(nextAlarmAt(input, now)).toBe(wanted);
   });
 });
 
-describe("Claude Code's outcome", () => {
-  it("is decided by its final result message: a budget stop is failed budget_exceeded", async () => {
-    const { taskId } = await submitted({ task: "spend\n@stub budget", maxBudgetUsd: 0.01 });
-    const result = await storedResult(taskId);
-    expect(result).toMatchObject({ status: "failed", exitCode: 1, error: { code: "budget_exceeded" } });
-    expect(result.error!.message).toContain("Reached maximum budget");
-  });
-
-  it("a successful result with a non-zero exit is failed claude_exit_nonzero", async () => {
-    const { taskId } = await submitted({ task: "odd exit\n@stub exit=3" });
-    expect(await storedResult(taskId)).toMatchObject({ status: "failed", exitCode: 3, error: { code: "claude_exit_nonzero" } });
-  });
-
-  it("an exit 0 after an error result is failed claude_error", async () => {
-    sandboxScript.runs.push({
-      steps: [{ kind: "stdout", delayMs: 0, text: `${JSON.stringify({ type: "result", subtype: "error_during_execution", is_error: true, errors: ["API Error: 529 overloaded"], result: "" })}\n` }],
-      exitCode: 0,
-    });
-    const { taskId } = await submitted({ task: "model failed" });
-    const result = await storedResult(taskId);
-    expect(result).toMatchObject({ status: "failed", exitCode: 0, error: { code: "claude_error" } });
-    expect(result.error!.message).toBe("Claude Code reported an error (error_during_execution): API Error: 529 overloaded");
-  });
-
-  it("a max-turns stop is failed max_turns_reached", async () => {
-    sandboxScript.runs.push({
-      steps: [{ kind: "stdout", delayMs: 0, text: `${JSON.stringify({ type: "result", subtype: "error_max_turns", is_error: true, num_turns: 2 })}\n` }],
-      exitCode: 1,
-    });
-    const { taskId } = await submitted({ task: "loop", maxTurns: 2 });
-    expect(await storedResult(taskId)).toMatchObject({ status: "failed", error: { code: "max_turns_reached" }, usage: { numTurns: 2 } });
-  });
-
-  it("no result message and exit 0 is failed claude_error", async () => {
-    sandboxScript.runs.push({ steps: [{ kind: "stdout", delayMs: 0, text: "not json at all\n" }], exitCode: 0 });
-    const { taskId } = await submitted({ task: "silent" });
-    const result = await storedResult(taskId);
-    expect(result).toMatchObject({ status: "failed", exitCode: 0, result: "", error: { code: "claude_error", message: "Claude Code ended without a result" } });
-    expect(result.stdout).toBe("not json at all\n");
+describe("queueDeadline", () => {
+  it("counts the queue timeout from the start of the wait, and runs none while the task waits behind others", () => {
+    expect(queueDeadline({ queueStartedAt: 5000, queueTimeoutMs: 1000 })).toBe(6000);
+    expect(queueDeadline({ queueStartedAt: null, queueTimeoutMs: 1000 })).toBeNull();
   });
 });
 
-describe("bounds", () => {
-  it("keeps the last MAX_OUTPUT_BYTES of 30 MB of output, marked truncated", async () => {
-    const { taskId } = await submitWith({ MAX_OUTPUT_BYTES: "65536" }, { task: "loud\n@stub bytes=30000000" });
-    const result = await storedResult(taskId, 60_000);
-    expect(result.status).toBe("succeeded");
-    expect(result.truncated).toBe(true);
-    const bytes = new TextEncoder().encode(result.stdout).byteLength;
-    expect(bytes).toBeLessThanOrEqual(65536);
-    expect(bytes).toBeGreaterThan(60_000);
-    // The end of the output is what is kept: Claude Code's final result line.
-    expect(result.stdout.trimEnd().split("\n").at(-1)).toContain('"type":"result"');
-    // Filler is not stream-json: the events are only the run's own.
-    expect((await eventsOf(taskId)).length).toBe(10);
-  }, 90_000);
-
-  it("keeps the last MAX_OUTPUT_BYTES of a large stderr, marked truncated", async () => {
-    const chunk = `${"e".repeat(49_999)}\n`;
-    sandboxScript.runs.push({
-      steps: [
-        ...Array.from({ length: 4 }, () => ({ kind: "stderr" as const, delayMs: 0, text: chunk })),
-        { kind: "stderr", delayMs: 0, text: "the end of stderr\n" },
-        { kind: "stdout", delayMs: 0, text: `${JSON.stringify({ type: "result", subtype: "success", is_error: false, result: "ok" })}\n` },
-      ],
-      exitCode: 0,
-    });
-    const { taskId } = await submitWith({ MAX_OUTPUT_BYTES: "65536" }, { task: "noisy stderr" });
-    const result = await storedResult(taskId);
-    expect(result.status).toBe("succeeded");
-    expect(result.truncated).toBe(true);
-    const bytes = new TextEncoder().encode(result.stderr).byteLength;
-    expect(bytes).toBeLessThanOrEqual(65536);
-    expect(bytes).toBeGreaterThan(60_000);
-    expect(result.stderr.endsWith("the end of stderr\n")).toBe(true);
-    // stdout was small: all of it is kept.
-    expect(result.stdout).toContain('"result":"ok"');
-  });
-
-  it("cuts tool inputs and results in events to 4 KiB, marked truncated", async () => {
-    const big = "é".repeat(10_000);
-    const line = (message: unknown) => `${JSON.stringify(message)}\n`;
-    sandboxScript.runs.push({
-      steps: [
-        { kind: "stdout", delayMs: 0, text: line({ type: "assistant", uuid: "a1", message: { content: [{ type: "tool_use", id: "t1", name: "Write", input: { content: big } }] } }) },
-        { kind: "stdout", delayMs: 0, text: line({ type: "user", uuid: "u1", message: { content: [{ type: "tool_result", tool_use_id: "t1", content: big }] } }) },
-        { kind: "stdout", delayMs: 0, text: line({ type: "result", subtype: "success", is_error: false, result: "ok" }) },
-      ],
-      exitCode: 0,
-    });
-    const { taskId } = await submitted({ task: "big tools" });
-    await storedResult(taskId);
-    const events = await eventsOf(taskId);
-    const toolUse = events.find((event) => event.type === "tool_use")!;
-    const toolResult = events.find((event) => event.type === "tool_result")!;
-    expect(toolUse.data).toMatchObject({ truncated: true });
-    expect(new TextEncoder().encode(String((toolUse.data as { input: unknown }).input)).byteLength).toBeLessThanOrEqual(LIMITS.eventToolBytes);
-    // A cut input is the start of its JSON text, as a string of at most 4 KiB of UTF-8.
-    const input = (toolUse.data as { input: unknown }).input;
-    expect(typeof input).toBe("string");
-    expect(new TextEncoder().encode(input as string).byteLength).toBeLessThanOrEqual(4096);
-    expect(new TextEncoder().encode(input as string).byteLength).toBeGreaterThan(4096 - 4);
-    expect(input as string).toMatch(/^\{"content":"é+$/);
-    expect(toolResult.data).toMatchObject({ truncated: true });
-    expect(new TextEncoder().encode((toolResult.data as { content: string }).content).byteLength).toBeLessThanOrEqual(LIMITS.eventToolBytes);
-    const content = (toolResult.data as { content: unknown }).content;
-    expect(typeof content).toBe("string");
-    expect(new TextEncoder().encode(content as string).byteLength).toBeLessThanOrEqual(4096);
+describe("taskGraceMs", () => {
+  it("is the deployment's grace, plus both repository steps for a repository task", () => {
+    expect(taskGraceMs({ graceMs: 30_000, repository: null })).toBe(30_000);
+    expect(taskGraceMs({ graceMs: 30_000, repository: { branch: "b" } })).toBe(30_000 + 2 * LIMITS.repositoryStepSeconds * 1000);
   });
 });
 
-describe("secrets", () => {
-  it("never appear in a result or an event, even when the container prints them", async () => {
-    const token = "test-token-current-0123456789abcdef";
-    const oauth = "fake-oauth-test-oauth-credential";
-    sandboxScript.runs.push({
-      steps: [
-        { kind: "stdout", delayMs: 0, text: `${JSON.stringify({ type: "assistant", uuid: "a1", message: { content: [{ type: "text", text: `leak ${token} ${oauth}` }] } })}\n` },
-        { kind: "stderr", delayMs: 0, text: `env: ${oauth}\n` },
-        { kind: "stdout", delayMs: 0, text: `${JSON.stringify({ type: "result", subtype: "success", is_error: false, result: `done ${token}` })}\n` },
-      ],
-      exitCode: 0,
-    });
-    const { taskId } = await submitted({ task: "leaky" });
-    const result = await storedResult(taskId);
-    // What the API answers, and what R2 holds.
-    const stored = await Promise.all([resultKey(taskId), eventsKey(taskId)].map(async (key) => (await testEnv.RESULTS.get(key))!.text()));
-    const everything = JSON.stringify(result) + JSON.stringify(await eventsOf(taskId)) + stored.join("");
-    expect(stored[0]).toContain("done [redacted]");
-    expect(everything).not.toContain(token);
-    expect(everything).not.toContain(oauth);
-    expect(result.result).toBe("done [redacted]");
+describe("queueBackoffMs", () => {
+  it.each([
+    [1, 0, 1000],
+    [2, 0, 2000],
+    [3, 0, 4000],
+    [6, 0, 30_000],
+    [50, 0, 30_000],
+    [1, 0.999, 1200],
+    [6, 0.5, 33_000],
+  ])("attempt %i with spread %f waits %i ms", (attempt, random, wanted) => {
+    expect(queueBackoffMs(attempt, random)).toBe(wanted);
   });
 });
 
+describe("replacesStored (the task index)", () => {
+  it.each([
+    [null, "queued", true],
+    ["queued", "running", true],
+    ["running", "queued", false],
+    ["running", "succeeded", true],
+    ["queued", "cancelled", true],
+    ["succeeded", "succeeded", true],
+    ["succeeded", "running", false],
+    ["cancelled", "failed", false],
+  ] as const)("%s then %s → %s", (stored, incoming, wanted) => {
+    expect(replacesStored(stored, incoming)).toBe(wanted);
+  });
+});

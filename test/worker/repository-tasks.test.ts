@@ -9,8 +9,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import type { WorkerEnv } from "../../worker/src/env.js";
-import type { TaskRequest } from "../../worker/src/http/validation.js";
-import type { TaskSubmission } from "../../worker/src/tasks/task-object.js";
+import type { TaskRequest, TaskSubmission } from "../../worker/src/tasks/submission.js";
 import { artifactKey, type RepositoryDocument, type TaskListDocument, type TaskStatusDocument, workspaceKey } from "../../worker/src/contract.js";
 import { branchQueueName, MAX_QUEUED_PER_BRANCH } from "../../worker/src/repositories/branch-queue.js";
 import { RESULT_MARKER } from "../../worker/src/repositories/script.js";

@@ -140,6 +140,14 @@ export const SETTING_VARS = {
   githubApiUrl: "GITHUB_API_URL",
 } as const;
 
+/** Any UUID, in either case: what the API accepts as a task id (and Claude Code reports as a session id). */
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `value` is a UUID (any version, either case): task ids are UUIDv7, and the API accepts any UUID. */
+export function isUuid(value: string): boolean {
+  return UUID_PATTERN.test(value);
+}
+
 /** Prefix of every object the Worker writes to the results bucket. */
 export const RESULT_KEY_PREFIX = "tasks/";
 
@@ -244,8 +252,12 @@ export const LIMITS = {
   maxTurns: 500,
   /** Default time the Worker waits beyond the task timeout, in ms. */
   deadlineGraceMs: 30_000,
+  /** Largest configurable `DEADLINE_GRACE_MS`, in ms. */
+  ceilingDeadlineGraceMs: 600_000,
   /** Default longest wait for a container, in ms. */
   queueTimeoutMs: 600_000,
+  /** Largest configurable `QUEUE_TIMEOUT_MS`, in ms. */
+  ceilingQueueTimeoutMs: 24 * 3_600_000,
   /** Default bytes of stdout and of stderr a result keeps. */
   maxOutputBytes: 1024 * 1024,
   /** Largest configurable `MAX_OUTPUT_BYTES`. */
@@ -277,6 +289,13 @@ export const LIMITS = {
   /** Seconds a repository step (checkout, commit and push, archive) may take. */
   repositoryStepSeconds: 600,
 } as const;
+
+/**
+ * What a repository task's deadline adds to the grace: its steps before and
+ * after Claude Code (checkout or restore; commit, push and archive), each
+ * allowed `LIMITS.repositoryStepSeconds`.
+ */
+export const REPOSITORY_STEPS_GRACE_MS = 2 * LIMITS.repositoryStepSeconds * 1000;
 
 // ---------------------------------------------------------------------------
 // The documents of the HTTP API. Types only: the CLI imports them so that a
@@ -431,7 +450,7 @@ export interface TaskEventsPage {
   events: TaskEvent[];
   /** The last `seq` returned (`after` when the page is empty): pass it as `?after=` next. */
   next: number;
-  /** Whether this page holds the `end` event. */
+  /** Whether nothing follows: this page holds the `end` event, or the task ended and `after` is at or past it. */
   done: boolean;
 }
 

@@ -1,7 +1,8 @@
 /**
  * The Worker's settings, read from its plain-text vars. A malformed value is a
- * deployment mistake, answered with a 500 `settings_invalid` that names the
- * variable (never its value), not silently replaced by a default.
+ * deployment mistake: `readSettings` throws a `SettingsError` that names the
+ * variables (never their values), which the API answers as a 500
+ * `settings_invalid`; it is never silently replaced by a default.
  */
 import {
   ALLOWED_HOST_PATTERN,
@@ -16,7 +17,6 @@ import {
   SETTING_VARS,
   USD_AMOUNT_PATTERN,
 } from "./contract.js";
-import { ApiError } from "./http/errors.js";
 import { GITHUB_API_URL, githubWebHost } from "./repositories/github.js";
 
 export interface Settings {
@@ -53,7 +53,16 @@ export interface Settings {
   githubHost: string;
 }
 
-type SettingsSource = Partial<Record<(typeof SETTING_VARS)[keyof typeof SETTING_VARS], unknown>>;
+/** The bindings the settings are read from: the plain-text vars, any of them unset. */
+export type SettingsSource = Partial<Record<(typeof SETTING_VARS)[keyof typeof SETTING_VARS], unknown>>;
+
+/** The settings of this deployment are not valid: `variables` names the malformed ones. */
+export class SettingsError extends Error {
+  constructor(readonly variables: readonly string[]) {
+    super(`Invalid settings: ${variables.join(", ")}`);
+    this.name = "SettingsError";
+  }
+}
 
 /** Reads one var: undefined when unset or empty, the parsed value, or `INVALID`. */
 const INVALID = Symbol("invalid");
@@ -112,7 +121,7 @@ function apiUrl(value: unknown, allowLoopbackHttp: boolean): Parsed<string> {
   return url.href.replace(/\/$/, "");
 }
 
-/** Reads and validates the settings; throws `ApiError("settings_invalid")` naming the bad variables (never their values). */
+/** Reads and validates the settings; throws a `SettingsError` naming the bad variables (never their values). */
 export function readSettings(env: SettingsSource): Settings {
   const invalid: string[] = [];
   const read = <T>(name: string, parsed: Parsed<T>): T | undefined => {
@@ -126,8 +135,8 @@ export function readSettings(env: SettingsSource): Settings {
   const maxTimeout = read(v.maxTimeoutMs, integer(env[v.maxTimeoutMs], LIMITS.minTimeoutMs, LIMITS.ceilingTimeoutMs));
   const permissionMode = read(v.permissionMode, choice(env[v.permissionMode], PERMISSION_MODES));
   const credentialMode = read(v.credentialMode, choice(env[v.credentialMode], CREDENTIAL_MODES));
-  const deadlineGraceMs = read(v.deadlineGraceMs, integer(env[v.deadlineGraceMs], 0, 600_000));
-  const queueTimeoutMs = read(v.queueTimeoutMs, integer(env[v.queueTimeoutMs], 0, 24 * 3_600_000));
+  const deadlineGraceMs = read(v.deadlineGraceMs, integer(env[v.deadlineGraceMs], 0, LIMITS.ceilingDeadlineGraceMs));
+  const queueTimeoutMs = read(v.queueTimeoutMs, integer(env[v.queueTimeoutMs], 0, LIMITS.ceilingQueueTimeoutMs));
   const maxOutputBytes = read(v.maxOutputBytes, integer(env[v.maxOutputBytes], 1024, LIMITS.ceilingOutputBytes));
   const maxBudgetUsd = read(v.maxBudgetUsd, usd(env[v.maxBudgetUsd]));
   const allowInsecureCallbacks = read(v.allowInsecureCallbacks, choice(env[v.allowInsecureCallbacks], ["true", "false"] as const));
@@ -136,12 +145,12 @@ export function readSettings(env: SettingsSource): Settings {
   const githubAppId = read(v.githubAppId, integer(env[v.githubAppId], 1, Number.MAX_SAFE_INTEGER));
   const githubRepos = read(v.githubRepos, commaList(env[v.githubRepos], GITHUB_REPO_PATTERN));
   const githubApiUrl = read(v.githubApiUrl, apiUrl(env[v.githubApiUrl], allowInsecureCallbacks === "true"));
-  if (invalid.length > 0) throw new ApiError("settings_invalid", { details: { variables: invalid } });
+  if (invalid.length > 0) throw new SettingsError(invalid);
 
   const maxTimeoutMs = maxTimeout ?? LIMITS.maxTimeoutMs;
   const defaultTimeoutMs = defaultTimeout ?? Math.min(LIMITS.defaultTimeoutMs, maxTimeoutMs);
   if (defaultTimeoutMs > maxTimeoutMs) {
-    throw new ApiError("settings_invalid", { details: { variables: [v.defaultTimeoutMs, v.maxTimeoutMs] } });
+    throw new SettingsError([v.defaultTimeoutMs, v.maxTimeoutMs]);
   }
   const list = allowedHosts ?? [...DEFAULT_ALLOWED_HOSTS];
   return {

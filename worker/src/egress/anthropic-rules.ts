@@ -2,7 +2,7 @@
  * The rules of the door to the Anthropic API: which requests of the container
  * may leave with the Claude credential on them. Pure functions over plain
  * values, so each rule can be read and tested alone; the handler in
- * outbound.ts only reads the request, asks these rules, and forwards or refuses.
+ * anthropic-door.ts only reads the request, asks these rules, and forwards or refuses.
  *
  * Everything here is an allowlist taken from what the pinned Claude Code was
  * seen to send (test/container/fixtures/claude-code-api-recording.json, kept
@@ -10,11 +10,10 @@
  * path, query, body field, tool type or beta that Claude Code never sends is
  * not forwarded, whatever it would do.
  */
-import type { ClaudeCredential } from "../tasks/claude-command.js";
 import type { Refused } from "./refusal.js";
 
-/** Which kind of Claude credential the deployment holds. */
-export type CredentialKind = ClaudeCredential["kind"];
+/** Which kind of Claude credential the deployment holds: a subscription's OAuth token or an API key. */
+export type CredentialKind = "oauth" | "apiKey";
 
 /** A method and path the door forwards, with the query parameters it may carry. */
 export interface AllowedRoute {
@@ -110,6 +109,7 @@ export const EGRESS_REFUSALS = {
   tool_not_allowed: { status: 403, message: "The request names a server tool that is not allowed" },
   web_search_disabled: { status: 403, message: "Web search is turned off for this deployment" },
   content_source_not_allowed: { status: 403, message: "Content must be sent inline, not by URL or file id" },
+  credential_not_configured: { status: 502, message: "No Claude credential is configured" },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type EgressRefusalCode = keyof typeof EGRESS_REFUSALS;

@@ -11,8 +11,8 @@
  */
 import { type GitHubCredentials, repositoryToken } from "../repositories/github.js";
 import type { WorkerSecrets } from "../secrets.js";
-import { readSettings, type Settings } from "../settings.js";
-import { forwardToGit, type GitGrant } from "./git-door.js";
+import { readSettings, type Settings, type SettingsSource } from "../settings.js";
+import { forwardToGit, type GitGrant, gitRefusal } from "./git-door.js";
 
 /** What a task grants its sandbox's git (`Sandbox.grantRepository`). */
 export interface GitAccessGrant extends Omit<GitGrant, "token" | "ignorePathCase"> {
@@ -21,7 +21,7 @@ export interface GitAccessGrant extends Omit<GitGrant, "token" | "ignorePathCase
 }
 
 /** The deployment's GitHub credential, or null when it has none. */
-export function githubCredentials(env: WorkerSecrets & Parameters<typeof readSettings>[0]): GitHubCredentials | null {
+export function githubCredentials(env: WorkerSecrets & SettingsSource): GitHubCredentials | null {
   let appId: string | null = null;
   try {
     appId = readSettings(env).githubAppId;
@@ -65,7 +65,7 @@ async function tokenFor(grant: GitAccessGrant, credentials: GitHubCredentials | 
 /** The outbound handler behind `Sandbox.grantRepository`: the git door with the credential added outside. */
 export async function gitDoorWithCredentials(
   request: Request,
-  env: WorkerSecrets & Parameters<typeof readSettings>[0],
+  env: WorkerSecrets & SettingsSource,
   grant: GitAccessGrant,
 ): Promise<Response> {
   let token: string | null;
@@ -73,8 +73,7 @@ export async function gitDoorWithCredentials(
     token = await tokenFor(grant, githubCredentials(env), readSettings(env), Date.now());
   } catch {
     await request.body?.cancel();
-    console.log(JSON.stringify({ level: "warn", event: "egress", rule: "git_credential_unavailable", host: grant.host }));
-    return Response.json({ error: "The repository's credential could not be obtained", code: "git_credential_unavailable" }, { status: 502 });
+    return gitRefusal("git_credential_unavailable", grant.host);
   }
   return forwardToGit(request, {
     host: grant.host,

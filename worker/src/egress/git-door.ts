@@ -49,6 +49,7 @@ export const GIT_DOOR_REFUSALS = {
   signed_push_not_allowed: { status: 403, message: "Signed pushes and push options are not open to the sandbox" },
   ref_not_allowed: { status: 403, message: "A task may push only its own work branch" },
   ref_deletion_not_allowed: { status: 403, message: "A task may not delete its work branch" },
+  git_credential_unavailable: { status: 502, message: "The repository's credential could not be obtained" },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type GitRefusalCode = keyof typeof GIT_DOOR_REFUSALS;
@@ -221,7 +222,7 @@ export async function readPushBody(
 }
 
 /** Answers a refused request, and logs the rule that fired (never a header or the body). */
-function refusal(code: GitRefusalCode, host: string): Response {
+export function gitRefusal(code: GitRefusalCode, host: string): Response {
   return refusalResponse(GIT_DOOR_REFUSALS, code, host);
 }
 
@@ -239,7 +240,7 @@ export async function forwardToGit(
   const route = checkGitRoute(request.method, url, grant);
   if ("refused" in route) {
     await request.body?.cancel();
-    return refusal(route.refused, url.hostname);
+    return gitRefusal(route.refused, url.hostname);
   }
 
   let body: ReadableStream<Uint8Array> | null = null;
@@ -247,14 +248,14 @@ export async function forwardToGit(
     const encoding = request.headers.get("content-encoding");
     if (encoding !== null && encoding.trim().toLowerCase() !== "identity") {
       await request.body?.cancel();
-      return refusal("body_encoded", grant.host);
+      return gitRefusal("body_encoded", grant.host);
     }
     const push = await readPushBody(request.body);
-    if ("refused" in push) return refusal(push.refused, grant.host);
+    if ("refused" in push) return gitRefusal(push.refused, grant.host);
     const refused = checkRefUpdates(push.updates, grant);
     if (refused) {
       await push.body.cancel();
-      return refusal(refused.refused, grant.host);
+      return gitRefusal(refused.refused, grant.host);
     }
     body = push.body;
   } else if (route.phase === "rpc") {

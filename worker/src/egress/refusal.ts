@@ -1,5 +1,5 @@
 /**
- * How the egress doors (outbound.ts for the Anthropic API, git-door.ts for
+ * How the egress doors (anthropic-door.ts for the Anthropic API, git-door.ts for
  * the task's repository) answer a request they refuse: the rule's status and
  * fixed message as JSON `{error, code}`, never forwarded, and one log line
  * that names the host and the rule, never a header or the body.

@@ -1,34 +1,39 @@
 /**
- * The HTTP API: routes only. Each route authenticates, validates, and hands
- * the work to the task's Durable Object (tasks/task-object.ts), the task index
- * (tasks/task-index.ts) or R2 (storage/). Every JSON answer carries
- * `Cache-Control: no-store`, and each request but a healthy `/health` leaves one structured log line.
+ * The HTTP API: routes only. Each route declares whether it is open or needs
+ * the bearer token, and the router enforces it before the handler runs; the
+ * handler validates and hands the work to the task's Durable Object
+ * (tasks/task-object.ts), the task index (tasks/task-index.ts) or R2
+ * (storage/). Every JSON answer carries `Cache-Control: no-store`, and each
+ * request but a healthy `/health` leaves one structured log line.
  */
 import {
   ARTIFACTS,
   type ArtifactName,
   artifactKey,
+  CONSOLE_ASSETS,
   LIMITS,
   SERVICE_VERSION,
   type TaskResult,
   type TaskStatusDocument,
   workspaceKey,
 } from "../contract.js";
+import { claudeCredential } from "../egress/anthropic-door.js";
 import { githubCredentials } from "../egress/git-credentials.js";
-import { parseRepositoryUrl, type RepositoryRequest, RepositoryRequestError, resolveFollowUp } from "../repositories/request.js";
-import type { RepositoryPlan } from "../tasks/repository-run.js";
-import { claudeCredential } from "../egress/outbound.js";
 import type { WorkerEnv } from "../env.js";
-import { readSettings, type Settings } from "../settings.js";
-import { archivedEvents, EVENT_HEAD, loadResult } from "../storage/results.js";
+import { parseRepositoryUrl, type RepositoryRequest, RepositoryRequestError, resolveFollowUp } from "../repositories/request.js";
+import { readSettings, type Settings, SettingsError } from "../settings.js";
+import { archivedEvents, EVENT_HEAD, loadResult, ResultReadError } from "../storage/results.js";
 import { isTerminal } from "../tasks/lifecycle.js";
+import { taskIndex, taskObject } from "../tasks/object-stubs.js";
+import type { RepositoryPlan, TaskSubmission } from "../tasks/submission.js";
 import { newTaskId } from "../tasks/task-id.js";
-import { type ResultWait, type StartOutcome, type StoredEventsPage, taskIndex, taskObject, type TaskSubmission } from "../tasks/task-object.js";
+import type { ResultWait, StartOutcome, StoredEventsPage } from "../tasks/task-rpc.js";
 import { webhookKey } from "../webhooks/signature.js";
 import { authorize } from "./auth.js";
 import { ApiError, RATE_LIMIT_RETRY_AFTER_SECONDS, RETRY_AFTER_SECONDS } from "./errors.js";
 import { type RequestLog, writeRequestLog } from "./log.js";
 import { matchRoute, type Route } from "./router.js";
+import { eventStream } from "./sse.js";
 import { isJsonContentType, parseEventsQuery, parseListQuery, parseTaskId, parseTaskRequest, readBodyText } from "./validation.js";
 
 /** What a route handler gets. */
@@ -38,7 +43,7 @@ interface RequestContext {
   url: URL;
   params: Record<string, string>;
   log: RequestLog;
-  /** Which token the request carried, once authenticated. */
+  /** Which token the request carried: set before the handler of a `bearer` route runs. */
   tokenSlot?: "current" | "previous";
 }
 
@@ -49,6 +54,7 @@ const WAIT_SLICE_MS = 10_000;
 /** How long `/execute` keeps asking a task object that does not answer (a redeploy resets objects) before it gives up. */
 const UNREACHABLE_LIMIT_MS = 60_000;
 
+/** The bearer token check of every `bearer` route, run by `handleRequest` before the handler. */
 async function requireAuth(c: RequestContext): Promise<void> {
   const outcome = await authorize(c.request.headers.get("authorization"), {
     current: c.env.SERVER_AUTH_TOKEN,
@@ -121,7 +127,6 @@ async function repositoryPlan(c: RequestContext, request: RepositoryRequest, set
 
 /** Validates a task request and hands it to a new Task object; returns its first status document. */
 async function submitTask(c: RequestContext): Promise<TaskStatusDocument> {
-  await requireAuth(c);
   await requireRateLimit(c);
   if (!isJsonContentType(c.request.headers.get("content-type"))) throw new ApiError("unsupported_media_type");
   const text = await readBodyText(c.request);
@@ -172,6 +177,12 @@ function executeAnswer(c: RequestContext, result: TaskResult): Response {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// GET /: a browser is sent to the web console; anything else finds no API here.
+const home: Handler = async (c) => {
+  if (!(c.request.headers.get("accept") ?? "").includes("text/html")) throw new ApiError("not_found");
+  return new Response(null, { status: 302, headers: { Location: CONSOLE_ASSETS.consolePath } });
+};
+
 // GET /health: open, reveals no secret and no configuration.
 const health: Handler = async () =>
   json({ status: "healthy", platform: "cloudflare_sandboxes", auth_method: "bearer", version: SERVICE_VERSION });
@@ -184,7 +195,6 @@ const createTask: Handler = async (c) => {
 
 // GET /tasks: the deployment's tasks, newest first.
 const listTasks: Handler = async (c) => {
-  await requireAuth(c);
   const query = parseListQuery(c.url.searchParams);
   try {
     return json(await taskIndex(c.env).list({ limit: query.limit, before: query.cursor, status: query.status }));
@@ -223,9 +233,8 @@ const execute: Handler = async (c) => {
   }
 };
 
-/** Authenticates and reads the task id of a `/tasks/:taskId…` route. */
-async function taskIdOf(c: RequestContext): Promise<string> {
-  await requireAuth(c);
+/** Reads the task id of a `/tasks/:taskId…` route. */
+function taskIdOf(c: RequestContext): string {
   const taskId = parseTaskId(c.params.taskId ?? "");
   c.log.taskId = taskId;
   return taskId;
@@ -233,40 +242,15 @@ async function taskIdOf(c: RequestContext): Promise<string> {
 
 // GET /tasks/:taskId: the task's status document.
 const taskStatus: Handler = async (c) => {
-  const taskId = await taskIdOf(c);
+  const taskId = taskIdOf(c);
   const document = await findStatus(c.env, taskId);
   if (!document) throw new ApiError("task_not_found");
   return json(document);
 };
 
-/** Writes Server-Sent Events: `send` for an event stored as JSON text, `comment` for a keep-alive. */
-interface SseWriter {
-  send(seq: number, type: string, json: string): Promise<void>;
-  comment(text: string): Promise<void>;
-}
-
-/** A `text/event-stream` answer fed by `produce`; it ends when `produce` returns or the client goes away. */
-function eventStream(produce: (writer: SseWriter) => Promise<void>): Response {
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const writer = writable.getWriter();
-  const encoder = new TextEncoder();
-  const write = (text: string) => writer.write(encoder.encode(text));
-  void (async () => {
-    try {
-      // The stored JSON has no raw newline, so one `data:` line carries it.
-      await produce({ send: (seq, type, data) => write(`id: ${seq}\nevent: ${type}\ndata: ${data}\n\n`), comment: (text) => write(`: ${text}\n\n`) });
-      await writer.close();
-    } catch {
-      // The client went away (a write failed) or the task object did: the stream just ends.
-      await writer.abort().catch(() => undefined);
-    }
-  })();
-  return new Response(readable, { headers: { "Content-Type": "text/event-stream" } });
-}
-
 // GET /tasks/:taskId/events: SSE (live, with replay) or JSON pages for polling.
 const taskEvents: Handler = async (c) => {
-  const taskId = await taskIdOf(c);
+  const taskId = taskIdOf(c);
   const sse = (c.request.headers.get("accept") ?? "").includes("text/event-stream");
   const { after, limit } = parseEventsQuery(c.url.searchParams, sse ? c.request.headers.get("last-event-id") : null);
   const task = taskObject(c.env, taskId);
@@ -283,12 +267,15 @@ const taskEvents: Handler = async (c) => {
     if (!page) {
       const archive = await archivedEvents(c.env.RESULTS, taskId, after);
       if (!archive) throw new ApiError("task_not_found");
-      page = { events: [], next: after, done: false };
+      // The archive holds an ended task: a page that reaches its last event is done.
+      page = { events: [], next: after, done: true };
       for await (const event of archive) {
-        if (page.events.length === limit) break;
+        if (page.events.length === limit) {
+          page.done = false;
+          break;
+        }
         page.events.push(event.json);
         page.next = event.seq;
-        if (event.type === "end") page.done = true;
       }
     }
     // Events are stored as JSON text and passed through as they are.
@@ -336,7 +323,7 @@ const taskEvents: Handler = async (c) => {
 
 // POST /tasks/:taskId/cancel: stop a queued or running task.
 const cancelTask: Handler = async (c) => {
-  const taskId = await taskIdOf(c);
+  const taskId = taskIdOf(c);
   let outcome;
   try {
     outcome = await taskObject(c.env, taskId).cancel();
@@ -351,7 +338,7 @@ const cancelTask: Handler = async (c) => {
 
 // GET /tasks/:taskId/artifacts/:name: a file a repository task handed back, such as changes.patch.
 const taskArtifact: Handler = async (c) => {
-  const taskId = await taskIdOf(c);
+  const taskId = taskIdOf(c);
   const name = c.params.name ?? "";
   if (!Object.hasOwn(ARTIFACTS, name)) throw new ApiError("artifact_not_found");
   const artifact = await c.env.RESULTS.get(artifactKey(taskId, name as ArtifactName));
@@ -367,7 +354,7 @@ const taskArtifact: Handler = async (c) => {
 
 // GET /tasks/:taskId/result: the stored result of a finished task.
 const taskResult: Handler = async (c) => {
-  const taskId = await taskIdOf(c);
+  const taskId = taskIdOf(c);
   const stored = await loadResult(c.env.RESULTS, taskId);
   if (stored !== null) return json(stored);
   const task = taskObject(c.env, taskId);
@@ -384,16 +371,18 @@ const taskResult: Handler = async (c) => {
   throw new ApiError("result_not_found");
 };
 
-const ROUTES: Route<Handler>[] = [
-  { method: "GET", pattern: "/health", handler: health },
-  { method: "GET", pattern: "/tasks", handler: listTasks },
-  { method: "POST", pattern: "/tasks", handler: createTask },
-  { method: "POST", pattern: "/execute", handler: execute },
-  { method: "GET", pattern: "/tasks/:taskId", handler: taskStatus },
-  { method: "GET", pattern: "/tasks/:taskId/events", handler: taskEvents },
-  { method: "POST", pattern: "/tasks/:taskId/cancel", handler: cancelTask },
-  { method: "GET", pattern: "/tasks/:taskId/result", handler: taskResult },
-  { method: "GET", pattern: "/tasks/:taskId/artifacts/:name", handler: taskArtifact },
+/** Every route: `open` ones answer anyone; `bearer` ones answer only a request with a valid token (checked before the handler). */
+export const ROUTES: readonly Route<Handler>[] = [
+  { method: "GET", pattern: "/", auth: "open", handler: home },
+  { method: "GET", pattern: "/health", auth: "open", handler: health },
+  { method: "GET", pattern: "/tasks", auth: "bearer", handler: listTasks },
+  { method: "POST", pattern: "/tasks", auth: "bearer", handler: createTask },
+  { method: "POST", pattern: "/execute", auth: "bearer", handler: execute },
+  { method: "GET", pattern: "/tasks/:taskId", auth: "bearer", handler: taskStatus },
+  { method: "GET", pattern: "/tasks/:taskId/events", auth: "bearer", handler: taskEvents },
+  { method: "POST", pattern: "/tasks/:taskId/cancel", auth: "bearer", handler: cancelTask },
+  { method: "GET", pattern: "/tasks/:taskId/result", auth: "bearer", handler: taskResult },
+  { method: "GET", pattern: "/tasks/:taskId/artifacts/:name", auth: "bearer", handler: taskArtifact },
 ];
 
 /** Answers one request: route, handler, error codes, common headers and the log line. */
@@ -405,7 +394,9 @@ export async function handleRequest(request: Request, env: WorkerEnv): Promise<R
   try {
     if (match.kind === "route") {
       log.route = match.route.pattern;
-      response = await match.route.handler({ request, env, url, params: match.params, log });
+      const context: RequestContext = { request, env, url, params: match.params, log };
+      if (match.route.auth === "bearer") await requireAuth(context);
+      response = await match.route.handler(context);
     } else if (match.kind === "method_not_allowed") {
       log.route = match.pattern;
       response = errorResponse(log, new ApiError("method_not_allowed"));
@@ -416,6 +407,10 @@ export async function handleRequest(request: Request, env: WorkerEnv): Promise<R
   } catch (error) {
     if (error instanceof ApiError) {
       response = errorResponse(log, error);
+    } else if (error instanceof SettingsError) {
+      response = errorResponse(log, new ApiError("settings_invalid", { details: { variables: [...error.variables] } }));
+    } else if (error instanceof ResultReadError) {
+      response = errorResponse(log, new ApiError("result_read_failed", { extra: { taskId: error.taskId } }));
     } else {
       log.warnings.push(`unexpected_${error instanceof Error ? error.name : "value"}`.slice(0, 64));
       response = errorResponse(log, new ApiError("internal_error"));

@@ -11,6 +11,8 @@ export interface Route<Handler> {
   method: "GET" | "POST";
   /** e.g. `/tasks/:taskId/events` */
   pattern: string;
+  /** `open`: anyone; `bearer`: only a request with a valid API token, checked before the handler runs. */
+  auth: "open" | "bearer";
   handler: Handler;
 }
 

@@ -4,26 +4,11 @@
  * Order of checks: content type (415), size (413), JSON syntax, JSON shape,
  * then each field; the first failure decides the error code.
  */
-import { LIMITS, PERMISSION_MODES, type PermissionMode, TASK_STATUSES, type TaskStatus } from "../contract.js";
+import { isUuid, LIMITS, PERMISSION_MODES, type PermissionMode, TASK_STATUSES, type TaskStatus } from "../contract.js";
 import { parseRepositoryRequest, REPOSITORY_FIELDS, type RepositoryRequest, RepositoryRequestError } from "../repositories/request.js";
 import { readRequestAtMost } from "../streams.js";
-import { isUuid } from "../tasks/task-id.js";
+import type { TaskRequest } from "../tasks/submission.js";
 import { ApiError, type ApiErrorCode } from "./errors.js";
-
-/** A validated task request, with the deployment's defaults applied. */
-export interface TaskRequest {
-  task: string;
-  timeoutMs: number;
-  permissionMode: PermissionMode;
-  model?: string;
-  maxTurns?: number;
-  /** Passed to `claude --max-budget-usd`. */
-  maxBudgetUsd?: number;
-  /** Where the `task.finished` webhook goes. */
-  callbackUrl?: string;
-  /** The repository fields, when the task names a repository or a task to continue. */
-  repository?: RepositoryRequest;
-}
 
 /** What a request may ask for, given the deployment's settings. */
 export interface RequestDefaults {

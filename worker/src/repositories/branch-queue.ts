@@ -13,8 +13,7 @@
  * it never claimed its turn, after `UNCLAIMED_TURN_MS`: so a branch is never
  * blocked for good, and never dropped from a task that may still work on it.
  */
-import { LIMITS } from "../contract.js";
-import { taskGraceMs } from "../tasks/lifecycle.js";
+import { LIMITS, REPOSITORY_STEPS_GRACE_MS } from "../contract.js";
 import type { RepositorySource } from "./request.js";
 
 /** The queue of one repository and branch. */
@@ -36,16 +35,11 @@ export const BRANCH_RELEASE_MARGIN_MS = 300_000;
 /**
  * The longest a task may hold its branch from its turn: its wait for a
  * container (its queue timeout counts from its turn), its timeout, its grace
- * with the repository steps (`taskGraceMs`), and the release margin.
+ * with the repository steps (`REPOSITORY_STEPS_GRACE_MS`), and the release margin.
  */
 export function branchHoldMs(task: { queueTimeoutMs: number; timeoutMs: number; graceMs: number }): number {
   return task.queueTimeoutMs + task.timeoutMs + task.graceMs + BRANCH_RELEASE_MARGIN_MS;
 }
-
-/** The largest `QUEUE_TIMEOUT_MS` a deployment may set (settings.ts). */
-const CEILING_QUEUE_TIMEOUT_MS = 24 * 3_600_000;
-/** The largest `DEADLINE_GRACE_MS` a deployment may set (settings.ts). */
-const CEILING_DEADLINE_GRACE_MS = 600_000;
 
 /**
  * The longest any task may hold a branch: `branchHoldMs` of the longest
@@ -53,9 +47,9 @@ const CEILING_DEADLINE_GRACE_MS = 600_000;
  * head that was queued before heads claimed their turn.
  */
 export const MAX_BRANCH_HOLD_MS = branchHoldMs({
-  queueTimeoutMs: CEILING_QUEUE_TIMEOUT_MS,
+  queueTimeoutMs: LIMITS.ceilingQueueTimeoutMs,
   timeoutMs: LIMITS.ceilingTimeoutMs,
-  graceMs: taskGraceMs({ graceMs: CEILING_DEADLINE_GRACE_MS, repository: true }),
+  graceMs: LIMITS.ceilingDeadlineGraceMs + REPOSITORY_STEPS_GRACE_MS,
 });
 
 /**

@@ -11,9 +11,8 @@
  * Pull request titles and bodies go only to the GitHub API as JSON, never to
  * git or a shell, so they may hold any text except control characters.
  */
-import { ALLOWED_HOST_PATTERN } from "../contract.js";
+import { ALLOWED_HOST_PATTERN, isUuid } from "../contract.js";
 import { GITHUB_HOST } from "./github.js";
-import { isUuid } from "../tasks/task-id.js";
 import { isValidBranchName, isValidRefName } from "./ref-format.js";
 
 /** The fields of a task body this module reads; the body validator must accept them. */

@@ -18,7 +18,7 @@
  */
 
 import type { DiffStat } from "../contract.js";
-import { shellQuote } from "../tasks/claude-command.js";
+import { shellQuote } from "../shell-quote.js";
 
 /** A bash command and the environment it runs with (`bash -c command`, as the sandbox runs commands). */
 export interface ContainerScript {

@@ -23,7 +23,7 @@
  * Like script.ts, the scripts are constant commands; paths travel in the
  * environment, and stdout carries only the `CLAUDE_SANDBOX_RESULT` line.
  */
-import { isUuid } from "../tasks/task-id.js";
+import { isUuid } from "../contract.js";
 import { type ContainerScript, OUTPUT_FILES, pathEnv, REPOSITORY_PATHS, type RepositoryPaths, STEP_ENV, stepPrelude } from "./script.js";
 
 /** The archive's file name in `outputDir`: written by the pack, read by the unpack. */

@@ -95,6 +95,26 @@ function fileBytes(events: ReadableStream<Uint8Array>): ReadableStream<Uint8Arra
   });
 }
 
+/**
+ * Stops a process (when one is named) and destroys the container, waiting for
+ * the destroy at most `timeoutMs`: `destroyed`, `timeout` (it may still
+ * happen), or `failed` (the sandbox refused). Never throws.
+ */
+export async function destroySandbox(sandbox: TaskSandbox, processId: string | null, timeoutMs: number): Promise<"destroyed" | "timeout" | "failed"> {
+  if (processId !== null) await sandbox.killProcess(processId).catch(() => undefined);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  try {
+    return await Promise.race([sandbox.destroy().then(() => "destroyed" as const), timeout]);
+  } catch {
+    return "failed";
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
 /** Messages of the platform when it cannot give a task a container (capacity, limits, restarts). */
 const UNAVAILABLE_PATTERNS = [
   /no container instance/i,

@@ -9,7 +9,7 @@ import { Sandbox as SandboxBase } from "@cloudflare/sandbox";
 import { ANTHROPIC_API_HOST } from "../contract.js";
 import type { WorkerEnv } from "../env.js";
 import { type GitAccessGrant, gitDoorWithCredentials } from "../egress/git-credentials.js";
-import { egressPolicy, forwardToAnthropic } from "../egress/outbound.js";
+import { egressPolicy, forwardToAnthropic } from "../egress/anthropic-door.js";
 
 export class Sandbox extends SandboxBase<WorkerEnv> {
   /** Intercept HTTPS too, so the credential can be added to Anthropic API calls outside the container. */

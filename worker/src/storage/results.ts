@@ -8,7 +8,14 @@
  */
 import { eventsKey, resultKey, type TaskResult } from "../contract.js";
 import { LineSplitter } from "../events/lines.js";
-import { ApiError } from "../http/errors.js";
+
+/** A stored result could not be read: R2 failed, or what it holds is not JSON. */
+export class ResultReadError extends Error {
+  constructor(readonly taskId: string) {
+    super("The task's result could not be read");
+    this.name = "ResultReadError";
+  }
+}
 
 /** The part of an R2 bucket the store uses. */
 export type ResultBucket = Pick<R2Bucket, "put" | "get" | "head">;
@@ -21,7 +28,7 @@ export async function storeResult(bucket: ResultBucket, result: TaskResult): Pro
   });
 }
 
-/** Reads a stored result, or null when there is none; throws 500 `result_read_failed` when R2 fails or it is not JSON. */
+/** Reads a stored result, or null when there is none; throws a `ResultReadError` when R2 fails or it is not JSON. */
 export async function loadResult(bucket: ResultBucket, taskId: string): Promise<unknown> {
   let text: string;
   try {
@@ -29,12 +36,12 @@ export async function loadResult(bucket: ResultBucket, taskId: string): Promise<
     if (object === null) return null;
     text = await object.text();
   } catch {
-    throw new ApiError("result_read_failed", { extra: { taskId } });
+    throw new ResultReadError(taskId);
   }
   try {
     return JSON.parse(text);
   } catch {
-    throw new ApiError("result_read_failed", { extra: { taskId } });
+    throw new ResultReadError(taskId);
   }
 }
 

@@ -16,17 +16,16 @@
  * sandbox logs of the command never show it either.
  */
 import type { PermissionMode } from "../contract.js";
+import type { ClaudeCredential } from "../egress/anthropic-door.js";
+import { sessionArguments } from "../repositories/workspace.js";
+import { shellQuote } from "../shell-quote.js";
+import type { TaskSubmission } from "./submission.js";
 
 /** Name of the environment variable that carries the task text into bash. */
 export const PROMPT_ENV_VAR = "CLAUDE_SANDBOX_PROMPT";
 
 /** Value given to the credential variable in `proxy` mode: the real secret is added outside the container. */
 export const CREDENTIAL_PLACEHOLDER = "injected-by-claude-sandbox-proxy";
-
-/** Which Claude credential is configured, and where its value goes. */
-export type ClaudeCredential =
-  | { kind: "oauth"; token: string }
-  | { kind: "apiKey"; key: string };
 
 export interface ClaudeInvocationInput {
   task: string;
@@ -65,11 +64,6 @@ export const CLAUDE_FLAGS = [
 /** Seconds `timeout(1)` waits after its TERM before it sends KILL. */
 export const KILL_AFTER_SECONDS = 10;
 
-/** Quotes a value as one POSIX shell word. */
-export function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
 /** Environment variable that selects each credential kind in Claude Code. */
 export function credentialVariable(credential: ClaudeCredential): "CLAUDE_CODE_OAUTH_TOKEN" | "ANTHROPIC_API_KEY" {
   return credential.kind === "oauth" ? "CLAUDE_CODE_OAUTH_TOKEN" : "ANTHROPIC_API_KEY";
@@ -97,4 +91,20 @@ export function buildClaudeInvocation(input: ClaudeInvocationInput): ClaudeInvoc
   };
   if (input.maxTurns !== undefined) env.CLAUDE_CODE_MAX_TURNS = String(input.maxTurns);
   return { command, env };
+}
+
+/** The command that runs Claude Code for an accepted task (a repository task with its session flags). */
+export function invocationFor(submission: TaskSubmission, credential: ClaudeCredential): ClaudeInvocation {
+  const { request, repository, taskId } = submission;
+  return buildClaudeInvocation({
+    task: request.task,
+    permissionMode: request.permissionMode,
+    timeoutMs: request.timeoutMs,
+    credential,
+    credentialMode: submission.credentialMode,
+    ...(request.model === undefined ? {} : { model: request.model }),
+    ...(request.maxTurns === undefined ? {} : { maxTurns: request.maxTurns }),
+    ...(request.maxBudgetUsd === undefined ? {} : { maxBudgetUsd: request.maxBudgetUsd }),
+    ...(repository ? { sessionArgs: sessionArguments({ taskId, resumeSessionId: repository.continuedFrom }) } : {}),
+  });
 }

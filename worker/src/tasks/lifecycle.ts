@@ -11,7 +11,7 @@
  *     └──cancel──────────┴──cancel────────────────▶ cancelled
  */
 import {
-  LIMITS,
+  REPOSITORY_STEPS_GRACE_MS,
   TERMINAL_STATUSES,
   type TaskError,
   type TaskErrorCode,
@@ -165,7 +165,7 @@ export function queueDeadline(clock: Pick<TaskClock, "queueStartedAt" | "queueTi
  * Claude Code (checkout or restore; commit, push and archive).
  */
 export function taskGraceMs(submission: { graceMs: number; repository: unknown }): number {
-  return submission.graceMs + (submission.repository ? 2 * LIMITS.repositoryStepSeconds * 1000 : 0);
+  return submission.graceMs + (submission.repository ? REPOSITORY_STEPS_GRACE_MS : 0);
 }
 
 /** When a running task is ended by the Durable Object whatever the container says. */

@@ -9,7 +9,6 @@
 import { ARTIFACTS, artifactKey, LIMITS, type RepositoryDocument, type TaskError, workspaceKey } from "../contract.js";
 import { githubCredentials, githubRepositoryOf } from "../egress/git-credentials.js";
 import { openPullRequest, repositoryDefaultBranch, repositoryToken, type GitHubError } from "../repositories/github.js";
-import type { RepositorySource } from "../repositories/request.js";
 import {
   buildCheckoutScript,
   buildFinishScript,
@@ -24,18 +23,9 @@ import {
 import { buildPackScript, buildUnpackScript, WORKSPACE_ARCHIVE_FILE } from "../repositories/workspace.js";
 import type { TaskSandbox } from "../sandbox/control.js";
 import type { WorkerSecrets } from "../secrets.js";
-import { readSettings } from "../settings.js";
+import { readSettings, type SettingsSource } from "../settings.js";
 import { readAtMost } from "../streams.js";
-
-/** What a repository task works on, fixed when it is accepted. */
-export interface RepositoryPlan {
-  repo: RepositorySource;
-  branch: string;
-  push: boolean;
-  pullRequest: { title: string | null; body: string | null } | null;
-  /** The task whose workspace a follow-up restores. */
-  continuedFrom: string | null;
-}
+import type { RepositoryPlan } from "./submission.js";
 
 /** The step result's failure, as the task's error. */
 function stepError(code: StepFailureCode): TaskError {
@@ -43,23 +33,6 @@ function stepError(code: StepFailureCode): TaskError {
 }
 
 const STEP_TIMEOUT_MS = LIMITS.repositoryStepSeconds * 1000;
-
-/** The repository document of a task before anything ran. */
-export function initialRepositoryDocument(plan: RepositoryPlan, taskId: string): RepositoryDocument {
-  return {
-    url: plan.repo.url,
-    ref: plan.repo.ref,
-    branch: plan.branch,
-    push: plan.push,
-    pullRequestRequested: plan.pullRequest !== null,
-    base: null,
-    head: null,
-    diffStat: null,
-    pushed: false,
-    pullRequest: null,
-    artifacts: { "changes.patch": `/tasks/${taskId}/artifacts/changes.patch` },
-  };
-}
 
 /** Opens the git door of the task's sandbox for its repository. */
 export function grantRepository(sandbox: TaskSandbox, plan: RepositoryPlan): Promise<void> {
@@ -109,7 +82,7 @@ async function readBounded(sandbox: TaskSandbox, path: string, maxBytes: number)
 }
 
 /** The environment the GitHub client needs. */
-export type RepositoryEnv = WorkerSecrets & Parameters<typeof readSettings>[0] & { RESULTS: R2Bucket };
+export type RepositoryEnv = WorkerSecrets & SettingsSource & { RESULTS: R2Bucket };
 
 /**
  * Finishes the repository part after Claude Code: commit, patch and diff stat

@@ -5,14 +5,6 @@
  * millisecond still sort in order), the variant, and 62 random bits.
  */
 
-/** Any UUID, in either case: what the API accepts as a task id (and Claude Code reports as a session id). */
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Whether `value` is a UUID (any version, either case). */
-export function isUuid(value: string): boolean {
-  return UUID_PATTERN.test(value);
-}
-
 let lastMs = -1;
 let counter = 0;
 

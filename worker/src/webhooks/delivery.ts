@@ -56,3 +56,13 @@ export async function attemptWebhook(input: {
     return { attempts, delivered: false, lastStatus: null };
   }
 }
+
+/** A delivery's state after an attempt, with when the next one is due (null once delivered or given up). */
+export type Delivery = CallbackState & { nextAttemptAt: number | null };
+
+/** Makes the next attempt of a task's webhook, with its status document as the body, and schedules the one after it. */
+export async function deliverWebhook(input: { url: string; key: Uint8Array; document: TaskStatusDocument; state: CallbackState; now: number }): Promise<Delivery> {
+  const { document, ...attempt } = input;
+  const state = await attemptWebhook({ ...attempt, taskId: document.taskId, body: webhookBody(document) });
+  return { ...state, nextAttemptAt: state.delivered ? null : nextWebhookAttemptAt(state.attempts, input.now) };
+}

@@ -14,11 +14,12 @@ import { afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } fr
 import { DEFAULT_ALLOWED_HOSTS } from "../../worker/src/contract.js";
 import type { GitAccessGrant } from "../../worker/src/egress/git-credentials.js";
 import { gitAuthorization } from "../../worker/src/egress/git-door.js";
-import { egressPolicy } from "../../worker/src/egress/outbound.js";
+import { egressPolicy } from "../../worker/src/egress/anthropic-door.js";
 import { parseTaskRequest } from "../../worker/src/http/validation.js";
 import type { TaskSandbox } from "../../worker/src/sandbox/control.js";
 import { readSettings } from "../../worker/src/settings.js";
-import { grantRepository, type RepositoryPlan } from "../../worker/src/tasks/repository-run.js";
+import { grantRepository } from "../../worker/src/tasks/repository-run.js";
+import type { RepositoryPlan } from "../../worker/src/tasks/submission.js";
 import type { WorkerEnv } from "../../worker/src/env.js";
 import { ContainerProxy } from "../../worker/src/index.js";
 import { Sandbox } from "../../worker/src/sandbox/sandbox.js";

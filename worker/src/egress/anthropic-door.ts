@@ -1,6 +1,6 @@
 /**
- * What the sandbox container may reach, and how the Claude credential is added
- * on the way out. The SDK's outbound interception sends every HTTP(S) request
+ * The door to the Anthropic API: what the sandbox container may reach, and how
+ * the Claude credential is added on the way out (the twin of git-door.ts). The SDK's outbound interception sends every HTTP(S) request
  * of the container through the Worker: hosts outside `allowedHosts` are refused,
  * requests to the Anthropic API go through `forwardToAnthropic`, and requests to
  * the other allowed hosts leave unchanged, so they never carry the credential.
@@ -10,14 +10,14 @@
  * adds the credential. A refusal is a JSON `{error, code}` answered here; it is
  * never forwarded, and its log line names the rule, never a header or the body.
  */
-import { type ClaudeCredential } from "../tasks/claude-command.js";
 import { ANTHROPIC_API_HOST } from "../contract.js";
 import type { WorkerSecrets } from "../secrets.js";
-import { readSettings } from "../settings.js";
+import { readSettings, type SettingsSource } from "../settings.js";
 import { readRequestAtMost } from "../streams.js";
 import {
   checkMessageBody,
   checkRoute,
+  type CredentialKind,
   EGRESS_REFUSALS,
   type EgressRefusalCode,
   filterBetas,
@@ -26,7 +26,12 @@ import {
 import { refusalResponse } from "./refusal.js";
 
 /** The bindings the egress code reads: the credential and the plain settings. */
-export type EgressEnv = WorkerSecrets & Parameters<typeof readSettings>[0];
+export type EgressEnv = WorkerSecrets & SettingsSource;
+
+/** Which Claude credential is configured, and where its value goes. */
+export type ClaudeCredential =
+  | { kind: Extract<CredentialKind, "oauth">; token: string }
+  | { kind: Extract<CredentialKind, "apiKey">; key: string };
 
 /** The configured Claude credential; an OAuth token wins over an API key when both are set. */
 export function claudeCredential(env: WorkerSecrets): ClaudeCredential | null {
@@ -43,7 +48,7 @@ export interface EgressPolicy {
 }
 
 /** Builds the egress policy from the Worker's settings; invalid settings allow only the Anthropic API. */
-export function egressPolicy(env: Parameters<typeof readSettings>[0]): EgressPolicy {
+export function egressPolicy(env: SettingsSource): EgressPolicy {
   let allowedHosts: string[];
   try {
     allowedHosts = readSettings(env).allowedHosts;
@@ -132,7 +137,8 @@ export async function forwardToAnthropic(
 ): Promise<Response> {
   const credential = claudeCredential(env);
   if (!credential) {
-    return Response.json({ error: "No Claude credential is configured", code: "credential_not_configured" }, { status: 502 });
+    await request.body?.cancel();
+    return refusal("credential_not_configured");
   }
   const accepted = checkRoute(request.method, new URL(request.url), credential.kind);
   if ("refused" in accepted) return refusal(accepted.refused);

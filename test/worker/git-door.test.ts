@@ -280,8 +280,9 @@ describe("forwardToGit", () => {
     expect(body).not.toContain(TOKEN);
   });
 
-  it("gives every refusal 403, but 413 for ref updates larger than it reads", () => {
-    for (const [code, { status }] of Object.entries(GIT_DOOR_REFUSALS)) expect([code, status]).toEqual([code, code === "commands_too_large" ? 413 : 403]);
+  it("gives every refusal 403, but 413 for ref updates larger than it reads and 502 when the credential cannot be had", () => {
+    const expected = (code: string) => (code === "commands_too_large" ? 413 : code === "git_credential_unavailable" ? 502 : 403);
+    for (const [code, { status }] of Object.entries(GIT_DOOR_REFUSALS)) expect([code, status]).toEqual([code, expected(code)]);
   });
 
   it("refuses a ref-update section longer than it reads, with 413", async () => {

@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MAX_INSPECTED_BODY_BYTES } from "../../worker/src/egress/anthropic-rules.js";
-import { forwardToAnthropic } from "../../worker/src/egress/outbound.js";
+import { forwardToAnthropic } from "../../worker/src/egress/anthropic-door.js";
 import { CREDENTIAL_PLACEHOLDER } from "../../worker/src/tasks/claude-command.js";
 import { type EnvOverrides, envWith, OAUTH_TOKEN } from "./helpers.js";
 

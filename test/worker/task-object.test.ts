@@ -53,9 +53,11 @@ describe("cancel", () => {
     expect(((await response.json()) as TaskStatusDocument).status).toBe("cancelled");
     const result = await storedResult(taskId);
     expect(result).toMatchObject({ status: "cancelled", success: false, exitCode: null, error: { code: "task_cancelled" } });
-    // What it printed before the cancel is kept.
+    // What it printed before the cancel is kept, and what Claude said so far is its output.
     expect(result.stdout).toContain('"subtype":"init"');
     expect(result.stdout).toContain("hello from the stub");
+    expect(result.output).toBe("Step 1 of 3: working on the task.\n\nStep 2 of 3: working on the task.\n\nStep 3 of 3: working on the task.");
+    expect(result.result).toBe("");
     // The result is stored first, then Claude Code is stopped and the container destroyed.
     await expectDestroyed(taskId);
     expect(sandboxEvents.kills.length).toBe(1);

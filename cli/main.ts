@@ -160,7 +160,7 @@ program
   .option("--callback-url <url>", "https:// URL that receives the signed task.finished webhook")
   .option("--repo <url>", "check out this repository (an https:// URL on an allowed host) and work on a branch of it")
   .option("--ref <ref>", "the branch, tag or commit to check out (default: the repository's default branch)")
-  .option("--branch <name>", "the work branch (default: claude/<first 8 of the task id>)")
+  .option("--branch <name>", "the work branch (default: claude/<task id>)")
   .option("--push", "push the work branch when Claude is done")
   .option("--pr", "push the work branch and open a pull request from it")
   .option("--pr-title <title>", "the pull request's title (with --pr)")

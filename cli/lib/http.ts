@@ -104,7 +104,7 @@ const TAKE_THE_PATCH = "leave out --push and --pr and take the patch with `claud
 /** Hints for the refusals of a request whose fix is outside the request itself (the deployment's settings). */
 const BAD_REQUEST_HINTS: Readonly<Record<string, string>> = {
   repo_host_not_allowed: "The repository's host is not one the sandbox may reach: add it to allowedHosts (docs/configuration.md) and run pulumi up, or use a repository on an allowed host.",
-  protected_branch: "A task never pushes to main, master or the ref it checked out: give another --branch, or leave it out for claude/<first 8 of the task id>.",
+  protected_branch: "A task never pushes to main, master or the ref it checked out: give another --branch, or leave it out for claude/<task id>.",
   github_not_configured: `The deployment has no GitHub credential to push with: set githubAppId and githubAppPrivateKey, or githubToken (docs/configuration.md), and run pulumi up; or ${TAKE_THE_PATCH}.`,
   repo_not_granted: `The deployment may not push to this repository: add it to githubRepos (docs/configuration.md) and run pulumi up; or ${TAKE_THE_PATCH}.`,
   push_not_supported: `Tasks push and open pull requests only on GitHub repositories: ${TAKE_THE_PATCH}.`,

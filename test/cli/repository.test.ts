@@ -283,7 +283,7 @@ describe("repository tasks against dev:stub", () => {
 
   it("works on a branch, shows it in status, events and the result, and hands back the patch", async () => {
     const submitted = await submit(`Fix the typo in README\n${FAST}`, { repo: REPO });
-    const branch = `claude/${submitted.taskId.slice(0, 8)}`;
+    const branch = `claude/${submitted.taskId}`;
     expect(submitted.repository).toMatchObject({ url: REPO, ref: null, branch, push: false, pullRequestRequested: false, pushed: false, pullRequest: null });
 
     const events: TaskEvent[] = [];
@@ -370,7 +370,7 @@ describe("repository tasks against dev:stub", () => {
     const taskId = String(submitted.json.taskId);
     const waited = await runCli(["wait", ...target, taskId], { env: noEnv });
     expect(waited.code).toBe(0);
-    expect(waited.json.repository).toMatchObject({ branch: `claude/${taskId.slice(0, 8)}` });
+    expect(waited.json.repository).toMatchObject({ branch: `claude/${taskId}` });
     const patch = await artifactProcess([...target, taskId, "changes.patch"]);
     expect(patch.code).toBe(0);
     expect(patch.stdout.toString()).toMatch(/^diff --git /);
@@ -381,7 +381,7 @@ describe("repository tasks against dev:stub", () => {
     const run = runOnTerminal(["events", stub.url, stub.token, taskId, "--follow"]);
     const screen = run.stdout.replaceAll("\r\n", "\n");
     expect(run.status).toBe(0);
-    expect(screen).toMatch(new RegExp(`result: succeeded.*\\n {7}branch claude/${taskId.slice(0, 8)} · \\d+ files? changed, \\+\\d+ -\\d+\\n`));
+    expect(screen).toMatch(new RegExp(`result: succeeded.*\\n {7}branch claude/${taskId} · \\d+ files? changed, \\+\\d+ -\\d+\\n`));
     expect(screen).toMatch(/end: succeeded\n/);
   });
 });

@@ -23,7 +23,7 @@ describe("with GITHUB_API_URL pointing at GitHub Enterprise Server", () => {
     expect(sandboxEvents.grants.map(({ grant }) => grant)).toContainEqual({
       host: "ghe.example.org",
       repositoryPath: "/Octo/Hello",
-      pushBranch: `claude/${taskId.slice(0, 8)}`,
+      pushBranch: `claude/${taskId}`,
       github: { owner: "Octo", repo: "Hello" },
     });
   });
@@ -58,7 +58,7 @@ describe("with GITHUB_API_URL pointing at GitHub Enterprise Server", () => {
     expect(sandboxEvents.grants.at(-1)!.grant).toEqual({
       host: "ghe.example.org",
       repositoryPath: "/Octo/Hello",
-      pushBranch: `claude/${firstId.slice(0, 8)}`,
+      pushBranch: `claude/${firstId}`,
       github: { owner: "Octo", repo: "Hello" },
     });
   });

@@ -3,6 +3,7 @@
  * and git's ref-name rules (ref-format.ts): what a caller may ask for passes
  * in its canonical form, every hostile shape is refused with its own code.
  */
+import { newTaskId } from "../../worker/src/tasks/task-id.js";
 import { describe, expect, it } from "vitest";
 import { isValidBranchName, isValidRefName } from "../../worker/src/repositories/ref-format.js";
 import {
@@ -119,12 +120,19 @@ describe("parseRepositoryRequest: accepted", () => {
   it("fills the default branch claude/<first 8 of the task id> and no push", () => {
     expect(parse({ repo: { url: "https://github.com/octo/hello.git" } })).toEqual({
       repo: { url: "https://github.com/octo/hello.git", host: "github.com", path: "/octo/hello", github: { owner: "octo", repo: "hello" }, ref: null },
-      branch: "claude/0199a1b2",
+      branch: `claude/${TASK_ID}`,
       push: false,
       pullRequest: null,
       continueFrom: null,
     });
-    expect(defaultBranch("ABCDEF12-0000-7000-8000-000000000000")).toBe("claude/abcdef12");
+    expect(defaultBranch("ABCDEF12-0000-7000-8000-000000000000")).toBe("claude/abcdef12-0000-7000-8000-000000000000");
+  });
+
+  it("names two tasks accepted in the same millisecond after different branches", () => {
+    const now = Date.now();
+    const ids = [newTaskId(now), newTaskId(now), newTaskId(now)];
+    expect(ids.map((id) => id.slice(0, 8))).toEqual([ids[0]!.slice(0, 8), ids[0]!.slice(0, 8), ids[0]!.slice(0, 8)]);
+    expect(new Set(ids.map(defaultBranch)).size).toBe(3);
   });
 
   it.each([
@@ -164,7 +172,7 @@ describe("parseRepositoryRequest: accepted", () => {
     const request = parse({ continueFrom: EARLIER_TASK_ID.toUpperCase(), push: true })!;
     expect(request).toEqual({ repo: null, branch: null, push: true, pullRequest: null, continueFrom: EARLIER_TASK_ID });
     const earlier = parse({ repo: { url: "https://github.com/octo/hello" } })!;
-    expect(resolveFollowUp(request, earlier)).toMatchObject({ repo: earlier.repo, branch: "claude/0199a1b2", push: true, continueFrom: EARLIER_TASK_ID });
+    expect(resolveFollowUp(request, earlier)).toMatchObject({ repo: earlier.repo, branch: `claude/${TASK_ID}`, push: true, continueFrom: EARLIER_TASK_ID });
     expect(resolveFollowUp(parse({ continueFrom: EARLIER_TASK_ID })!, { repo: null, branch: null })).toMatchObject({ repo: null, push: false });
   });
 });

@@ -53,13 +53,13 @@ async function githubRequests(): Promise<{ headers: Record<string, string>; body
 describe("a repository task", () => {
   it("checks out a work branch, runs Claude in the working tree, and hands back the patch and diff stat", async () => {
     const { taskId, repository } = await submitted({ task: "Add notes", repo: { url: REPO } });
-    expect(repository).toMatchObject({ url: REPO, ref: null, branch: `claude/${taskId.slice(0, 8)}`, push: false, pullRequestRequested: false, base: null });
+    expect(repository).toMatchObject({ url: REPO, ref: null, branch: `claude/${taskId}`, push: false, pullRequestRequested: false, base: null });
     const result = await storedResult(taskId);
     expect(result.status).toBe("succeeded");
     expect(result.repository).toEqual({
       url: REPO,
       ref: null,
-      branch: `claude/${taskId.slice(0, 8)}`,
+      branch: `claude/${taskId}`,
       push: false,
       pullRequestRequested: false,
       base: "1111111111111111111111111111111111111111",
@@ -72,7 +72,7 @@ describe("a repository task", () => {
 
     // The steps ran in order, Claude Code in the working tree with the task's own session id.
     expect(sandboxEvents.steps.map((step) => step.step)).toEqual(["checkout", "finish", "pack"]);
-    expect(sandboxEvents.steps[0]!.env.CLAUDE_SANDBOX_BRANCH).toBe(`claude/${taskId.slice(0, 8)}`);
+    expect(sandboxEvents.steps[0]!.env.CLAUDE_SANDBOX_BRANCH).toBe(`claude/${taskId}`);
     expect(sandboxEvents.cwds).toEqual(["/workspace/repo"]);
     expect(sandboxEvents.starts[0]!.command).toContain(`'--session-id' '${taskId}'`);
     // The git door was opened for this repository only, without a push grant.
@@ -97,10 +97,10 @@ describe("a repository task", () => {
     const result = await storedResult(taskId);
     expect(result.status).toBe("succeeded");
     expect(result.repository).toMatchObject({ push: true, pullRequestRequested: true, pushed: true, pullRequest: { url: expect.stringMatching(/^https:\/\/github\.com\/acme\/widgets\/pull\/\d+$/) } });
-    expect(sandboxEvents.grants[0]!.grant).toMatchObject({ pushBranch: `claude/${taskId.slice(0, 8)}` });
+    expect(sandboxEvents.grants[0]!.grant).toMatchObject({ pushBranch: `claude/${taskId}` });
     const opened = (await githubRequests()).filter((request) => request.body.startsWith("POST /repos/acme/widgets/pulls"));
     const pull = JSON.parse(opened.at(-1)!.body.split("\n").slice(1).join("\n")) as Record<string, unknown>;
-    expect(pull).toMatchObject({ title: "Fix the bug", head: `claude/${taskId.slice(0, 8)}`, base: "develop" });
+    expect(pull).toMatchObject({ title: "Fix the bug", head: `claude/${taskId}`, base: "develop" });
     expect(opened.at(-1)!.headers.authorization).toBe("Bearer fake-github-test-token-0123456789");
     // Never in the container.
     const everything = JSON.stringify(sandboxEvents.starts) + JSON.stringify(sandboxEvents.steps) + JSON.stringify(sandboxEvents.grants) + JSON.stringify(result);
@@ -146,7 +146,7 @@ describe("follow-ups", () => {
     const follow = await submitted({ task: "Now add tests", continueFrom: first.taskId });
     expect(follow.continuedFrom).toBe(first.taskId);
     const result = await storedResult(follow.taskId);
-    expect(result).toMatchObject({ status: "succeeded", continuedFrom: first.taskId, repository: { branch: `claude/${first.taskId.slice(0, 8)}`, url: REPO } });
+    expect(result).toMatchObject({ status: "succeeded", continuedFrom: first.taskId, repository: { branch: `claude/${first.taskId}`, url: REPO } });
     expect(sandboxEvents.steps.map((step) => step.step)).toEqual(["unpack", "finish", "pack"]);
     expect(sandboxEvents.written).toEqual([expect.objectContaining({ sandboxId: sandboxIdOf(follow.taskId), path: "/workspace/.claude-sandbox/workspace.tar.gz" })]);
     const command = sandboxEvents.starts.at(-1)!.command;
@@ -196,6 +196,14 @@ describe("one task at a time per repository and branch", () => {
     await statusBecomes(other.taskId, "succeeded");
     const [a, b] = [await storedResult(first.taskId), await storedResult(second.taskId)];
     expect(Date.parse(b.startedAt!)).toBeGreaterThanOrEqual(Date.parse(a.timestamp));
+  });
+
+  it("gives tasks submitted together on one repository branches of their own, so none waits for another", async () => {
+    const tasks = await Promise.all([1, 2, 3].map((n) => submitted({ task: `Together ${n}\n@stub delay=100`, repo: { url: REPO } })));
+    expect(tasks.map((task) => task.queuePosition)).toEqual([undefined, undefined, undefined]);
+    expect(new Set(tasks.map((task) => task.repository!.branch)).size).toBe(3);
+    for (const task of tasks) expect(task.repository!.branch).toBe(`claude/${task.taskId}`);
+    await Promise.all(tasks.map((task) => storedResult(task.taskId)));
   });
 
   it("counts a waiting task's queue timeout from when its branch is free, not from its acceptance", async () => {

@@ -27,7 +27,7 @@ export { GITHUB_HOST };
 /** Branches a task never pushes to, whatever the repository's default branch is. */
 export const PROTECTED_BRANCHES: readonly string[] = ["main", "master"];
 
-/** Prefix of the default work branch, followed by the first 8 characters of the task id. */
+/** Prefix of the default work branch, followed by the task id. */
 export const DEFAULT_BRANCH_PREFIX = "claude/";
 
 /** Length limits of the repository fields, in UTF-16 code units. */
@@ -118,7 +118,7 @@ export interface RepositoryRequest {
 
 /** What the parser needs to know about the task and the deployment. */
 export interface RepositoryRequestContext {
-  /** The id of the task being created (its first 8 characters name the default branch). */
+  /** The id of the task being created (it names the default branch). */
   taskId: string;
   /** The hosts the container may reach, as the Worker's settings hold them (`*.` patterns included). */
   allowedHosts: readonly string[];
@@ -176,9 +176,13 @@ export function isAcceptableBranch(branch: string): boolean {
   return isSafeRefText(branch, REPOSITORY_LIMITS.maxBranchLength) && isValidBranchName(branch) && !branch.startsWith("refs/");
 }
 
-/** The default work branch of a task: `claude/<first 8 characters of its id>`. */
+/**
+ * The default work branch of a task: `claude/<its id>`. The whole id, since a
+ * UUIDv7's first characters are its time: two tasks accepted close together
+ * must never share a branch (they would wait for each other, and push to one).
+ */
 export function defaultBranch(taskId: string): string {
-  return `${DEFAULT_BRANCH_PREFIX}${taskId.toLowerCase().slice(0, 8)}`;
+  return `${DEFAULT_BRANCH_PREFIX}${taskId.toLowerCase()}`;
 }
 
 /**
@@ -269,7 +273,7 @@ function isProtectedBranch(branch: string, repo: RepositorySource | null): boole
 /**
  * Parses and validates the repository fields of a task body. Returns null when
  * the body names neither a repository nor a task to continue; otherwise the validated fields, with the default
- * branch `claude/<first 8 of the task id>` and `push` implied by `pullRequest`.
+ * branch `claude/<task id>` and `push` implied by `pullRequest`.
  * Throws `RepositoryRequestError` with the first refused field's code.
  */
 export function parseRepositoryRequest(body: Readonly<Record<string, unknown>>, context: RepositoryRequestContext): RepositoryRequest | null {

@@ -138,6 +138,10 @@ export const SETTING_VARS = {
   githubRepos: "GITHUB_REPOS",
   /** The GitHub API's base URL; default https://api.github.com (set it for GitHub Enterprise Server). */
   githubApiUrl: "GITHUB_API_URL",
+  /** The Cloudflare Access team domain (`<team>.cloudflareaccess.com`) whose signed requests are let in without the token. */
+  accessTeamDomain: "ACCESS_TEAM_DOMAIN",
+  /** The Access application's audience (AUD) tag that those requests must carry. */
+  accessAudience: "ACCESS_AUDIENCE",
 } as const;
 
 /** Any UUID, in either case: what the API accepts as a task id (and Claude Code reports as a session id). */
@@ -412,6 +416,8 @@ export interface TaskStatusDocument {
   repository?: RepositoryDocument;
   /** The task this one follows up, if any. */
   continuedFrom?: string;
+  /** Who submitted it, when Cloudflare Access let them in (their email). */
+  submittedBy?: string;
   /** While queued behind earlier tasks of the same repository and branch: how many run before it (absent when none). */
   queuePosition?: number;
   links: { self: string; events: string; result: string; cancel: string };

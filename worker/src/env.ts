@@ -16,6 +16,8 @@ export interface OptionalVars {
   GITHUB_APP_ID?: string;
   GITHUB_REPOS?: string;
   GITHUB_API_URL?: string;
+  ACCESS_TEAM_DOMAIN?: string;
+  ACCESS_AUDIENCE?: string;
 }
 
 export type WorkerEnv = Env & WorkerSecrets & OptionalVars;

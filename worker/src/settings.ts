@@ -51,6 +51,12 @@ export interface Settings {
    * the GitHub credential.
    */
   githubHost: string;
+  /**
+   * Cloudflare Access in front of the deployment, when both settings are set:
+   * `issuer` is the team's origin (`https://<team>.cloudflareaccess.com`),
+   * `audience` the application's AUD tag. Null when Access is not used.
+   */
+  access: { issuer: string; audience: string } | null;
 }
 
 /** The bindings the settings are read from: the plain-text vars, any of them unset. */
@@ -121,6 +127,23 @@ function apiUrl(value: unknown, allowLoopbackHttp: boolean): Parsed<string> {
   return url.href.replace(/\/$/, "");
 }
 
+/** An Access team domain, as its issuer's origin: a host name (`acme.cloudflareaccess.com`), or, in local development only, a loopback `http://` origin. */
+function accessIssuer(value: unknown, allowLoopbackHttp: boolean): Parsed<string> {
+  const raw = text(value);
+  if (raw === undefined || raw === INVALID) return raw;
+  const host = raw.toLowerCase();
+  if (ALLOWED_HOST_PATTERN.test(host) && !host.startsWith("*.") && host.includes(".")) return `https://${host}`;
+  const origin = apiUrl(raw, allowLoopbackHttp);
+  return origin !== undefined && origin !== INVALID && origin.startsWith("http://") && new URL(origin).pathname === "/" ? origin : INVALID;
+}
+
+/** An Access application's audience tag: letters and digits (Cloudflare gives 64 hex characters). */
+function audienceTag(value: unknown): Parsed<string> {
+  const raw = text(value);
+  if (raw === undefined || raw === INVALID) return raw;
+  return /^[A-Za-z0-9]{16,128}$/.test(raw) ? raw : INVALID;
+}
+
 /** Reads and validates the settings; throws a `SettingsError` naming the bad variables (never their values). */
 export function readSettings(env: SettingsSource): Settings {
   const invalid: string[] = [];
@@ -145,7 +168,11 @@ export function readSettings(env: SettingsSource): Settings {
   const githubAppId = read(v.githubAppId, integer(env[v.githubAppId], 1, Number.MAX_SAFE_INTEGER));
   const githubRepos = read(v.githubRepos, commaList(env[v.githubRepos], GITHUB_REPO_PATTERN));
   const githubApiUrl = read(v.githubApiUrl, apiUrl(env[v.githubApiUrl], allowInsecureCallbacks === "true"));
+  const accessIssuerOrigin = read(v.accessTeamDomain, accessIssuer(env[v.accessTeamDomain], allowInsecureCallbacks === "true"));
+  const accessAudience = read(v.accessAudience, audienceTag(env[v.accessAudience]));
   if (invalid.length > 0) throw new SettingsError(invalid);
+  // Access needs both: a team without an audience (or the reverse) would let in any application's users.
+  if ((accessIssuerOrigin === undefined) !== (accessAudience === undefined)) throw new SettingsError([v.accessTeamDomain, v.accessAudience]);
 
   const maxTimeoutMs = maxTimeout ?? LIMITS.maxTimeoutMs;
   const defaultTimeoutMs = defaultTimeout ?? Math.min(LIMITS.defaultTimeoutMs, maxTimeoutMs);
@@ -171,5 +198,6 @@ export function readSettings(env: SettingsSource): Settings {
     githubRepos: githubRepos ?? [],
     githubApiUrl: githubApiUrl ?? GITHUB_API_URL,
     githubHost: githubWebHost(githubApiUrl ?? GITHUB_API_URL),
+    access: accessIssuerOrigin !== undefined && accessAudience !== undefined ? { issuer: accessIssuerOrigin, audience: accessAudience } : null,
   };
 }

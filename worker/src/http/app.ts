@@ -29,6 +29,7 @@ import type { RepositoryPlan, TaskSubmission } from "../tasks/submission.js";
 import { newTaskId } from "../tasks/task-id.js";
 import type { ResultWait, StartOutcome, StoredEventsPage } from "../tasks/task-rpc.js";
 import { webhookKey } from "../webhooks/signature.js";
+import { ACCESS_ASSERTION_HEADER, verifyAccessAssertion } from "./access.js";
 import { authorize } from "./auth.js";
 import { ApiError, RATE_LIMIT_RETRY_AFTER_SECONDS, RETRY_AFTER_SECONDS } from "./errors.js";
 import { type RequestLog, writeRequestLog } from "./log.js";
@@ -43,8 +44,8 @@ interface RequestContext {
   url: URL;
   params: Record<string, string>;
   log: RequestLog;
-  /** Which token the request carried: set before the handler of a `bearer` route runs. */
-  tokenSlot?: "current" | "previous";
+  /** Who the request comes from, set before the handler of a `bearer` route runs: the token slot it carried, or whom Access let in. */
+  caller?: { kind: "token"; slot: "current" | "previous" } | { kind: "access"; email: string };
 }
 
 type Handler = (c: RequestContext) => Promise<Response>;
@@ -54,22 +55,36 @@ const WAIT_SLICE_MS = 10_000;
 /** How long `/execute` keeps asking a task object that does not answer (a redeploy resets objects) before it gives up. */
 const UNREACHABLE_LIMIT_MS = 60_000;
 
-/** The bearer token check of every `bearer` route, run by `handleRequest` before the handler. */
+/**
+ * The check of every `bearer` route, run by `handleRequest` before the
+ * handler: a request behind Cloudflare Access (when the deployment uses it)
+ * is let in by a valid Access assertion, and refused for an invalid one
+ * whatever else it carries; any other request needs the API token.
+ */
 async function requireAuth(c: RequestContext): Promise<void> {
+  const assertion = c.request.headers.get(ACCESS_ASSERTION_HEADER);
+  const access = assertion === null ? null : readSettings(c.env).access;
+  if (assertion !== null && access !== null) {
+    const identity = await verifyAccessAssertion(assertion, access);
+    if (!identity) throw new ApiError("unauthorized");
+    c.caller = { kind: "access", email: identity.email };
+    return;
+  }
   const outcome = await authorize(c.request.headers.get("authorization"), {
     current: c.env.SERVER_AUTH_TOKEN,
     previous: c.env.SERVER_AUTH_TOKEN_PREVIOUS,
   });
   if (outcome === "not_configured") throw new ApiError("auth_not_configured");
   if (outcome === "unauthorized") throw new ApiError("unauthorized");
-  c.tokenSlot = outcome;
+  c.caller = { kind: "token", slot: outcome };
 }
 
-/** Task creations are limited per token (the Workers Rate Limiting binding; absent in older deployments). */
+/** Task creations are limited per token, or per person behind Access (the Workers Rate Limiting binding; absent in older deployments). */
 async function requireRateLimit(c: RequestContext): Promise<void> {
   const limiter = c.env.TASK_RATE_LIMIT as RateLimit | undefined;
-  if (!limiter) return;
-  const { success } = await limiter.limit({ key: `token:${c.tokenSlot}` });
+  if (!limiter || !c.caller) return;
+  const key = c.caller.kind === "token" ? `token:${c.caller.slot}` : `access:${c.caller.email.toLowerCase()}`;
+  const { success } = await limiter.limit({ key });
   if (!success) throw new ApiError("rate_limited");
 }
 
@@ -147,6 +162,7 @@ async function submitTask(c: RequestContext): Promise<TaskStatusDocument> {
     maxOutputBytes: settings.maxOutputBytes,
     credentialMode: settings.credentialMode,
     repository,
+    ...(c.caller?.kind === "access" ? { submittedBy: c.caller.email } : {}),
   };
   let started: StartOutcome;
   try {

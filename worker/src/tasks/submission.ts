@@ -34,6 +34,8 @@ export interface TaskSubmission {
   credentialMode: "proxy" | "env";
   /** What a repository task works on; null for a task without a repository. */
   repository: RepositoryPlan | null;
+  /** Who submitted it, when Cloudflare Access let them in (their email); absent for a request with the API token. */
+  submittedBy?: string;
 }
 
 /** What a repository task works on, fixed when it is accepted. */

@@ -59,6 +59,7 @@ export function statusDocument(record: TaskRecord): TaskStatusDocument {
         ? { callback: { attempts: 0, delivered: false, lastStatus: null } }
         : {}),
     ...repositoryFields(record),
+    ...(record.submission.submittedBy === undefined ? {} : { submittedBy: record.submission.submittedBy }),
     ...(record.status === "queued" && record.repository && record.repository.position > 0 ? { queuePosition: record.repository.position } : {}),
     links: { self, events: `${self}/events`, result: `${self}/result`, cancel: `${self}/cancel` },
   };

@@ -59,7 +59,7 @@ const child = spawn(
     "--inspector-port",
     String(await freePort()),
     "--show-interactive-dev-session=false",
-    ...varArguments(stubVars(token, webhookSecret)),
+    ...varArguments(stubVars(token, webhookSecret, process.env.STUB_DIAGNOSTICS_FAIL)),
   ],
   {
     stdio: "inherit",

@@ -14,13 +14,19 @@ export const DEV_WEBHOOK_SECRET = `whsec_${Buffer.from("claude-sandbox-dev-webho
 /** The stand-in sandbox runs no Claude Code, so any credential will do. */
 const STUB_CLAUDE_CREDENTIAL = "stub-sandbox-needs-no-credential";
 
-/** The Worker's variables (`wrangler dev --var`): this token and webhook secret, a stand-in credential, and plain-http callbacks to localhost allowed. */
-export function stubVars(token: string = DEV_TOKEN, webhookSecret: string = DEV_WEBHOOK_SECRET): Record<string, string> {
+/**
+ * The Worker's variables (`wrangler dev --var`): this token and webhook
+ * secret, a stand-in credential, plain-http callbacks to localhost allowed, and
+ * the first-deploy checks the stand-in should fail (`STUB_DIAGNOSTICS_FAIL`,
+ * comma-separated, from `failing`), to try each failure locally.
+ */
+export function stubVars(token: string = DEV_TOKEN, webhookSecret: string = DEV_WEBHOOK_SECRET, failing: string | undefined = undefined): Record<string, string> {
   return {
     [SECRET_BINDINGS.authToken]: token,
     [SECRET_BINDINGS.claudeOauthToken]: STUB_CLAUDE_CREDENTIAL,
     [SECRET_BINDINGS.webhookSecret]: webhookSecret,
     [SETTING_VARS.allowInsecureCallbacks]: "true",
+    ...(failing ? { STUB_DIAGNOSTICS_FAIL: failing } : {}),
   };
 }
 

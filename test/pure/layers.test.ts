@@ -13,7 +13,7 @@ const ROOT = resolve("worker/src");
 const LAYERS: readonly (readonly string[])[] = [
   ["index.ts"],
   ["http/"],
-  ["tasks/"],
+  ["tasks/", "diagnostics/"],
   ["repositories/", "sandbox/", "egress/", "settings.ts"],
   ["events/", "storage/", "webhooks/"],
   ["contract.ts", "env.ts", "secrets.ts", "redaction.ts", "shell-quote.ts", "streams.ts"],

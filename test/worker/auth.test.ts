@@ -57,6 +57,7 @@ const OK_STATUS: Readonly<Record<string, number>> = {
   "POST /tasks/:taskId/cancel": 404,
   "GET /tasks/:taskId/result": 404,
   "GET /tasks/:taskId/artifacts/:name": 404,
+  "POST /diagnostics": 200,
 };
 
 const routeName = (route: (typeof ROUTES)[number]) => `${route.method} ${route.pattern}`;

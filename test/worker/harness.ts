@@ -87,6 +87,8 @@ export const sandboxScript = {
   endStreamAfterFrames: null as number | null,
   /** Results of the next repository steps, by step, instead of the stand-in's success (raw stdout). */
   stepOutputs: {} as Partial<Record<"checkout" | "finish" | "pack" | "unpack", string>>,
+  /** The first-deploy checks the next sandboxes fail (see worker/dev/stub-diagnostics.ts). */
+  diagnosticsFail: [] as string[],
   /** How long the next command of each kind takes before it runs: a repository step, or the empty command (`probe`) that takes a container. */
   execDelaysMs: {} as Partial<Record<"probe" | "checkout" | "finish" | "pack" | "unpack", number>>,
   destroy: "ok" as "ok" | "throw" | "hang",
@@ -141,6 +143,7 @@ export function resetSandboxScript(): void {
   sandboxEvents.cwds = [];
   sandboxScript.stepOutputs = {};
   sandboxScript.execDelaysMs = {};
+  sandboxScript.diagnosticsFail = [];
 }
 
 /** Cuts a stream after `frames` chunks: with an error (a lost container) or a clean end. */
@@ -241,6 +244,10 @@ export class Sandbox extends StubSandbox {
   override async grantRepository(grant: GitAccessGrant): Promise<void> {
     sandboxEvents.grants.push({ sandboxId: this.ctx.id.toString(), grant });
     return super.grantRepository(grant);
+  }
+
+  protected override diagnosticsToFail(): string[] {
+    return sandboxScript.diagnosticsFail;
   }
 
   override async getProcess(processId: string) {

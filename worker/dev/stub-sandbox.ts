@@ -12,6 +12,8 @@ import { DurableObject } from "cloudflare:workers";
 import type { GitAccessGrant } from "../src/egress/git-credentials.js";
 import type { ExecOutcome, SandboxProcessInfo } from "../src/sandbox/control.js";
 import { PROMPT_ENV_VAR } from "../src/tasks/claude-command.js";
+import type { WorkerEnv } from "../src/env.js";
+import { failingChecks, stubDiagnosticAnswer } from "./stub-diagnostics.js";
 import { runStubStep, stepOf } from "./stub-repository.js";
 import { type StubRun, stubRun } from "./stub-script.js";
 
@@ -150,8 +152,16 @@ export class StubSandbox extends DurableObject {
     return { id: process.id, command, status: process.status };
   }
 
-  /** Runs a repository step (see stub-repository.ts); any other command prints nothing and succeeds. */
+  /**
+   * Runs a repository step (see stub-repository.ts) or a first-deploy check
+   * (stub-diagnostics.ts); any other command prints nothing and succeeds. With
+   * `container_start` in `STUB_DIAGNOSTICS_FAIL`, no container can be had.
+   */
   async exec(command: string, options?: StubProcessOptions): Promise<ExecOutcome> {
+    const failing = this.diagnosticsToFail();
+    if (command === "true" && failing.includes("container_start")) throw new Error("There is no Container instance available at this time.");
+    const check = await stubDiagnosticAnswer(command, options?.env ?? {}, this.env as WorkerEnv, failing);
+    if (check !== null) return check;
     const step = stepOf(command);
     return step === null ? { exitCode: 0, stdout: "", stderr: "" } : runStubStep(step, options?.env ?? {}, this.#files);
   }
@@ -201,6 +211,11 @@ export class StubSandbox extends DurableObject {
     for (const process of this.#processes.values()) process.end("killed", null);
     this.#processes.clear();
     this.#files.clear();
+  }
+
+  /** The first-deploy checks this stand-in fails (`STUB_DIAGNOSTICS_FAIL`; the test harness scripts its own). */
+  protected diagnosticsToFail(): string[] {
+    return failingChecks(this.env as { STUB_DIAGNOSTICS_FAIL?: string });
   }
 
   /** What the process of `task` prints (the test harness plays other runs). */

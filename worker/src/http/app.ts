@@ -17,6 +17,7 @@ import {
   type TaskStatusDocument,
   workspaceKey,
 } from "../contract.js";
+import { runDiagnostics } from "../diagnostics/run.js";
 import { claudeCredential } from "../egress/anthropic-door.js";
 import { githubCredentials } from "../egress/git-credentials.js";
 import type { WorkerEnv } from "../env.js";
@@ -387,6 +388,12 @@ const taskResult: Handler = async (c) => {
   throw new ApiError("result_not_found");
 };
 
+// POST /diagnostics: the first-deploy check, in a sandbox that is not a task, destroyed at the end. Limited like task creation.
+const diagnostics: Handler = async (c) => {
+  await requireRateLimit(c);
+  return json(await runDiagnostics(c.env));
+};
+
 /** Every route: `open` ones answer anyone; `bearer` ones answer only a request with a valid token (checked before the handler). */
 export const ROUTES: readonly Route<Handler>[] = [
   { method: "GET", pattern: "/", auth: "open", handler: home },
@@ -399,6 +406,7 @@ export const ROUTES: readonly Route<Handler>[] = [
   { method: "POST", pattern: "/tasks/:taskId/cancel", auth: "bearer", handler: cancelTask },
   { method: "GET", pattern: "/tasks/:taskId/result", auth: "bearer", handler: taskResult },
   { method: "GET", pattern: "/tasks/:taskId/artifacts/:name", auth: "bearer", handler: taskArtifact },
+  { method: "POST", pattern: "/diagnostics", auth: "bearer", handler: diagnostics },
 ];
 
 /** Answers one request: route, handler, error codes, common headers and the log line. */

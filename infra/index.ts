@@ -51,8 +51,8 @@ const containers = new SandboxContainers(
     image: sandboxImage.image,
     instanceType: config.instanceType,
     maxInstances: config.maxInstances,
+    maxTimeoutMs: config.maxTimeoutMs,
     scriptName: worker.scriptName,
-    workerDeploymentId: worker.deploymentId,
   },
   { dependsOn: [worker] },
 );

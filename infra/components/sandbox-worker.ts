@@ -124,8 +124,6 @@ export class SandboxWorker extends pulumi.ComponentResource {
   readonly scriptName: pulumi.Output<string>;
   /** The Worker's workers.dev address. */
   readonly url: pulumi.Output<string>;
-  /** Id of the deployment the last upload created. */
-  readonly deploymentId: pulumi.Output<string>;
 
   constructor(name: string, args: SandboxWorkerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("claude-sandbox:index:SandboxWorker", name, {}, opts);
@@ -175,9 +173,8 @@ export class SandboxWorker extends pulumi.ComponentResource {
     );
 
     this.scriptName = script.scriptName;
-    this.deploymentId = script.deploymentId;
     // The address answers once the workers.dev route is on.
     this.url = pulumi.all([script.url, workersDev.enabled]).apply(([url]) => url);
-    this.registerOutputs({ scriptName: this.scriptName, url: this.url, deploymentId: this.deploymentId });
+    this.registerOutputs({ scriptName: this.scriptName, url: this.url });
   }
 }

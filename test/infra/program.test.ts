@@ -165,8 +165,9 @@ describe("resources", () => {
     expect(isSecretInput(image.registry)).toBe(true);
   });
 
-  it("gives the container application the image digest, instance type, max instances and class", () => {
+  it("gives the container application the image digest, instance type, max instances and class, and lets running tasks end through a rollout", () => {
     const application = only(":ContainerApplication").inputs;
+    expect(application).not.toHaveProperty("workerVersion");
     expect(application).toMatchObject({
       accountId: ACCOUNT,
       name: "claude-sandbox-dev",
@@ -175,7 +176,8 @@ describe("resources", () => {
       maxInstances: 7,
       className: "Sandbox",
       scriptName: "claude-sandbox-dev",
-      workerVersion: "deployment-1",
+      // maxTimeoutMs 600 s, the task object's 30 s and a repository task's two 600 s steps.
+      rolloutGracePeriodSeconds: 600 + 30 + 1_200,
     });
   });
 });

@@ -27,7 +27,7 @@ async function evaluate(): Promise<{ resources: RecordedResource[]; outputs: Rec
   });
   const program = await import("../../infra/index.js");
   const outputs: Record<string, unknown> = {};
-  for (const [name, output] of Object.entries(program)) outputs[name] = await valueOf(output);
+  for (const [name, output] of Object.entries(program)) outputs[name] = await valueOf(output as pulumi.Output<unknown>);
   // Let every registration of this run finish before the next run replaces the mocks.
   await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   return { resources, outputs };

@@ -6,8 +6,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { rateLimitNamespaceId } from "../../infra/components/sandbox-worker.js";
+import { buildAssetManifest, type WorkerAssets } from "../../infra/providers/worker-assets.js";
 import { COMPATIBILITY_DATE, SECRET_BINDINGS } from "../../worker/src/contract.js";
 import {
   installMocks,
@@ -113,6 +115,13 @@ describe("resources", () => {
       expect(component, `${name} is named from a component`).toBeDefined();
       expect(parentType, `${name} is a child of ${component}`).toBe(components.get(component!));
     }
+  });
+
+  it("takes back a bucket retained by `pulumi destroy` and imported at the stack's top level, as docs/operations.md says", () => {
+    const bucket = only("R2Bucket");
+    expect(bucket.options.retainOnDelete).toBe(true);
+    expect(bucket.options.aliases).toEqual([{ noParent: true, name: "", type: "" }]);
+    expect(readFileSync("docs/operations.md", "utf8")).toContain(`pulumi import cloudflare:index/r2Bucket:R2Bucket ${bucket.name} \\`);
   });
 
   it("keeps results in an R2 bucket named for the stack, deleted after the retention", () => {
@@ -271,15 +280,30 @@ describe("the Worker upload", () => {
     });
   });
 
-  it("uploads the esbuild bundle written at program run, identified by its digest", () => {
+  it("uploads the esbuild bundle written at program run, by its path from the project root and its digest", () => {
     const modules = upload().modules as { name: string; path: string; contentType: string; sha256: string }[];
-    expect(modules.map((module) => [module.name, module.contentType])).toEqual([
-      ["index.js", "application/javascript+module"],
-      ["index.js.map", "application/source-map"],
+    expect(modules.map((module) => [module.name, module.path, module.contentType])).toEqual([
+      ["index.js", "dist/worker/index.js", "application/javascript+module"],
+      ["index.js.map", "dist/worker/index.js.map", "application/source-map"],
     ]);
     for (const module of modules) {
       expect(createHash("sha256").update(readFileSync(module.path)).digest("hex")).toBe(module.sha256);
     }
+  });
+
+  it("uploads the web console built at program run as static assets, by hash, routed as the contract says", async () => {
+    const assets = upload().assets as WorkerAssets;
+    expect(assets.directory).toBe("dist/assets");
+    expect(assets.manifest).toEqual(await buildAssetManifest(resolve(assets.directory)));
+    expect(assets.manifest).toHaveProperty(["/console/index.html"]);
+    expect(assets.config.run_worker_first).toEqual(["/*", "!/console/*"]);
+  });
+
+  it("protects the Worker, and does not take over one that exists already", () => {
+    expect(only(":WorkerScript").options.protect).toBe(true);
+    expect(upload().adoptExisting).toBe(false);
+    // Only the Worker: the other resources hold nothing a redeploy cannot restore, or are retained.
+    expect(resources.filter((resource) => resource.options.protect).map((resource) => resource.name)).toEqual(["worker-script"]);
   });
 
   it("turns on the workers.dev address", () => {
@@ -299,9 +323,12 @@ describe("stack outputs", () => {
       pulumi.Output.isInstance(entry[1]),
     );
 
-  it("exports url, the secrets, the token slots, bucketName, image, workerName, containerApplicationId", async () => {
+  it("exports url, consoleUrl, mcpUrl, the secrets, the token generation and slots, bucketName, image, workerName, containerApplicationId", async () => {
     expect(stackOutputs().map(([name]) => name).sort()).toEqual(
       [
+        "authTokenGeneration",
+        "consoleUrl",
+        "mcpUrl",
         "bucketName",
         "containerApplicationId",
         "currentTokenSlot",
@@ -314,6 +341,10 @@ describe("stack outputs", () => {
       ].sort(),
     );
     expect(await valueOf(program.url)).toBe(`https://claude-sandbox-dev.${MOCK_WORKERS_DEV}`);
+    expect(await valueOf(program.consoleUrl)).toBe(`https://claude-sandbox-dev.${MOCK_WORKERS_DEV}/console/`);
+    expect(await valueOf(program.mcpUrl)).toBe(`https://claude-sandbox-dev.${MOCK_WORKERS_DEV}/mcp`);
+    // The deployed generation, as the update recorded it: what the rotate-token workflow reads.
+    expect(await valueOf(program.authTokenGeneration)).toBe(2);
     expect(await valueOf(program.bucketName)).toBe("claude-sandbox-results-dev");
     expect(await valueOf(program.image)).toBe(`registry.cloudflare.com/${ACCOUNT}/claude-sandbox-dev@${MOCK_DIGEST}`);
     expect(await valueOf(program.workerName)).toBe("claude-sandbox-dev");
@@ -342,7 +373,7 @@ describe("stack outputs", () => {
   it("never exports the Claude credential or the GitHub App's key, and no secret in a plain output", async () => {
     const secrets = [CREDENTIAL, ...Object.values(unwrap<Record<string, string>>(only(":WorkerScript").inputs.secrets))];
     for (const [name, output] of stackOutputs()) {
-      const text = JSON.stringify(await valueOf(output));
+      const text = JSON.stringify(await valueOf(output as pulumi.Output<unknown>));
       for (const credential of [CREDENTIAL, APP_KEY, JSON.stringify(APP_KEY).slice(1, -1), ...keyLines(APP_KEY)]) {
         expect(text, name).not.toContain(credential);
       }

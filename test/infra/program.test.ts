@@ -169,6 +169,8 @@ describe("resources", () => {
     expect(image.imageName).toMatch(new RegExp(`^registry\\.cloudflare\\.com/${ACCOUNT}/claude-sandbox-dev:sandbox-[0-9a-f]{16}$`));
     expect(image.build.platform).toBe("linux/amd64");
     expect(readFileSync(image.build.dockerfile, "utf8")).toMatch(/^FROM docker\.io\/cloudflare\/sandbox:/m);
+    // From the project root, so another checkout of the same commit builds from the same inputs.
+    expect(image.build).toMatchObject({ context: "container", dockerfile: "container/Dockerfile" });
     expect(image.buildOnPreview).toBe(false);
     // The registry password is a secret.
     expect(isSecretInput(image.registry)).toBe(true);

@@ -9,12 +9,13 @@
  */
 import { execFile } from "node:child_process";
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { consoleAssets } from "../../infra/components/sandbox-worker.js";
 import type { DurableObjectMigration } from "../../worker/src/contract.js";
 import {
   deployedSettings,
@@ -581,8 +582,13 @@ describe("in Pulumi's dynamic provider host", () => {
     return JSON.parse(await readFile(output, "utf8")) as Record<string, unknown>;
   }
 
-  it("creates and then updates from the serialized provider, in a plain node process", async () => {
-    const planned = await inputs();
+  it("creates (with the console's assets, hashed and typed by packages it loads there) and then updates from the serialized provider, in a plain node process", async () => {
+    const assetsDir = join(dir, "assets");
+    await mkdir(join(assetsDir, "console"), { recursive: true });
+    await writeFile(join(assetsDir, "console", "index.html"), "<!doctype html><p>console</p>");
+    // As the program gives it: a path from the project root, which the provider host's working directory is.
+    const planned = await inputs({ assets: await consoleAssets(assetsDir) });
+    expect(planned.assets?.directory).not.toMatch(/^\//);
     const registered = await registeredInputs(planned);
     const serialized = registered.__provider;
     expect(typeof serialized).toBe("string");
@@ -626,6 +632,10 @@ describe("in Pulumi's dynamic provider host", () => {
     const puts = api.requestsTo("PUT", SCRIPT_PATH);
     expect(puts).toHaveLength(2);
     expect((await uploadParts(puts[0]!)).metadata.migrations).toMatchObject({ new_tag: "v3" });
+    expect((await uploadParts(puts[0]!)).metadata.assets).toEqual({ jwt: fake.issued[0]?.completion, config: planned.assets?.config });
+    expect([...fake.assets.values()]).toEqual([
+      { contentType: "text/html; charset=utf-8", base64: Buffer.from("<!doctype html><p>console</p>").toString("base64") },
+    ]);
     expect((await uploadParts(puts[1]!)).metadata).not.toHaveProperty("migrations");
     expect(puts.every((put) => put.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
     expect(liveSecrets()).toEqual(["ANTHROPIC_API_KEY", "SERVER_AUTH_TOKEN"]);

@@ -7,6 +7,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createPrivateKey } from "node:crypto";
 import {
+  ACCESS_AUDIENCE_PATTERN,
+  ACCESS_TEAM_DOMAIN_PATTERN,
   ALLOWED_HOST_PATTERN,
   CREDENTIAL_MODES,
   type CredentialMode,
@@ -48,6 +50,10 @@ export const CONFIG_DEFAULTS = {
   githubAppId: 0,
   githubRepos: [] as string[],
   githubApiUrl: "",
+  accessTeamDomain: "",
+  accessAudience: "",
+  adoptExistingWorker: false,
+  protectWorker: true,
 } as const;
 
 /** Every key this program reads (besides the Cloudflare provider's own `cloudflare:*` keys). */
@@ -117,6 +123,12 @@ export interface StackConfig {
   githubRepos: string[];
   /** The GitHub API's base URL (GitHub Enterprise Server); undefined: https://api.github.com. */
   githubApiUrl: string | undefined;
+  /** Cloudflare Access in front of the Worker: its team domain and application audience; undefined: no Access. */
+  access: { teamDomain: string; audience: string } | undefined;
+  /** Whether the first `pulumi up` may take over a Worker of the same name that exists already (moving from `wrangler deploy`). */
+  adoptExistingWorker: boolean;
+  /** Whether the Worker, whose Durable Objects hold every task's state, is protected from deletion and replacement. */
+  protectWorker: boolean;
 }
 
 /** Reads raw config values; `pulumi.Config` in a program, a plain object in tests. */
@@ -187,7 +199,7 @@ function budget(source: ConfigSource): number | undefined {
   return value > 0 ? value : undefined;
 }
 
-function flag(source: ConfigSource, key: "allowWebSearch"): boolean {
+function flag(source: ConfigSource, key: "allowWebSearch" | "adoptExistingWorker" | "protectWorker"): boolean {
   const raw = text(source, key);
   if (raw === undefined) return CONFIG_DEFAULTS[key];
   if (raw !== "true" && raw !== "false") throw new ConfigError(key, `"${raw}" is not true or false`);
@@ -332,6 +344,29 @@ function githubApiUrl(source: ConfigSource): string | undefined {
   return url.href.replace(/\/$/, "");
 }
 
+/** The Cloudflare Access settings: both or neither. */
+function access(source: ConfigSource): StackConfig["access"] {
+  const teamDomain = text(source, "accessTeamDomain")?.toLowerCase();
+  const audience = text(source, "accessAudience")?.toLowerCase();
+  if (teamDomain !== undefined && !ACCESS_TEAM_DOMAIN_PATTERN.test(teamDomain)) {
+    throw new ConfigError(
+      "accessTeamDomain",
+      `"${teamDomain}" is not a Cloudflare Access team domain: <team>.cloudflareaccess.com, as Zero Trust → Settings → Team name shows it`,
+    );
+  }
+  if (audience !== undefined && !ACCESS_AUDIENCE_PATTERN.test(audience)) {
+    throw new ConfigError(
+      "accessAudience",
+      `"${audience}" is not an Access Application Audience (AUD) tag: 64 hex characters, under the Access application's Overview`,
+    );
+  }
+  if ((teamDomain === undefined) !== (audience === undefined)) {
+    const [missing, set] = teamDomain === undefined ? ["accessTeamDomain", "accessAudience"] : ["accessAudience", "accessTeamDomain"];
+    throw new ConfigError(missing, `is required with ${set}: set both to put the Worker behind Cloudflare Access, or neither`);
+  }
+  return teamDomain !== undefined && audience !== undefined ? { teamDomain, audience } : undefined;
+}
+
 /** Validates the configuration of `stack`. */
 export function parseConfig(source: ConfigSource, stack: string): StackConfig {
   const accountId = text(source, "accountId");
@@ -383,6 +418,9 @@ export function parseConfig(source: ConfigSource, stack: string): StackConfig {
     ...github(source),
     githubRepos: repositories(source),
     githubApiUrl: githubApiUrl(source),
+    access: access(source),
+    adoptExistingWorker: flag(source, "adoptExistingWorker"),
+    protectWorker: flag(source, "protectWorker"),
   };
 }
 

@@ -11,6 +11,7 @@ import { SandboxContainers } from "./components/sandbox-containers.js";
 import { SandboxImage } from "./components/sandbox-image.js";
 import { SandboxWorker } from "./components/sandbox-worker.js";
 import { WebhookSecret } from "./components/webhook-secret.js";
+import { CONSOLE_ASSETS } from "../worker/src/contract.js";
 import { readConfig } from "./config.js";
 
 const config = readConfig();
@@ -41,6 +42,8 @@ const worker = new SandboxWorker("worker", {
   webhookSecret: webhooks.value,
   githubCredential: config.githubCredential,
   settings: config,
+  adoptExisting: config.adoptExistingWorker,
+  protect: config.protectWorker,
 });
 
 const containers = new SandboxContainers(
@@ -51,18 +54,24 @@ const containers = new SandboxContainers(
     image: sandboxImage.image,
     instanceType: config.instanceType,
     maxInstances: config.maxInstances,
+    maxTimeoutMs: config.maxTimeoutMs,
     scriptName: worker.scriptName,
-    workerDeploymentId: worker.deploymentId,
   },
   { dependsOn: [worker] },
 );
 
 /** The API's base URL (workers.dev). */
 export const url = worker.url;
+/** The web console. */
+export const consoleUrl = pulumi.interpolate`${worker.url}${CONSOLE_ASSETS.consolePath}`;
+/** The MCP endpoint for agents (`claude mcp add --transport http claude-sandbox <mcpUrl> --header "Authorization: Bearer <token>"`). */
+export const mcpUrl = pulumi.interpolate`${worker.url}/mcp`;
 /** The current bearer token (secret): `pulumi stack output serverAuthToken --show-secrets`. */
 export const serverAuthToken = pulumi.secret(tokens.current);
 /** The webhook signing secret, `whsec_<base64>` (secret): `pulumi stack output webhookSecret --show-secrets`. */
 export const webhookSecret = pulumi.secret(webhooks.value);
+/** The deployed `authTokenGeneration`: the rotate-token workflow raises the larger of it and the stack file's by one. */
+export const authTokenGeneration = tokens.generation;
 /** URN of the token slot that holds the current token (`pulumi up --replace` it to cut every client off). */
 export const currentTokenSlot = tokens.currentSlotUrn;
 /** URN of the token slot that holds the previous token (`pulumi up --replace` it to revoke that token now). */

@@ -34,6 +34,8 @@ export class AuthTokens extends pulumi.ComponentResource {
   readonly current: pulumi.Output<string>;
   /** The token of the previous generation; undefined before the first rotation. */
   readonly previous: pulumi.Output<string> | undefined;
+  /** The generation the stack is deployed with, as recorded by the update. */
+  readonly generation: pulumi.Output<number>;
   /** URN of the slot that holds the current token. */
   readonly currentSlotUrn: pulumi.Output<string>;
   /** URN of the other slot: the previous token (unused at generation 1). */
@@ -57,12 +59,14 @@ export class AuthTokens extends pulumi.ComponentResource {
     const b = slot("b");
     const [current, previous] = slots.current === "a" ? [a, b] : [b, a];
 
+    this.generation = guard.generation;
     this.current = pulumi.secret(current.hex);
     // Generation 1 has no previous token: the other slot was never handed out.
     this.previous = args.generation > 1 ? pulumi.secret(previous.hex) : undefined;
     this.currentSlotUrn = current.urn;
     this.previousSlotUrn = previous.urn;
     this.registerOutputs({
+      generation: this.generation,
       current: this.current,
       previous: this.previous,
       currentSlotUrn: this.currentSlotUrn,

@@ -4,7 +4,8 @@
  *
  * Both are retained on delete: a new `bucketName` (or `pulumi destroy`) leaves
  * the old bucket, its results and its retention rule in the account instead of
- * deleting them; docs/operations.md says how to delete a bucket for good.
+ * deleting them; docs/operations.md says how to delete a bucket for good, and
+ * how a stack deployed again takes its retained bucket back.
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
@@ -33,8 +34,14 @@ export class ResultsBucket extends pulumi.ComponentResource {
     const bucket = new cloudflare.R2Bucket(
       `${name}-bucket`,
       { accountId: args.accountId, name: args.bucketName },
-      // Results are data: a changed name must never delete the old bucket before anyone notices.
-      { parent: this, retainOnDelete: true },
+      {
+        parent: this,
+        // Results are data: a changed name must never delete the old bucket before anyone notices.
+        retainOnDelete: true,
+        // A bucket retained by `pulumi destroy` and imported at the stack's top level
+        // (`pulumi import … results-bucket`, docs/operations.md) becomes this one.
+        aliases: [{ parent: pulumi.rootStackResource }],
+      },
     );
 
     new cloudflare.R2BucketLifecycle(

@@ -4,19 +4,28 @@
  * (`registry.cloudflare.com/<accountId>/<repository>:<tag>`) with credentials
  * from the Cloudflare API that last an hour; the application then runs the
  * digest-pinned reference. With a prebuilt image, nothing is built.
+ *
+ * The build context and Dockerfile are given relative to the project root, and
+ * the context's `.dockerignore` leaves every file out (the Dockerfile copies
+ * none), so the provider's digest of the context is the Dockerfile's content
+ * alone: the same commit is no change from any folder, clone or umask.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { PROJECT_ROOT } from "../paths.js";
 import { apiFailure, connectCloudflare, type ProviderConfigSource } from "../providers/cloudflare-api.js";
 
 /** Cloudflare's container registry. */
 export const CLOUDFLARE_REGISTRY = "registry.cloudflare.com";
 
-/** The directory holding the sandbox image's Dockerfile. */
-export const CONTAINER_CONTEXT = fileURLToPath(new URL("../../container/", import.meta.url));
+/** The build context: the directory holding the sandbox image's Dockerfile, from the project root. */
+export const CONTAINER_CONTEXT = "container";
+
+/** The Dockerfile, from the project root. */
+export const CONTAINER_DOCKERFILE = `${CONTAINER_CONTEXT}/Dockerfile`;
 
 /** Short-lived registry credentials. */
 export interface RegistryCredentials {
@@ -64,9 +73,29 @@ export async function cloudflareRegistryCredentials(accountId: string): Promise<
   }
 }
 
+/** The Dockerfile of this checkout. */
+function readDockerfile(): string {
+  return readFileSync(join(PROJECT_ROOT, CONTAINER_DOCKERFILE), "utf8");
+}
+
 /** The image tag: a digest of the Dockerfile, so an unchanged Dockerfile keeps its tag. */
-export function dockerfileTag(dockerfile: string = readFileSync(`${CONTAINER_CONTEXT}Dockerfile`, "utf8")): string {
+export function dockerfileTag(dockerfile: string = readDockerfile()): string {
   return `sandbox-${createHash("sha256").update(dockerfile).digest("hex").slice(0, 16)}`;
+}
+
+/** A base image reference pinned to its digest, its tag kept for people: `<name>:<tag>@sha256:<64 hex>`. */
+const PINNED_BASE = /^[^\s:@]+(:[\w][\w.-]*)?@sha256:[0-9a-f]{64}$/;
+
+/**
+ * The base images of a Dockerfile (each `FROM`) that are not pinned to a
+ * digest: a tag alone may point at other bytes tomorrow, so the same commit
+ * would build another image.
+ */
+export function unpinnedBaseImages(dockerfile: string): string[] {
+  return dockerfile
+    .split("\n")
+    .map((line) => /^\s*FROM\s+(?:--\S+\s+)*(\S+)/i.exec(line)?.[1])
+    .filter((image): image is string => image !== undefined && !PINNED_BASE.test(image));
 }
 
 export class SandboxImage extends pulumi.ComponentResource {
@@ -82,6 +111,15 @@ export class SandboxImage extends pulumi.ComponentResource {
       return;
     }
 
+    const unpinned = unpinnedBaseImages(readDockerfile());
+    if (unpinned.length > 0) {
+      pulumi.log.warn(
+        `${CONTAINER_DOCKERFILE} starts FROM ${unpinned.join(", ")}, not pinned to a digest: the same commit may build another ` +
+          "image later. Pin it as <image>:<tag>@sha256:<digest> (docs/workflows/upgrade.md).",
+        this,
+      );
+    }
+
     const fetchCredentials = args.registryCredentials ?? (() => cloudflareRegistryCredentials(args.accountId));
     // A preview builds and pushes nothing, so it needs no credentials (and no network).
     const credentials = pulumi.runtime.isDryRun()
@@ -94,7 +132,7 @@ export class SandboxImage extends pulumi.ComponentResource {
         imageName: `${CLOUDFLARE_REGISTRY}/${args.accountId}/${args.repository}:${dockerfileTag()}`,
         build: {
           context: CONTAINER_CONTEXT,
-          dockerfile: `${CONTAINER_CONTEXT}Dockerfile`,
+          dockerfile: CONTAINER_DOCKERFILE,
           // Cloudflare Containers run linux/amd64 images only.
           platform: "linux/amd64",
         },

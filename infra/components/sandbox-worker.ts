@@ -4,15 +4,19 @@
  * (Sandbox, Task, TaskIndex, BranchQueue) and their migrations, `containers`
  * for the Sandbox class, the R2 binding, the task rate limit, the secret
  * bindings (both auth tokens, the Claude credential, the webhook secret and,
- * when configured, the GitHub credential), the plain settings, the compatibility date and flags, and observability; then its
- * workers.dev address is turned on.
+ * when configured, the GitHub credential), the plain settings, the compatibility date and flags, observability, and the
+ * web console's static assets (built at program run too); then its
+ * workers.dev address is turned on. The Worker is protected unless the stack
+ * says otherwise: its Durable Objects hold every task's state.
  */
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
+import { buildConsole } from "../../console/build.js";
 import { type WrittenFile, writeWorkerBundle } from "../../worker/bundle.js";
 import {
   COMPATIBILITY_DATE,
+  CONSOLE_ASSETS,
   COMPATIBILITY_FLAGS,
   DURABLE_OBJECT_BINDINGS,
   DURABLE_OBJECT_MIGRATIONS,
@@ -24,6 +28,8 @@ import {
   usdText,
 } from "../../worker/src/contract.js";
 import type { StackConfig } from "../config.js";
+import { projectPath } from "../paths.js";
+import { buildAssetManifest, readAssetsConfigFiles, type WorkerAssets } from "../providers/worker-assets.js";
 import { type PlainBinding, WorkerScript } from "../providers/worker-script.js";
 
 /** The settings the Worker gets as plain-text vars. */
@@ -43,6 +49,7 @@ export type WorkerSettings = Pick<
   | "githubAppId"
   | "githubRepos"
   | "githubApiUrl"
+  | "access"
 >;
 
 export interface SandboxWorkerArgs {
@@ -58,8 +65,20 @@ export interface SandboxWorkerArgs {
   /** The GitHub App's private key or a fine-grained token; undefined: no GitHub credential. */
   githubCredential: StackConfig["githubCredential"];
   settings: WorkerSettings;
+  /** Whether the first upload may take over a Worker of the same name that exists already. */
+  adoptExisting: boolean;
+  /** Whether Pulumi refuses to delete or replace the Worker. */
+  protect: boolean;
   /** Bundles the Worker to disk; the default is the deployable bundle in dist/worker/. */
   bundle?: () => Promise<{ files: WrittenFile[] }>;
+  /** Builds the static assets and returns their directory (absolute); the default builds the web console. */
+  buildAssets?: () => Promise<string>;
+}
+
+/** The assets input for the directory `directory` (absolute): its manifest, its routing and header files. */
+export async function consoleAssets(directory: string): Promise<WorkerAssets> {
+  const [manifest, files] = await Promise.all([buildAssetManifest(directory), readAssetsConfigFiles(directory)]);
+  return { directory: projectPath(directory), manifest, config: { run_worker_first: [...CONSOLE_ASSETS.runWorkerFirst], ...files } };
 }
 
 /** The rate limit's period, in seconds (the API accepts 10 or 60). */
@@ -97,6 +116,8 @@ export function settingBindings(settings: WorkerSettings): PlainBinding[] {
     [SETTING_VARS.githubAppId, settings.githubAppId === undefined ? undefined : String(settings.githubAppId)],
     [SETTING_VARS.githubRepos, settings.githubRepos.length === 0 ? undefined : settings.githubRepos.join(",")],
     [SETTING_VARS.githubApiUrl, settings.githubApiUrl],
+    [SETTING_VARS.accessTeamDomain, settings.access?.teamDomain],
+    [SETTING_VARS.accessAudience, settings.access?.audience],
   ];
   return vars.flatMap(([name, text]) => (text === undefined ? [] : [{ type: "plain_text" as const, name, text }]));
 }
@@ -124,8 +145,6 @@ export class SandboxWorker extends pulumi.ComponentResource {
   readonly scriptName: pulumi.Output<string>;
   /** The Worker's workers.dev address. */
   readonly url: pulumi.Output<string>;
-  /** Id of the deployment the last upload created. */
-  readonly deploymentId: pulumi.Output<string>;
 
   constructor(name: string, args: SandboxWorkerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("claude-sandbox:index:SandboxWorker", name, {}, opts);
@@ -154,7 +173,7 @@ export class SandboxWorker extends pulumi.ComponentResource {
         scriptName: args.workerName,
         mainModule: written.apply(({ files }) => files[0]!.name),
         modules: written.apply(({ files }) =>
-          files.map(({ name: moduleName, path, contentType, sha256 }) => ({ name: moduleName, path, contentType, sha256 })),
+          files.map(({ name: moduleName, path, contentType, sha256 }) => ({ name: moduleName, path: projectPath(path), contentType, sha256 })),
         ),
         compatibilityDate: COMPATIBILITY_DATE,
         compatibilityFlags: [...COMPATIBILITY_FLAGS],
@@ -164,8 +183,10 @@ export class SandboxWorker extends pulumi.ComponentResource {
         containerClasses: [SANDBOX_CLASS_NAME],
         migrations: DURABLE_OBJECT_MIGRATIONS,
         observability: true,
+        assets: pulumi.output((args.buildAssets ?? buildConsole)()).apply(consoleAssets),
+        adoptExisting: args.adoptExisting,
       },
-      { parent: this },
+      { parent: this, protect: args.protect },
     );
 
     const workersDev = new cloudflare.WorkersScriptSubdomain(
@@ -175,9 +196,8 @@ export class SandboxWorker extends pulumi.ComponentResource {
     );
 
     this.scriptName = script.scriptName;
-    this.deploymentId = script.deploymentId;
     // The address answers once the workers.dev route is on.
     this.url = pulumi.all([script.url, workersDev.enabled]).apply(([url]) => url);
-    this.registerOutputs({ scriptName: this.scriptName, url: this.url, deploymentId: this.deploymentId });
+    this.registerOutputs({ scriptName: this.scriptName, url: this.url });
   }
 }

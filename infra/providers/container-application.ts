@@ -12,12 +12,17 @@
  *   application that already exists with the same name, script and class (a
  *   create whose answer was lost, then retried) is adopted and brought to the
  *   desired configuration; one serving another Worker or class is reported;
- * - update: `maxInstances` is edited in place; a new image, instance type or
- *   logging setting goes out as a rolling rollout (the API accepts image
- *   changes only through a rollout);
+ * - update: `maxInstances` and the rollout grace period are edited in place;
+ *   a new image, instance type or logging setting goes out as a rolling
+ *   rollout in wrangler's steps (the API accepts image changes only through a
+ *   rollout), and the update waits until the rollout completes
+ *   (`./container-rollout.ts`);
  * - a new account, name, script or class replaces the application, deleting
- *   the old one first because names are unique per account;
- * - `workerVersion` is only recorded in state.
+ *   the old one first because names are unique per account.
+ *
+ * `rolloutGracePeriodSeconds` is the application's `rollout_active_grace_period`:
+ * how long a container that is running a task stays alive after a rollout
+ * reaches it, before it may be signalled to stop. The API's default is 0.
  *
  * The provider object is serialized into the Pulumi state and run by Pulumi's
  * dynamic provider host, so its methods use only module-local helpers and
@@ -33,6 +38,7 @@ import {
   isNotFound,
   type ProviderConfigSource,
 } from "./cloudflare-api.js";
+import { followRollout, rolloutLimits, rolloutSteps, stepCount } from "./container-rollout.js";
 
 /** The instance types Cloudflare Containers offers (vCPU, memory and disk grow in this order). */
 export const INSTANCE_TYPES = ["lite", "basic", "standard-1", "standard-2", "standard-3", "standard-4"] as const;
@@ -58,8 +64,11 @@ export interface ContainerApplicationArgs {
   className: pulumi.Input<string>;
   /** Whether container logs are collected; defaults to true. */
   observability?: pulumi.Input<boolean>;
-  /** Id of the deployed Worker upload: recorded in state, never causes a rollout or a replacement. */
-  workerVersion?: pulumi.Input<string>;
+  /**
+   * Seconds a running container is kept alive after a rollout reaches it (`rollout_active_grace_period`):
+   * at least the longest a task can run, so a deploy never cuts a task short.
+   */
+  rolloutGracePeriodSeconds: pulumi.Input<number>;
 }
 
 /** The inputs as the provider receives them: {@link ContainerApplicationArgs}, resolved. */
@@ -72,7 +81,7 @@ export interface ContainerApplicationInputs {
   scriptName: string;
   className: string;
   observability?: boolean;
-  workerVersion?: string;
+  rolloutGracePeriodSeconds: number;
 }
 
 /** The resolved inputs with defaults applied. */
@@ -86,7 +95,7 @@ export interface ContainerApplicationState extends DesiredApplication {
 }
 
 /** How a change to an input reaches the application. */
-type ChangeEffect = "replace" | "edit" | "rollout" | "record";
+type ChangeEffect = "replace" | "edit" | "rollout";
 
 /** The effect of changing each input (every input is listed, so none is silently ignored). */
 const CHANGE_EFFECTS = {
@@ -95,10 +104,10 @@ const CHANGE_EFFECTS = {
   scriptName: "replace",
   className: "replace",
   maxInstances: "edit",
+  rolloutGracePeriodSeconds: "edit",
   image: "rollout",
   instanceType: "rollout",
   observability: "rollout",
-  workerVersion: "record",
 } as const satisfies Record<keyof ContainerApplicationInputs, ChangeEffect>;
 
 type TrackedProperty = keyof typeof CHANGE_EFFECTS;
@@ -111,6 +120,7 @@ interface ApplicationView {
   id: string;
   name?: string;
   max_instances?: number;
+  rollout_active_grace_period?: number;
   configuration?: {
     image?: string;
     instance_type?: InstanceType;
@@ -131,9 +141,19 @@ export class ContainerApplicationProvider
   /** How often a create is tried while the Durable Object class is not visible yet, and the pause between tries. */
   private readonly createRetry: { attempts: number; delayMs: number };
 
-  /** `createAttempts` (12) tries, `createRetryDelayMs` (5000) apart: about a minute in all. */
-  constructor(options: { createAttempts?: number; createRetryDelayMs?: number } = {}) {
+  /** How a rollout is followed: the pause between two reads, and where progress lines go. */
+  private readonly rollouts: RolloutFollowing;
+
+  /**
+   * `createAttempts` (12) tries, `createRetryDelayMs` (5000) apart: about a minute in all. A rollout
+   * is read every `rolloutPollMs` (10000); its progress goes to `log` (`console.log`, which Pulumi shows
+   * in the output of `pulumi up`).
+   */
+  constructor(
+    options: { createAttempts?: number; createRetryDelayMs?: number; rolloutPollMs?: number; log?: (line: string) => void } = {},
+  ) {
     this.createRetry = { attempts: options.createAttempts ?? 12, delayMs: options.createRetryDelayMs ?? 5_000 };
+    this.rollouts = { pollMs: options.rolloutPollMs ?? 10_000, log: options.log ?? ((line) => console.log(line)) };
   }
 
   /** Keeps the stack config (it may hold `cloudflare:apiToken` and `cloudflare:baseUrl`). */
@@ -168,7 +188,7 @@ export class ContainerApplicationProvider
         }
         const existing = await existingApplication(connection, desired, error);
         if (existing && servesDesiredClass(existing, desired)) {
-          await adoptApplication(connection, existing, desired);
+          await applyChanges(async () => connection, existing.id, liveProperties(existing.view), desired, this.rollouts);
           return { id: existing.id, outs: { ...desired, applicationId: existing.id } };
         }
         throw createFailure(connection, desired, error, existing, attempt);
@@ -205,14 +225,17 @@ export class ContainerApplicationProvider
     return { changes: changed.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
   }
 
-  /** Edits `maxInstances` and rolls out a new configuration, each only when it changed. */
+  /**
+   * Edits `maxInstances` and the grace period, and rolls out a new configuration,
+   * each only when it changed; returns once the rollout has completed.
+   */
   async update(
     id: string,
     olds: ContainerApplicationState,
     news: ContainerApplicationInputs,
   ): Promise<pulumi.dynamic.UpdateResult<ContainerApplicationState>> {
     const desired = desiredApplication(news);
-    await applyChanges(() => this.connect(), id, desiredApplication(olds), desired);
+    await applyChanges(() => this.connect(), id, desiredApplication(olds), desired, this.rollouts);
     return { outs: { ...desired, applicationId: id } };
   }
 
@@ -263,6 +286,10 @@ function inputFailures(inputs: ContainerApplicationInputs): pulumi.dynamic.Check
   if (known(inputs.maxInstances) && !(Number.isInteger(inputs.maxInstances) && inputs.maxInstances > 0)) {
     failures.push({ property: "maxInstances", reason: "maxInstances must be a positive integer" });
   }
+  const grace = inputs.rolloutGracePeriodSeconds;
+  if (known(grace) && !(Number.isInteger(grace) && grace >= 0)) {
+    failures.push({ property: "rolloutGracePeriodSeconds", reason: "rolloutGracePeriodSeconds must be a whole number of seconds, 0 or more" });
+  }
   return failures;
 }
 
@@ -285,6 +312,7 @@ function createParams(
     scheduling_policy: "default",
     instances: 0,
     max_instances: desired.maxInstances,
+    rollout_active_grace_period: desired.rolloutGracePeriodSeconds,
     configuration: containerConfiguration(desired),
     durable_objects: { script_name: desired.scriptName, class_name: desired.className },
   };
@@ -373,29 +401,31 @@ function servesDesiredClass(existing: ExistingApplication, desired: DesiredAppli
   );
 }
 
-/** Brings an adopted application to the desired size, image, instance type and logging. */
-async function adoptApplication(connection: Connection, existing: ExistingApplication, desired: DesiredApplication): Promise<void> {
-  await applyChanges(async () => connection, existing.id, liveProperties(existing.view), desired);
+/** How rollouts are followed (the provider's options). */
+interface RolloutFollowing {
+  pollMs: number;
+  log: (line: string) => void;
 }
 
 /**
  * Makes an application that has `before` into `desired` in place, by each
- * changed property's CHANGE_EFFECTS: one edit for `maxInstances`, one rollout
- * for the container configuration, each only when needed (connecting only
- * then). Properties that replace the application or are only recorded are
- * left to diff.
+ * changed property's CHANGE_EFFECTS: one edit for `maxInstances` and the grace
+ * period, then one rollout for the container configuration, followed until it
+ * completes; each only when needed (connecting only then). Properties that
+ * replace the application are left to diff.
  */
 async function applyChanges(
   connect: () => Promise<Connection>,
   id: string,
   before: Partial<DesiredApplication>,
   desired: DesiredApplication,
+  following: RolloutFollowing,
 ): Promise<void> {
   const effects = new Set(changedProperties(before, desired).map((property) => CHANGE_EFFECTS[property]));
   if (!effects.has("edit") && !effects.has("rollout")) return;
   const connection = await connect();
-  if (effects.has("edit")) await editMaxInstances(connection, id, desired);
-  if (effects.has("rollout")) await startRollout(connection, id, desired);
+  if (effects.has("edit")) await editApplication(connection, id, desired);
+  if (effects.has("rollout")) await rollOut(connection, id, desired, following);
 }
 
 /** The error for a create that failed and adopted nothing: what stands in the way and what to do, else the API failure. */
@@ -435,32 +465,47 @@ function createFailure(
   );
 }
 
-/** Sets the most instances that may run at once. */
-async function editMaxInstances(connection: Connection, id: string, desired: DesiredApplication): Promise<void> {
+/** Sets the most instances that may run at once and the rollout grace period. */
+async function editApplication(connection: Connection, id: string, desired: DesiredApplication): Promise<void> {
   try {
     await connection.client.containers.applications.edit(id, {
       account_id: desired.accountId,
       max_instances: desired.maxInstances,
+      rollout_active_grace_period: desired.rolloutGracePeriodSeconds,
     });
   } catch (error) {
-    throw apiFailure(`set max instances of container application ${id}`, error, [connection.apiToken]);
+    throw apiFailure(`set max instances and rollout grace period of container application ${id}`, error, [connection.apiToken]);
   }
 }
 
-/** Rolls the whole container configuration out to every instance in one automatic step. */
-async function startRollout(connection: Connection, id: string, desired: DesiredApplication): Promise<void> {
+/**
+ * Rolls the whole container configuration out, automatically, in wrangler's
+ * steps, and follows the rollout until it completes.
+ */
+async function rollOut(connection: Connection, id: string, desired: DesiredApplication, following: RolloutFollowing): Promise<void> {
+  const steps = rolloutSteps(desired.maxInstances);
+  let rolloutId: string;
   try {
-    await connection.client.containers.applications.rollouts.create(id, {
+    const rollout = await connection.client.containers.applications.rollouts.create(id, {
       account_id: desired.accountId,
       description: `Deploy ${desired.image} on ${desired.instanceType}`,
       strategy: "rolling",
       kind: "full_auto",
-      step_percentage: 100,
+      ...steps,
       target_configuration: containerConfiguration(desired),
     });
+    rolloutId = rollout.id;
   } catch (error) {
     throw apiFailure(`roll out a new configuration to container application ${id}`, error, [connection.apiToken]);
   }
+  await followRollout(connection, {
+    accountId: desired.accountId,
+    applicationId: id,
+    applicationName: desired.name,
+    rolloutId,
+    limits: rolloutLimits(desired.rolloutGracePeriodSeconds, stepCount(steps)),
+    ...following,
+  });
 }
 
 /** The inputs as the live application has them; fields the API leaves out keep their recorded values. */
@@ -471,6 +516,7 @@ function liveProperties(application: ApplicationView): Partial<DesiredApplicatio
     image: application.configuration?.image,
     instanceType: application.configuration?.instance_type,
     maxInstances: application.max_instances,
+    rolloutGracePeriodSeconds: application.rollout_active_grace_period,
     observability: logs?.enabled,
     scriptName: application.durable_objects?.script_name,
     className: application.durable_objects?.class_name,
@@ -494,11 +540,11 @@ export class ContainerApplication extends pulumi.dynamic.Resource {
   declare readonly scriptName: pulumi.Output<string>;
   declare readonly className: pulumi.Output<string>;
   declare readonly observability: pulumi.Output<boolean>;
-  declare readonly workerVersion: pulumi.Output<string | undefined>;
+  declare readonly rolloutGracePeriodSeconds: pulumi.Output<number>;
 
   constructor(name: string, args: ContainerApplicationArgs, opts?: pulumi.CustomResourceOptions) {
     // Every output is named in the props so the resource exposes it, even when left unset.
-    const props = { observability: undefined, workerVersion: undefined, ...args, applicationId: undefined };
+    const props = { observability: undefined, ...args, applicationId: undefined };
     super(new ContainerApplicationProvider(), name, props, opts, RESOURCE_MODULE, RESOURCE_TYPE);
   }
 }

@@ -22,8 +22,17 @@
  * Module files are read from disk at upload time and checked against the
  * SHA-256 recorded at planning time, so state holds digests, not code; a
  * module is compared by name, type and digest only, so the same code from
- * another checkout is no change. Secret bindings stay secret in state
+ * another checkout is no change. Static assets (the web console) go up first,
+ * as wrangler sends them (`./worker-assets.ts`), and are compared by their
+ * manifest of hashes. Secret bindings stay secret in state
  * (`additionalSecretOutputs`) and never appear in an error message.
+ *
+ * `create` refuses a Worker of the same name that this stack did not create
+ * (it may be someone else's), unless the stack says `adoptExistingWorker`.
+ * `read` (`pulumi refresh`, `preview --refresh`) fetches what is deployed (the
+ * bindings' names and types, the compatibility date and flags, observability
+ * and the container classes) into `deployed`, which `diff` compares with what
+ * the inputs would deploy: a change made outside Pulumi shows as an update.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { DurableObjectMigration } from "../../worker/src/contract.js";
@@ -34,12 +43,13 @@ import {
   isNotFound,
   type ProviderConfigSource,
 } from "./cloudflare-api.js";
+import { uploadAssets, type WorkerAssets } from "./worker-assets.js";
 
 /** A module of the upload, read from `path` at upload time. */
 export interface WorkerModule {
   /** Module name in the upload, e.g. `index.js`. */
   name: string;
-  /** Absolute path of the file; where it lives is not part of the diff. */
+  /** The file: relative to the project root (Pulumi's working directory), or absolute. Where it lives is not part of the diff. */
   path: string;
   /** `application/javascript+module` or `application/source-map`. */
   contentType: string;
@@ -72,10 +82,34 @@ export interface WorkerScriptInputs {
   /** Every migration, oldest first; the Worker ends at the last one's tag. */
   migrations: readonly DurableObjectMigration[];
   observability: boolean;
+  /** Static assets served with the Worker. */
+  assets?: WorkerAssets;
+  /** Whether `create` may take over a Worker of the same name that already exists (moving from `wrangler deploy`). */
+  adoptExisting: boolean;
+}
+
+/** One binding as the deployed settings name it. */
+export interface BindingName {
+  name: string;
+  type: string;
+}
+
+/** What is deployed, in the terms `read` can fetch and `diff` compares. */
+export interface DeployedSettings {
+  /** Every binding's name and type, sorted; of the secrets, only those this program manages. */
+  bindings: BindingName[];
+  compatibilityDate: string;
+  /** Sorted. */
+  compatibilityFlags: string[];
+  observability: boolean;
+  /** The Durable Object classes with containers, sorted. */
+  containers: string[];
 }
 
 /** What state keeps of an upload. */
 export interface WorkerScriptOutputs extends WorkerScriptInputs {
+  /** What is deployed: what the last upload sent, or what the last refresh found. */
+  deployed?: DeployedSettings;
   /** The migration tag the Worker has after the upload. */
   migrationTag: string;
   /** Id of the deployment (version) the upload created. */
@@ -108,15 +142,97 @@ const UPLOAD_ON = [
   "containerClasses",
   "migrations",
   "observability",
+  "assets",
 ] as const;
 
-/** Compares two values of a property by content; modules by name, type and digest, wherever they were written. */
+/**
+ * Compares two values of a property by content: modules by name, type and
+ * digest, assets by manifest and settings, wherever they were written.
+ */
 function sameValue(key: string, a: unknown, b: unknown): boolean {
-  const comparable = (value: unknown) =>
-    key === "modules" && Array.isArray(value)
-      ? value.map(({ name, contentType, sha256 }: WorkerModule) => ({ name, contentType, sha256 }))
-      : value;
+  const comparable = (value: unknown) => {
+    if (key === "modules" && Array.isArray(value)) {
+      return value.map(({ name, contentType, sha256 }: WorkerModule) => ({ name, contentType, sha256 }));
+    }
+    if (key === "assets" && value && typeof value === "object") {
+      const { manifest, config } = value as WorkerAssets;
+      return { manifest, config };
+    }
+    return value;
+  };
   return JSON.stringify(canonical(comparable(a))) === JSON.stringify(canonical(comparable(b)));
+}
+
+/** Bindings by name, then type. */
+function sortedBindings(bindings: BindingName[]): BindingName[] {
+  return [...bindings].sort((a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type));
+}
+
+/** What an upload of `inputs` deploys, in the terms of {@link DeployedSettings}. */
+export function settingsOf(inputs: WorkerScriptInputs): DeployedSettings {
+  return {
+    bindings: sortedBindings([
+      ...inputs.bindings.map(({ name, type }) => ({ name, type })),
+      ...Object.keys(inputs.secrets).map((name) => ({ name, type: "secret_text" })),
+    ]),
+    compatibilityDate: inputs.compatibilityDate,
+    compatibilityFlags: [...inputs.compatibilityFlags].sort(),
+    observability: inputs.observability,
+    containers: [...inputs.containerClasses].sort(),
+  };
+}
+
+/** The parts of the deployed Worker `read` fetches. */
+interface LiveWorker {
+  settings: {
+    bindings?: { name: string; type: string }[];
+    compatibility_date?: string;
+    compatibility_flags?: string[];
+    observability?: { enabled?: boolean } | null;
+  };
+  /** `resources.script_runtime.containers` of the deployed version (what wrangler reads). */
+  containers: { class_name: string }[] | undefined;
+}
+
+/**
+ * The deployed settings from what the API answered. Secrets this program does
+ * not manage (set by hand) are left out, so they are never taken for drift.
+ */
+export function deployedSettings(live: LiveWorker, managedSecretNames: readonly string[]): DeployedSettings {
+  const managed = new Set(managedSecretNames);
+  return {
+    bindings: sortedBindings(
+      (live.settings.bindings ?? [])
+        .filter((binding) => binding.type !== "secret_text" || managed.has(binding.name))
+        .map(({ name, type }) => ({ name, type })),
+    ),
+    compatibilityDate: live.settings.compatibility_date ?? "",
+    compatibilityFlags: [...(live.settings.compatibility_flags ?? [])].sort(),
+    observability: live.settings.observability?.enabled === true,
+    containers: (live.containers ?? []).map((container) => container.class_name).sort(),
+  };
+}
+
+/**
+ * Fetches what the Worker runs now: its settings, and the containers of its
+ * deployed version (the latest deployment's version with the most traffic).
+ */
+async function fetchLiveWorker({ client, apiToken }: CloudflareConnection, accountId: string, scriptName: string): Promise<LiveWorker> {
+  const base = `/accounts/${accountId}/workers/scripts/${scriptName}`;
+  try {
+    const settings = await client.workers.scripts.scriptAndVersionSettings.get(scriptName, { account_id: accountId });
+    const { result: deployments } = (await client.get(`${base}/deployments`)) as {
+      result: { deployments?: { versions: { version_id: string; percentage: number }[] }[] };
+    };
+    const version = [...(deployments.deployments?.[0]?.versions ?? [])].sort((a, b) => b.percentage - a.percentage)[0];
+    if (!version) return { settings, containers: undefined };
+    const { result } = (await client.get(`${base}/versions/${version.version_id}`)) as {
+      result: { resources?: { script_runtime?: { containers?: { class_name: string }[] } } };
+    };
+    return { settings, containers: result.resources?.script_runtime?.containers };
+  } catch (error) {
+    throw apiFailure(`read the deployed settings of Worker ${scriptName}`, error, [apiToken]);
+  }
 }
 
 function canonical(value: unknown): unknown {
@@ -174,8 +290,12 @@ export function migrationsToSend(
   return { old_tag: applied, new_tag: last.tag, steps: migrations.slice(index + 1).map(step) };
 }
 
-/** The upload's metadata part. */
-function uploadMetadata(inputs: WorkerScriptInputs, migrations: MigrationsToSend | undefined): Record<string, unknown> {
+/** The upload's metadata part; `assetsJwt` redeems the assets uploaded for it. */
+function uploadMetadata(
+  inputs: WorkerScriptInputs,
+  migrations: MigrationsToSend | undefined,
+  assetsJwt: string | undefined,
+): Record<string, unknown> {
   return {
     main_module: inputs.mainModule,
     compatibility_date: inputs.compatibilityDate,
@@ -188,16 +308,18 @@ function uploadMetadata(inputs: WorkerScriptInputs, migrations: MigrationsToSend
     containers: inputs.containerClasses.map((className) => ({ class_name: className })),
     ...(migrations ? { migrations } : {}),
     observability: { enabled: inputs.observability },
+    ...(inputs.assets && assetsJwt ? { assets: { jwt: assetsJwt, config: inputs.assets.config } } : {}),
   };
 }
 
-/** Reads each module and checks it is the content the program planned with. */
+/** Reads each module (a relative path from the project root) and checks it is the content the program planned with. */
 async function readModules(modules: WorkerModule[]): Promise<{ module: WorkerModule; content: Buffer }[]> {
   const { readFile } = process.getBuiltinModule("node:fs/promises");
   const { createHash } = process.getBuiltinModule("node:crypto");
+  const { resolve } = process.getBuiltinModule("node:path");
   return Promise.all(
     modules.map(async (module) => {
-      const content = await readFile(module.path);
+      const content = await readFile(resolve(process.cwd(), module.path));
       const sha256 = createHash("sha256").update(content).digest("hex");
       if (sha256 !== module.sha256) {
         throw new Error(`Worker module ${module.name} (${module.path}) changed since the program ran; run the update again.`);
@@ -238,25 +360,48 @@ export class WorkerScriptProvider implements pulumi.dynamic.ResourceProvider<Wor
     this.config = request.config;
   }
 
+  /**
+   * An update when an uploaded input changed, or when what is deployed (as the
+   * last refresh found it) is not what the inputs would deploy; a replacement
+   * for a new account or name.
+   */
   async diff(_id: string, olds: WorkerScriptOutputs, news: WorkerScriptInputs): Promise<pulumi.dynamic.DiffResult> {
     const replaces = REPLACE_ON.filter((key) => !sameValue(key, olds[key], news[key]));
     const updates = UPLOAD_ON.filter((key) => !sameValue(key, olds[key], news[key]));
-    return { changes: replaces.length + updates.length > 0, replaces, deleteBeforeReplace: false };
+    if (replaces.length + updates.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
+    // The inputs equal the recorded ones (so none is unknown here): compare what they deploy with what is deployed.
+    const drifted = olds.deployed !== undefined && !sameValue("deployed", olds.deployed, settingsOf(news));
+    return { changes: drifted, replaces, deleteBeforeReplace: false };
   }
 
+  /** Uploads a new Worker; refuses one that already exists unless the inputs say to adopt it. */
   async create(inputs: WorkerScriptInputs): Promise<pulumi.dynamic.CreateResult<WorkerScriptOutputs>> {
-    const outs = await this.upload(inputs);
-    return { id: inputs.scriptName, outs };
+    const connection = await connectCloudflare(this.config);
+    const applied = await appliedMigrationTag(connection, inputs.accountId, inputs.scriptName);
+    if (applied.exists && !inputs.adoptExisting) {
+      throw new Error(
+        `Worker ${inputs.scriptName} already exists in account ${inputs.accountId}, and this stack did not create it: it may be ` +
+          "someone else's. Choose another workerName, or, to take it over (for example a Worker first deployed with " +
+          "`wrangler deploy`), run `pulumi config set --type bool adoptExistingWorker true` and `pulumi up` again.",
+      );
+    }
+    return { id: inputs.scriptName, outs: await this.upload(connection, inputs, applied.tag) };
   }
 
   async update(_id: string, _olds: WorkerScriptOutputs, news: WorkerScriptInputs): Promise<pulumi.dynamic.UpdateResult<WorkerScriptOutputs>> {
-    return { outs: await this.upload(news) };
+    const connection = await connectCloudflare(this.config);
+    const applied = await appliedMigrationTag(connection, news.accountId, news.scriptName);
+    return { outs: await this.upload(connection, news, applied.tag) };
   }
 
+  /** The Worker as deployed now: its migration tag and deployed settings; gone when it is not listed. */
   async read(id: string, props?: WorkerScriptOutputs): Promise<pulumi.dynamic.ReadResult<WorkerScriptOutputs>> {
     if (!props) throw new Error(`Worker ${id} cannot be imported: let this program create it (choose an unused workerName).`);
-    const { exists, tag } = await appliedMigrationTag(await connectCloudflare(this.config), props.accountId, id);
-    return exists ? { id, props: { ...props, migrationTag: tag ?? "" } } : { id: "" };
+    const connection = await connectCloudflare(this.config);
+    const { exists, tag } = await appliedMigrationTag(connection, props.accountId, id);
+    if (!exists) return { id: "" };
+    const deployed = deployedSettings(await fetchLiveWorker(connection, props.accountId, id), props.managedSecretNames);
+    return { id, props: { ...props, migrationTag: tag ?? "", deployed } };
   }
 
   async delete(id: string, props: WorkerScriptOutputs): Promise<void> {
@@ -268,13 +413,14 @@ export class WorkerScriptProvider implements pulumi.dynamic.ResourceProvider<Wor
     }
   }
 
-  private async upload(inputs: WorkerScriptInputs): Promise<WorkerScriptOutputs> {
-    const connection = await connectCloudflare(this.config);
+  /** Uploads the assets, then the Worker with the migrations after `appliedTag`; removes the secrets no longer wanted. */
+  private async upload(connection: CloudflareConnection, inputs: WorkerScriptInputs, appliedTag: string | undefined): Promise<WorkerScriptOutputs> {
     const modules = await readModules(inputs.modules);
-    const applied = await appliedMigrationTag(connection, inputs.accountId, inputs.scriptName);
-    const migrations = migrationsToSend(inputs.migrations, applied.tag, inputs.scriptName);
+    const migrations = migrationsToSend(inputs.migrations, appliedTag, inputs.scriptName);
+    const target = { accountId: inputs.accountId, scriptName: inputs.scriptName };
+    const assetsJwt = inputs.assets ? await uploadAssets(connection, target, inputs.assets) : undefined;
     const form = new FormData();
-    form.append("metadata", new Blob([JSON.stringify(uploadMetadata(inputs, migrations))], { type: "application/json" }));
+    form.append("metadata", new Blob([JSON.stringify(uploadMetadata(inputs, migrations, assetsJwt))], { type: "application/json" }));
     for (const { module, content } of modules) {
       form.append(module.name, new Blob([content], { type: module.contentType }), module.name);
     }
@@ -287,11 +433,12 @@ export class WorkerScriptProvider implements pulumi.dynamic.ResourceProvider<Wor
       result = response.result;
       subdomain = (await connection.client.workers.subdomains.get({ account_id: inputs.accountId })).subdomain;
     } catch (error) {
-      throw apiFailure(`upload Worker ${inputs.scriptName}`, error, [connection.apiToken, ...Object.values(inputs.secrets)]);
+      throw apiFailure(`upload Worker ${inputs.scriptName}`, error, [connection.apiToken, assetsJwt, ...Object.values(inputs.secrets)]);
     }
     await removeUnwantedSecrets(connection, inputs);
     return {
       ...inputs,
+      deployed: settingsOf(inputs),
       migrationTag: result?.migration_tag ?? inputs.migrations.at(-1)?.tag ?? "",
       deploymentId: result?.deployment_id ?? result?.etag ?? "",
       url: `https://${inputs.scriptName}.${subdomain}.workers.dev`,
@@ -310,7 +457,7 @@ export class WorkerScript extends pulumi.dynamic.Resource {
     super(
       new WorkerScriptProvider(),
       name,
-      { ...args, migrationTag: undefined, deploymentId: undefined, url: undefined },
+      { ...args, deployed: undefined, migrationTag: undefined, deploymentId: undefined, url: undefined },
       { ...opts, additionalSecretOutputs: ["secrets"] },
       "claude-sandbox",
       "WorkerScript",

@@ -11,9 +11,9 @@ const installed = (name: string) =>
   (JSON.parse(readFileSync(`node_modules/${name}/package.json`, "utf8")) as { version: string }).version;
 
 describe("container/Dockerfile", () => {
-  it("starts FROM the cloudflare/sandbox image of the @cloudflare/sandbox version in package.json", () => {
+  it("starts FROM the cloudflare/sandbox image of the @cloudflare/sandbox version in package.json (its tag, and its digest once pinned)", () => {
     const from = /^FROM\s+(\S+)/m.exec(dockerfile)?.[1];
-    expect(from).toBe(`docker.io/cloudflare/sandbox:${pkg.dependencies["@cloudflare/sandbox"]}`);
+    expect(from?.replace(/@sha256:[0-9a-f]{64}$/, "")).toBe(`docker.io/cloudflare/sandbox:${pkg.dependencies["@cloudflare/sandbox"]}`);
     expect(pkg.dependencies["@cloudflare/sandbox"]).toBe(installed("@cloudflare/sandbox"));
   });
 

@@ -1,7 +1,9 @@
 /**
  * Token rotation: raising authTokenGeneration by one regenerates exactly the
- * older slot; lowering it is refused before any slot changes.
+ * older slot; lowering it, or raising it by more than one, is refused before
+ * any slot changes.
  */
+import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AuthTokens, slotGenerations, TOKEN_BYTES } from "../../infra/components/auth-tokens.js";
@@ -88,7 +90,7 @@ describe("the deployed generation", () => {
     ["the first deploy", {}, 1],
     ["the same generation", { generation: 3 }, 3],
     ["a rotation", { generation: 3 }, 4],
-    ["a raise by two (both tokens replaced)", { generation: 3 }, 5],
+    ["any generation on a first deploy", {}, 7],
   ])("accepts %s", async (_, olds, generation) => {
     expect(await provider.check(olds, { generation })).toEqual({ inputs: { generation }, failures: [] });
   });
@@ -104,6 +106,25 @@ describe("the deployed generation", () => {
           "(pulumi config set --type int authTokenGeneration 4) or deploy the latest Pulumi.<stack>.yaml.",
       },
     ]);
+  });
+
+  it.each([
+    [3, 5],
+    [1, 10],
+  ])("refuses a raise from %i to %i, which would replace both tokens at once, pointing to revoke", async (deployed, generation) => {
+    const { failures } = await provider.check({ generation: deployed }, { generation });
+    expect(failures).toEqual([
+      {
+        property: "generation",
+        reason:
+          `authTokenGeneration is ${generation}, ${generation - deployed} above the deployed ${deployed}: raising it by more than one ` +
+          "regenerates both tokens and cuts every client off without warning. Raise it by one to rotate " +
+          `(pulumi config set --type int authTokenGeneration ${deployed + 1}); to cut both earlier tokens off on purpose, ` +
+          "revoke them: the rotate-token workflow's revoke, or docs/operations.md, \"Revoke a token at once\".",
+      },
+    ]);
+    // The section it names exists.
+    expect(readFileSync("docs/operations.md", "utf8")).toContain("### Revoke a token at once");
   });
 
   it.each([0, 1.5])("refuses generation %s", async (generation) => {

@@ -57,6 +57,9 @@ describe("defaults", () => {
       githubCredential: undefined,
       githubAppId: undefined,
       githubRepos: [],
+      access: undefined,
+      adoptExistingWorker: false,
+      protectWorker: true,
     });
   });
 
@@ -125,6 +128,44 @@ describe("GitHub credentials and repositories", () => {
   it("reads a GitHub Enterprise API URL without its trailing slash, and none by default", () => {
     expect(parseWith({ githubApiUrl: "https://github.example.com/api/v3/" }).githubApiUrl).toBe("https://github.example.com/api/v3");
     expect(parseWith({}).githubApiUrl).toBeUndefined();
+  });
+});
+
+describe("Cloudflare Access, adoption and protection", () => {
+  const AUDIENCE = "4714a7d8c9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081920";
+
+  it("reads the team domain and audience together, in lower case", () => {
+    expect(parseWith({ accessTeamDomain: " Acme-Corp.CloudflareAccess.com ", accessAudience: AUDIENCE.toUpperCase() }).access).toEqual({
+      teamDomain: "acme-corp.cloudflareaccess.com",
+      audience: AUDIENCE,
+    });
+  });
+
+  it.each([
+    [{ accessTeamDomain: "acme.cloudflareaccess.com" }, 'Invalid config claude-sandbox:accessAudience: is required with accessTeamDomain'],
+    [{ accessAudience: AUDIENCE }, "Invalid config claude-sandbox:accessTeamDomain: is required with accessAudience"],
+    [
+      { accessTeamDomain: "https://acme.cloudflareaccess.com", accessAudience: AUDIENCE },
+      'Invalid config claude-sandbox:accessTeamDomain: "https://acme.cloudflareaccess.com" is not a Cloudflare Access team domain',
+    ],
+    [{ accessTeamDomain: "acme.example.com", accessAudience: AUDIENCE }, "is not a Cloudflare Access team domain: <team>.cloudflareaccess.com"],
+    [{ accessTeamDomain: "evil.cloudflareaccess.com.example.com", accessAudience: AUDIENCE }, "is not a Cloudflare Access team domain"],
+    [{ accessTeamDomain: "-acme.cloudflareaccess.com", accessAudience: AUDIENCE }, "is not a Cloudflare Access team domain"],
+    [{ accessTeamDomain: "acme.cloudflareaccess.com", accessAudience: "aud" }, 'Invalid config claude-sandbox:accessAudience: "aud" is not an Access Application Audience (AUD) tag'],
+    [{ accessTeamDomain: "acme.cloudflareaccess.com", accessAudience: `${AUDIENCE}0` }, "is not an Access Application Audience (AUD) tag"],
+  ])("refuses %j", (values, message) => {
+    expect(() => parseWith(values)).toThrow(message);
+  });
+
+  it.each([
+    ["adoptExistingWorker", "true", true],
+    ["protectWorker", "false", false],
+  ] as const)("reads %s %s", (key, value, expected) => {
+    expect(parseWith({ [key]: value })[key]).toBe(expected);
+  });
+
+  it.each(["adoptExistingWorker", "protectWorker"])("refuses %s that is not true or false", (key) => {
+    expect(() => parseWith({ [key]: "yes" })).toThrow(`Invalid config claude-sandbox:${key}: "yes" is not true or false`);
   });
 });
 

@@ -40,7 +40,7 @@ const INPUTS: ContainerApplicationInputs = {
   maxInstances: 5,
   scriptName: "claude-sandbox-worker",
   className: "Sandbox",
-  workerVersion: "worker-version-1",
+  rolloutGracePeriodSeconds: 2_130,
 };
 const STATE: ContainerApplicationState = { ...INPUTS, observability: true, applicationId: APP_ID };
 
@@ -76,6 +76,7 @@ function liveApplication(overrides: Record<string, unknown> = {}): Record<string
     scheduling_policy: "default",
     instances: 0,
     max_instances: INPUTS.maxInstances,
+    rollout_active_grace_period: INPUTS.rolloutGracePeriodSeconds,
     version: 1,
     created_at: "2026-01-01T00:00:00Z",
     updated_at: "2026-01-01T00:00:00Z",
@@ -98,6 +99,44 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 
 function summary(requests: RecordedRequest[]): string[] {
   return requests.map((request) => `${request.method} ${request.path}`);
+}
+
+/** A rollout as the API returns it while it runs and when it ends. */
+function rollout(status: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: "rollout-1",
+    status,
+    last_updated_at: "2026-01-01T00:00:00Z",
+    progress: { current_step: 1, total_steps: 2, updated_instances: 0, total_instances: 4 },
+    steps: [
+      { id: 1, description: "Step 1 of 2", status: "progressing", step_size: { percentage: 10 } },
+      { id: 2, description: "Step 2 of 2", status: "pending", step_size: { percentage: 100 } },
+    ],
+    health: { errors: [], instances: { active: 4, assigned: 0 } },
+    ...overrides,
+  };
+}
+
+/**
+ * Accepts edits and rollouts; each read of the rollout answers the next of
+ * `states` (the last one from then on).
+ */
+function acceptUpdates(states: Record<string, unknown>[] = [rollout("completed")]): void {
+  let reads = 0;
+  standIn
+    .on("PATCH", "/accounts/:account/containers/applications/:id", () => ({ result: liveApplication() }))
+    .on("POST", "/accounts/:account/containers/applications/:id/rollouts", () => ({ result: rollout("pending") }))
+    .on("GET", "/accounts/:account/containers/applications/:id/rollouts/:rollout", () => ({
+      result: states[Math.min(reads++, states.length - 1)],
+    }));
+}
+
+/** A configured provider that reads rollouts at once and keeps the progress lines it logs. */
+async function followingProvider(): Promise<{ provider: ContainerApplicationProvider; lines: string[] }> {
+  const lines: string[] = [];
+  const provider = new ContainerApplicationProvider({ rolloutPollMs: 1, log: (line) => lines.push(line) });
+  await provider.configure({ config: stackConfig({ "cloudflare:apiToken": TOKEN, "cloudflare:baseUrl": standIn.url }) });
+  return { provider, lines };
 }
 
 beforeAll(async () => {
@@ -136,6 +175,8 @@ describe("create", () => {
       scheduling_policy: "default",
       instances: 0,
       max_instances: 5,
+      // Running tasks keep their containers through a rollout for this long, in seconds.
+      rollout_active_grace_period: 2_130,
       configuration: { image: IMAGE, instance_type: "standard-1", observability: { logs: { enabled: true } } },
       durable_objects: { script_name: "claude-sandbox-worker", class_name: "Sandbox" },
     });
@@ -190,21 +231,22 @@ describe("create", () => {
     expect(standIn.requests.filter((request) => request.method === "PATCH" || request.pathname === ROLLOUTS)).toEqual([]);
   });
 
-  it("brings an adopted application to the desired size and image", async () => {
-    collideWith(liveApplication({ max_instances: 1 }));
+  it("brings an adopted application to the desired size, grace period and image, and waits for the rollout", async () => {
+    collideWith(liveApplication({ max_instances: 1, rollout_active_grace_period: undefined }));
     namespaces({ script: INPUTS.scriptName, class: INPUTS.className });
-    standIn
-      .on("PATCH", "/accounts/:account/containers/applications/:id", () => ({ result: liveApplication() }))
-      .on("POST", "/accounts/:account/containers/applications/:id/rollouts", () => ({ result: { id: "rollout-1" } }));
-    const provider = await configuredProvider();
+    acceptUpdates();
+    const { provider } = await followingProvider();
 
     const result = await provider.create({ ...INPUTS, image: NEW_IMAGE });
 
     expect(result.id).toBe(APP_ID);
-    expect(standIn.requestsTo("PATCH", APPLICATION).map((request) => request.body)).toEqual([{ max_instances: 5 }]);
+    expect(standIn.requestsTo("PATCH", APPLICATION).map((request) => request.body)).toEqual([
+      { max_instances: 5, rollout_active_grace_period: 2_130 },
+    ]);
     expect(standIn.requestsTo("POST", ROLLOUTS).map((request) => request.body)).toEqual([
       expect.objectContaining({ target_configuration: expect.objectContaining({ image: NEW_IMAGE }) }),
     ]);
+    expect(standIn.requestsTo("GET", `${ROLLOUTS}/rollout-1`)).toHaveLength(1);
   });
 
   it("reports an application with the same name that serves another Worker, and adopts nothing", async () => {
@@ -328,6 +370,7 @@ describe("read", () => {
             result: liveApplication({
               name: "renamed",
               max_instances: 9,
+              rollout_active_grace_period: 0,
               configuration: { image: NEW_IMAGE, instance_type: "standard-2", observability: { logs: { enabled: false } } },
               durable_objects: { namespace_id: "namespace-1", script_name: "other-script", class_name: "Other" },
             }),
@@ -346,6 +389,7 @@ describe("read", () => {
         image: NEW_IMAGE,
         instanceType: "standard-2",
         maxInstances: 9,
+        rolloutGracePeriodSeconds: 0,
         observability: false,
         scriptName: "other-script",
         className: "Other",
@@ -360,6 +404,7 @@ describe("read", () => {
         configuration: { image: IMAGE },
         observability: { logs: { enabled: false } },
         max_instances: undefined,
+        rollout_active_grace_period: undefined,
       }),
     }));
     const provider = await configuredProvider();
@@ -413,7 +458,7 @@ describe("diff", () => {
     ["instanceType", "standard-2"],
     ["observability", false],
     ["maxInstances", 6],
-    ["workerVersion", "worker-version-2"],
+    ["rolloutGracePeriodSeconds", 3_930],
   ];
   it.each(updating)("updates in place when %s changes", async (property, value) => {
     const provider = new ContainerApplicationProvider();
@@ -431,6 +476,13 @@ describe("diff", () => {
     expect(result.replaces).toEqual(["name", "className"]);
   });
 
+  it("reports no change for the Worker version an older program recorded, so previews do not show one on every Worker upload", async () => {
+    const provider = new ContainerApplicationProvider();
+    const recordedByOlderProgram = { ...STATE, workerVersion: "worker-version-1" } as ContainerApplicationState;
+
+    expect(await provider.diff(APP_ID, recordedByOlderProgram, INPUTS)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+  });
+
   it("reports no change for identical inputs, or observability left at its default", async () => {
     const provider = new ContainerApplicationProvider();
 
@@ -441,73 +493,139 @@ describe("diff", () => {
 });
 
 describe("update", () => {
-  function acceptUpdates(): void {
-    standIn
-      .on("PATCH", "/accounts/:account/containers/applications/:id", () => ({ result: liveApplication() }))
-      .on("POST", "/accounts/:account/containers/applications/:id/rollouts", () => ({ result: { id: "rollout-1" } }));
-  }
-
-  it("edits maxInstances alone with a PATCH and no rollout", async () => {
+  it("edits maxInstances alone with a PATCH that also keeps the grace period, and no rollout", async () => {
     acceptUpdates();
     const provider = await configuredProvider();
 
     const result = await provider.update(APP_ID, STATE, { ...INPUTS, maxInstances: 8 });
 
     expect(summary(standIn.requests)).toEqual([`PATCH ${APPLICATION}`]);
-    expect(standIn.requests[0]?.body).toEqual({ max_instances: 8 });
+    expect(standIn.requests[0]?.body).toEqual({ max_instances: 8, rollout_active_grace_period: 2_130 });
     expect(result.outs).toEqual({ ...STATE, maxInstances: 8 });
   });
 
-  it("rolls out a new image to every instance, without a PATCH", async () => {
+  it("edits a longer grace period (a larger maxTimeoutMs) in place, with no rollout", async () => {
     acceptUpdates();
     const provider = await configuredProvider();
 
+    const result = await provider.update(APP_ID, STATE, { ...INPUTS, rolloutGracePeriodSeconds: 3_930 });
+
+    expect(summary(standIn.requests)).toEqual([`PATCH ${APPLICATION}`]);
+    expect(standIn.requests[0]?.body).toEqual({ max_instances: 5, rollout_active_grace_period: 3_930 });
+    expect(result.outs?.rolloutGracePeriodSeconds).toBe(3_930);
+  });
+
+  it("rolls a new image out in wrangler's steps, 10 % then all, and returns once the rollout completed", async () => {
+    acceptUpdates([
+      rollout("progressing"),
+      rollout("progressing", { progress: { current_step: 2, total_steps: 2, updated_instances: 1, total_instances: 4 } }),
+      rollout("completed", { progress: { current_step: 2, total_steps: 2, updated_instances: 4, total_instances: 4 } }),
+    ]);
+    const { provider, lines } = await followingProvider();
+
     const result = await provider.update(APP_ID, STATE, { ...INPUTS, image: NEW_IMAGE });
 
-    expect(summary(standIn.requests)).toEqual([`POST ${ROLLOUTS}`]);
+    expect(summary(standIn.requests)).toEqual([
+      `POST ${ROLLOUTS}`,
+      `GET ${ROLLOUTS}/rollout-1`,
+      `GET ${ROLLOUTS}/rollout-1`,
+      `GET ${ROLLOUTS}/rollout-1`,
+    ]);
     expect(standIn.requests[0]?.body).toEqual({
       description: expect.stringContaining(NEW_IMAGE),
       strategy: "rolling",
       kind: "full_auto",
-      step_percentage: 100,
+      steps: [
+        { description: "Step 1 of 2 - rollout at 10% of instances", step_size: { percentage: 10 } },
+        { description: "Step 2 of 2 - rollout at 100% of instances", step_size: { percentage: 100 } },
+      ],
       target_configuration: { image: NEW_IMAGE, instance_type: "standard-1", observability: { logs: { enabled: true } } },
     });
     expect(result.outs?.image).toBe(NEW_IMAGE);
+    expect(lines).toEqual([
+      expect.stringContaining("rollout rollout-1: progressing, step 1 of 2 (10 %), 0 of 4 instances updated"),
+      expect.stringContaining("rollout rollout-1: progressing, step 2 of 2 (100 %), 1 of 4 instances updated"),
+      `Container application ${INPUTS.name}: rollout rollout-1: completed, step 2 of 2 (100 %), 4 of 4 instances updated`,
+    ]);
+  });
+
+  it("rolls out to a single instance in one step of 100 %", async () => {
+    acceptUpdates();
+    const { provider } = await followingProvider();
+
+    await provider.update(APP_ID, { ...STATE, maxInstances: 1 }, { ...INPUTS, maxInstances: 1, image: NEW_IMAGE });
+
+    expect(standIn.requestsTo("POST", ROLLOUTS)[0]?.body).toMatchObject({ step_percentage: 100 });
+    expect(standIn.requestsTo("POST", ROLLOUTS)[0]?.body).not.toHaveProperty("steps");
   });
 
   it("rolls out a new instance type or log setting with the whole configuration", async () => {
     acceptUpdates();
-    const provider = await configuredProvider();
+    const { provider } = await followingProvider();
 
     await provider.update(APP_ID, STATE, { ...INPUTS, instanceType: "standard-3", observability: false });
 
-    expect(summary(standIn.requests)).toEqual([`POST ${ROLLOUTS}`]);
+    expect(summary(standIn.requests)).toEqual([`POST ${ROLLOUTS}`, `GET ${ROLLOUTS}/rollout-1`]);
     expect(standIn.requests[0]?.body).toMatchObject({
       target_configuration: { image: IMAGE, instance_type: "standard-3", observability: { logs: { enabled: false } } },
     });
   });
 
-  it("does both when maxInstances and the image change", async () => {
+  it("edits first, so the rollout already has the new size and grace period", async () => {
     acceptUpdates();
-    const provider = await configuredProvider();
+    const { provider } = await followingProvider();
 
     await provider.update(APP_ID, STATE, { ...INPUTS, image: NEW_IMAGE, maxInstances: 2 });
 
-    expect(summary(standIn.requests)).toEqual([`PATCH ${APPLICATION}`, `POST ${ROLLOUTS}`]);
-    expect(standIn.requests[0]?.body).toEqual({ max_instances: 2 });
+    expect(summary(standIn.requests)).toEqual([`PATCH ${APPLICATION}`, `POST ${ROLLOUTS}`, `GET ${ROLLOUTS}/rollout-1`]);
+    expect(standIn.requests[0]?.body).toEqual({ max_instances: 2, rollout_active_grace_period: 2_130 });
     expect(standIn.requests[1]?.body).toMatchObject({ target_configuration: { image: NEW_IMAGE } });
   });
 
-  it("only records a new workerVersion, without calling the API or needing a token", async () => {
-    const provider = await configuredProvider({ "cloudflare:baseUrl": standIn.url });
+  it("fails with the rollout's status, its steps' reasons and the instances' errors when it is reverted", async () => {
+    acceptUpdates([
+      rollout("progressing"),
+      rollout("reverted", {
+        steps: [
+          { id: 1, description: "Step 1 of 2", status: "reverted", step_size: { percentage: 10 }, reason: "health checks failed" },
+          { id: 2, description: "Step 2 of 2", status: "pending", step_size: { percentage: 100 } },
+        ],
+        health: {
+          errors: [{ instance_id: "instance-7", event: { id: "e1", name: "VMFailedToStart", message: "exec format error" } }],
+          instances: { active: 0, assigned: 0 },
+        },
+      }),
+    ]);
+    const { provider } = await followingProvider();
 
-    const result = await provider.update(APP_ID, STATE, { ...INPUTS, workerVersion: "worker-version-2" });
+    const error = await rejection(provider.update(APP_ID, STATE, { ...INPUTS, image: NEW_IMAGE }));
 
-    expect(standIn.requests).toEqual([]);
-    expect(result.outs).toEqual({ ...STATE, workerVersion: "worker-version-2" });
+    expect(error.message).toBe(
+      `Container application ${INPUTS.name}: rollout rollout-1 was reverted: reverted, step 1 of 2 (10 %), 0 of 4 instances updated ` +
+        "(step 1 reverted: health checks failed; instance instance-7: VMFailedToStart: exec format error). " +
+        "The application keeps its previous configuration.",
+    );
   });
 
-  it("surfaces a failed rollout with Cloudflare's message", async () => {
+  it("fails when another rollout replaced this one before it completed", async () => {
+    acceptUpdates([rollout("replaced")]);
+    const { provider } = await followingProvider();
+
+    const error = await rejection(provider.update(APP_ID, STATE, { ...INPUTS, image: NEW_IMAGE }));
+
+    expect(error.message).toContain("rollout rollout-1 was replaced by another rollout");
+  });
+
+  it("needs no API call and no token when nothing the API holds changed", async () => {
+    const provider = await configuredProvider({ "cloudflare:baseUrl": standIn.url });
+
+    const result = await provider.update(APP_ID, STATE, { ...INPUTS });
+
+    expect(standIn.requests).toEqual([]);
+    expect(result.outs).toEqual(STATE);
+  });
+
+  it("surfaces a refused rollout with Cloudflare's message", async () => {
     standIn.on("POST", "/accounts/:account/containers/applications/:id/rollouts", () =>
       apiError(400, 1101, "image not found in registry"),
     );
@@ -583,7 +701,7 @@ describe("API failures", () => {
     ["read", `read container application ${APP_ID}`, (provider) => provider.read(APP_ID, STATE)],
     [
       "update maxInstances",
-      `set max instances of container application ${APP_ID}`,
+      `set max instances and rollout grace period of container application ${APP_ID}`,
       (provider) => provider.update(APP_ID, STATE, { ...INPUTS, maxInstances: 1 }),
     ],
     [

@@ -34,6 +34,10 @@ beforeAll(async () => {
         "claude-sandbox:maxBudgetUsd": "2.50",
         "claude-sandbox:allowWebSearch": "false",
         "claude-sandbox:githubToken": GITHUB_TOKEN,
+        "claude-sandbox:protectWorker": "false",
+        "claude-sandbox:adoptExistingWorker": "true",
+        "claude-sandbox:accessTeamDomain": "Acme.cloudflareaccess.com",
+        "claude-sandbox:accessAudience": "a".repeat(64),
       },
       secretKeys: ["claude-sandbox:anthropicApiKey", "claude-sandbox:githubToken"],
     });
@@ -80,6 +84,17 @@ describe("a stack with a prebuilt image and an API key", () => {
     expect(bindings).toContainEqual({ type: "plain_text", name: "ALLOW_WEB_SEARCH", text: "false" });
   });
 
+  it("leaves the Worker unprotected and lets it take over an existing Worker, as the stack says", () => {
+    expect(only(":WorkerScript")[0]!.options.protect).toBe(false);
+    expect(only(":WorkerScript")[0]!.inputs.adoptExisting).toBe(true);
+  });
+
+  it("binds the Cloudflare Access team domain (in lower case) and audience as plain settings", () => {
+    const bindings = only(":WorkerScript")[0]!.inputs.bindings;
+    expect(bindings).toContainEqual({ type: "plain_text", name: "ACCESS_TEAM_DOMAIN", text: "acme.cloudflareaccess.com" });
+    expect(bindings).toContainEqual({ type: "plain_text", name: "ACCESS_AUDIENCE", text: "a".repeat(64) });
+  });
+
   it("uses the configured Worker name and a bucket named for the stack", async () => {
     expect(await valueOf(program.workerName)).toBe("agents-staging");
     expect(await valueOf(program.bucketName)).toBe("claude-sandbox-results-staging");
@@ -89,7 +104,7 @@ describe("a stack with a prebuilt image and an API key", () => {
   it("exports neither credential, in any output", async () => {
     for (const [name, output] of Object.entries(program)) {
       if (!pulumi.Output.isInstance(output)) continue;
-      const text = JSON.stringify(await valueOf(output));
+      const text = JSON.stringify(await valueOf(output as pulumi.Output<unknown>));
       for (const secret of [API_KEY, GITHUB_TOKEN]) expect(text, name).not.toContain(secret);
     }
   });

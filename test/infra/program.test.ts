@@ -6,8 +6,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { rateLimitNamespaceId } from "../../infra/components/sandbox-worker.js";
+import { buildAssetManifest, type WorkerAssets } from "../../infra/providers/worker-assets.js";
 import { COMPATIBILITY_DATE, SECRET_BINDINGS } from "../../worker/src/contract.js";
 import {
   installMocks,
@@ -115,6 +117,13 @@ describe("resources", () => {
     }
   });
 
+  it("takes back a bucket retained by `pulumi destroy` and imported at the stack's top level, as docs/operations.md says", () => {
+    const bucket = only("R2Bucket");
+    expect(bucket.options.retainOnDelete).toBe(true);
+    expect(bucket.options.aliases).toEqual([{ noParent: true, name: "", type: "" }]);
+    expect(readFileSync("docs/operations.md", "utf8")).toContain(`pulumi import cloudflare:index/r2Bucket:R2Bucket ${bucket.name} \\`);
+  });
+
   it("keeps results in an R2 bucket named for the stack, deleted after the retention", () => {
     expect(only("R2Bucket").inputs).toMatchObject({ accountId: ACCOUNT, name: "claude-sandbox-results-dev" });
     const lifecycle = only("R2BucketLifecycle").inputs as { bucketName: string; rules: Record<string, unknown>[] };
@@ -160,13 +169,16 @@ describe("resources", () => {
     expect(image.imageName).toMatch(new RegExp(`^registry\\.cloudflare\\.com/${ACCOUNT}/claude-sandbox-dev:sandbox-[0-9a-f]{16}$`));
     expect(image.build.platform).toBe("linux/amd64");
     expect(readFileSync(image.build.dockerfile, "utf8")).toMatch(/^FROM docker\.io\/cloudflare\/sandbox:/m);
+    // From the project root, so another checkout of the same commit builds from the same inputs.
+    expect(image.build).toMatchObject({ context: "container", dockerfile: "container/Dockerfile" });
     expect(image.buildOnPreview).toBe(false);
     // The registry password is a secret.
     expect(isSecretInput(image.registry)).toBe(true);
   });
 
-  it("gives the container application the image digest, instance type, max instances and class", () => {
+  it("gives the container application the image digest, instance type, max instances and class, and lets running tasks end through a rollout", () => {
     const application = only(":ContainerApplication").inputs;
+    expect(application).not.toHaveProperty("workerVersion");
     expect(application).toMatchObject({
       accountId: ACCOUNT,
       name: "claude-sandbox-dev",
@@ -175,7 +187,8 @@ describe("resources", () => {
       maxInstances: 7,
       className: "Sandbox",
       scriptName: "claude-sandbox-dev",
-      workerVersion: "deployment-1",
+      // maxTimeoutMs 600 s, the task object's 30 s and a repository task's two 600 s steps.
+      rolloutGracePeriodSeconds: 600 + 30 + 1_200,
     });
   });
 });
@@ -269,15 +282,30 @@ describe("the Worker upload", () => {
     });
   });
 
-  it("uploads the esbuild bundle written at program run, identified by its digest", () => {
+  it("uploads the esbuild bundle written at program run, by its path from the project root and its digest", () => {
     const modules = upload().modules as { name: string; path: string; contentType: string; sha256: string }[];
-    expect(modules.map((module) => [module.name, module.contentType])).toEqual([
-      ["index.js", "application/javascript+module"],
-      ["index.js.map", "application/source-map"],
+    expect(modules.map((module) => [module.name, module.path, module.contentType])).toEqual([
+      ["index.js", "dist/worker/index.js", "application/javascript+module"],
+      ["index.js.map", "dist/worker/index.js.map", "application/source-map"],
     ]);
     for (const module of modules) {
       expect(createHash("sha256").update(readFileSync(module.path)).digest("hex")).toBe(module.sha256);
     }
+  });
+
+  it("uploads the web console built at program run as static assets, by hash, routed as the contract says", async () => {
+    const assets = upload().assets as WorkerAssets;
+    expect(assets.directory).toBe("dist/assets");
+    expect(assets.manifest).toEqual(await buildAssetManifest(resolve(assets.directory)));
+    expect(assets.manifest).toHaveProperty(["/console/index.html"]);
+    expect(assets.config.run_worker_first).toEqual(["/*", "!/console/*"]);
+  });
+
+  it("protects the Worker, and does not take over one that exists already", () => {
+    expect(only(":WorkerScript").options.protect).toBe(true);
+    expect(upload().adoptExisting).toBe(false);
+    // Only the Worker: the other resources hold nothing a redeploy cannot restore, or are retained.
+    expect(resources.filter((resource) => resource.options.protect).map((resource) => resource.name)).toEqual(["worker-script"]);
   });
 
   it("turns on the workers.dev address", () => {
@@ -297,9 +325,12 @@ describe("stack outputs", () => {
       pulumi.Output.isInstance(entry[1]),
     );
 
-  it("exports url, the secrets, the token slots, bucketName, image, workerName, containerApplicationId", async () => {
+  it("exports url, consoleUrl, mcpUrl, the secrets, the token generation and slots, bucketName, image, workerName, containerApplicationId", async () => {
     expect(stackOutputs().map(([name]) => name).sort()).toEqual(
       [
+        "authTokenGeneration",
+        "consoleUrl",
+        "mcpUrl",
         "bucketName",
         "containerApplicationId",
         "currentTokenSlot",
@@ -312,6 +343,10 @@ describe("stack outputs", () => {
       ].sort(),
     );
     expect(await valueOf(program.url)).toBe(`https://claude-sandbox-dev.${MOCK_WORKERS_DEV}`);
+    expect(await valueOf(program.consoleUrl)).toBe(`https://claude-sandbox-dev.${MOCK_WORKERS_DEV}/console/`);
+    expect(await valueOf(program.mcpUrl)).toBe(`https://claude-sandbox-dev.${MOCK_WORKERS_DEV}/mcp`);
+    // The deployed generation, as the update recorded it: what the rotate-token workflow reads.
+    expect(await valueOf(program.authTokenGeneration)).toBe(2);
     expect(await valueOf(program.bucketName)).toBe("claude-sandbox-results-dev");
     expect(await valueOf(program.image)).toBe(`registry.cloudflare.com/${ACCOUNT}/claude-sandbox-dev@${MOCK_DIGEST}`);
     expect(await valueOf(program.workerName)).toBe("claude-sandbox-dev");
@@ -340,7 +375,7 @@ describe("stack outputs", () => {
   it("never exports the Claude credential or the GitHub App's key, and no secret in a plain output", async () => {
     const secrets = [CREDENTIAL, ...Object.values(unwrap<Record<string, string>>(only(":WorkerScript").inputs.secrets))];
     for (const [name, output] of stackOutputs()) {
-      const text = JSON.stringify(await valueOf(output));
+      const text = JSON.stringify(await valueOf(output as pulumi.Output<unknown>));
       for (const credential of [CREDENTIAL, APP_KEY, JSON.stringify(APP_KEY).slice(1, -1), ...keyLines(APP_KEY)]) {
         expect(text, name).not.toContain(credential);
       }

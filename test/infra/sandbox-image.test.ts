@@ -1,6 +1,15 @@
 /** The sandbox image: built and pushed with credentials that outlast the build, or a prebuilt reference. */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { cloudflareRegistryCredentials, dockerfileTag, SandboxImage } from "../../infra/components/sandbox-image.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  cloudflareRegistryCredentials,
+  CONTAINER_CONTEXT,
+  CONTAINER_DOCKERFILE,
+  dockerfileTag,
+  SandboxImage,
+  unpinnedBaseImages,
+} from "../../infra/components/sandbox-image.js";
 import { CloudflareApiStandIn, echoingApiError } from "./fixtures/cloudflare-api-stand-in.js";
 import { installMocks, isSecretInput, MOCK_DIGEST, type RecordedResource, unwrap, valueOf } from "./fixtures/pulumi-mocks.js";
 
@@ -98,5 +107,27 @@ describe("SandboxImage", () => {
     expect(dockerfileTag("FROM a\n")).toBe(dockerfileTag("FROM a\n"));
     expect(dockerfileTag("FROM a\n")).not.toBe(dockerfileTag("FROM b\n"));
     expect(dockerfileTag()).toMatch(/^sandbox-[0-9a-f]{16}$/);
+  });
+});
+
+describe("the base image", () => {
+  const digest = `sha256:${"0a".repeat(32)}`;
+
+  it.each([
+    [`FROM docker.io/cloudflare/sandbox:0.12.10@${digest}\nRUN true\n`, []],
+    [`FROM --platform=linux/amd64 docker.io/cloudflare/sandbox@${digest}\n`, []],
+    ["FROM docker.io/cloudflare/sandbox:0.12.10\n", ["docker.io/cloudflare/sandbox:0.12.10"]],
+    [`FROM docker.io/cloudflare/sandbox:0.12.10@sha256:${"0".repeat(63)}\n`, [`docker.io/cloudflare/sandbox:0.12.10@sha256:${"0".repeat(63)}`]],
+    [`FROM a:1@${digest} AS build\nfrom b:latest\n`, ["b:latest"]],
+  ])("is pinned only with a whole digest: %j", (dockerfile, unpinned) => {
+    expect(unpinnedBaseImages(dockerfile)).toEqual(unpinned);
+  });
+
+  it("sends no file as the build context, which the Dockerfile never copies from", () => {
+    const ignored = readFileSync(join(CONTAINER_CONTEXT, ".dockerignore"), "utf8")
+      .split("\n")
+      .filter((line) => line.trim() !== "" && !line.startsWith("#"));
+    expect(ignored).toEqual(["*"]);
+    expect(readFileSync(CONTAINER_DOCKERFILE, "utf8")).not.toMatch(/^\s*(COPY|ADD)\s+(?!--from=)/im);
   });
 });

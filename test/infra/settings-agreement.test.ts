@@ -110,3 +110,31 @@ describe("githubRepos", () => {
     expect(workerAccepts({ [SETTING_VARS.githubRepos]: repo })).toBe(false);
   });
 });
+
+describe("accessTeamDomain and accessAudience", () => {
+  const AUDIENCE = "0123456789abcdef".repeat(4);
+
+  it("reach the Worker as the program read them: the team's issuer and the audience", () => {
+    const { config, vars, settings } = deploy({ accessTeamDomain: "Acme.cloudflareaccess.com", accessAudience: AUDIENCE.toUpperCase() });
+    expect(config.access).toEqual({ teamDomain: "acme.cloudflareaccess.com", audience: AUDIENCE });
+    expect(vars[SETTING_VARS.accessTeamDomain]).toBe("acme.cloudflareaccess.com");
+    expect(settings.access).toEqual({ issuer: "https://acme.cloudflareaccess.com", audience: AUDIENCE });
+  });
+
+  it("leave Access off when neither is set", () => {
+    expect(deploy({}).settings.access).toBeNull();
+  });
+
+  it.each([
+    ["a team without an audience", { accessTeamDomain: "acme.cloudflareaccess.com" }],
+    ["an audience without a team", { accessAudience: AUDIENCE }],
+    ["another domain", { accessTeamDomain: "login.example.com", accessAudience: AUDIENCE }],
+    ["a short audience", { accessTeamDomain: "acme.cloudflareaccess.com", accessAudience: "abc123" }],
+  ])("refuse %s, as the Worker would", (_name, values) => {
+    expect(() => deploy(values)).toThrow(/Invalid config claude-sandbox:access(TeamDomain|Audience)/);
+    const vars: Record<string, string> = {};
+    if ("accessTeamDomain" in values) vars[SETTING_VARS.accessTeamDomain] = values.accessTeamDomain;
+    if ("accessAudience" in values) vars[SETTING_VARS.accessAudience] = values.accessAudience;
+    expect(workerAccepts(vars)).toBe(false);
+  });
+});

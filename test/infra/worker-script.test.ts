@@ -9,15 +9,18 @@
  */
 import { execFile } from "node:child_process";
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { consoleAssets } from "../../infra/components/sandbox-worker.js";
 import type { DurableObjectMigration } from "../../worker/src/contract.js";
 import {
+  deployedSettings,
   migrationsToSend,
+  settingsOf,
   type WorkerScriptInputs,
   type WorkerScriptOutputs,
   WorkerScriptProvider,
@@ -28,6 +31,7 @@ import {
   echoingApiError,
   type RecordedRequest,
 } from "./fixtures/cloudflare-api-stand-in.js";
+import { type FakeWorker, FakeWorkersApi, uploadMetadata } from "./fixtures/fake-workers-api.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
@@ -59,15 +63,8 @@ let provider: WorkerScriptProvider;
 
 const CODE = "export default { fetch() { return new Response('ok') } }; export class Sandbox {}";
 
-/** A binding as the fake Workers API stores it. */
-interface StoredBinding {
-  type: string;
-  name: string;
-  text?: string;
-}
-
-/** What the fake Workers API knows of each Worker. */
-let workers: Map<string, { migrationTag: string | undefined; bindings: StoredBinding[] }>;
+/** The fake Workers API behind the stand-in, fresh for each test. */
+let fake: FakeWorkersApi;
 
 async function inputs(overrides: Partial<WorkerScriptInputs> = {}): Promise<WorkerScriptInputs> {
   const path = join(dir, "index.js");
@@ -92,6 +89,7 @@ async function inputs(overrides: Partial<WorkerScriptInputs> = {}): Promise<Work
     containerClasses: ["Sandbox"],
     migrations: MIGRATIONS,
     observability: true,
+    adoptExisting: false,
     ...overrides,
   };
 }
@@ -113,51 +111,7 @@ async function formParts(
 const uploadParts = (request: RecordedRequest) => formParts(request.rawBody, String(request.headers["content-type"]));
 
 /** The names of the secrets the fake API holds for the test Worker. */
-const liveSecrets = () =>
-  (workers.get(SCRIPT)?.bindings ?? [])
-    .filter((binding) => binding.type === "secret_text")
-    .map((binding) => binding.name)
-    .sort();
-
-/**
- * Routes that behave like the Workers API: an upload replaces every binding
- * except the secrets it does not send, and its migrations must start at the
- * Worker's tag.
- */
-function fakeWorkersApi(): void {
-  api
-    .on("GET", "/accounts/:account/workers/scripts", () => ({
-      result: [...workers].map(([id, worker]) => ({ id, ...(worker.migrationTag ? { migration_tag: worker.migrationTag } : {}) })),
-    }))
-    .on("PUT", "/accounts/:account/workers/scripts/:script", async (request, params) => {
-      const { metadata } = await uploadParts(request);
-      const before = workers.get(params.script!);
-      const migrations = metadata.migrations as { old_tag?: string; new_tag: string } | undefined;
-      if (migrations && migrations.old_tag !== before?.migrationTag) {
-        return apiError(400, 10079, `when expected tag is ${String(migrations.old_tag)}, script tag is ${String(before?.migrationTag)}`);
-      }
-      const sent = metadata.bindings as StoredBinding[];
-      const kept = (before?.bindings ?? []).filter(
-        (binding) => binding.type === "secret_text" && !sent.some((other) => other.name === binding.name),
-      );
-      const migrationTag = migrations?.new_tag ?? before?.migrationTag;
-      workers.set(params.script!, { migrationTag, bindings: [...sent, ...kept] });
-      return { result: { id: params.script, etag: "etag-1", deployment_id: "deployment-1", migration_tag: migrationTag } };
-    })
-    .on("GET", "/accounts/:account/workers/scripts/:script/secrets", (_request, params) => ({
-      result: (workers.get(params.script!)?.bindings ?? [])
-        .filter((binding) => binding.type === "secret_text")
-        .map(({ name, type }) => ({ name, type })),
-    }))
-    .on("DELETE", "/accounts/:account/workers/scripts/:script/secrets/:name", (_request, params) => {
-      const worker = workers.get(params.script!);
-      if (!worker?.bindings.some((binding) => binding.name === params.name)) return apiError(404, 10056, "secret not found");
-      worker.bindings = worker.bindings.filter((binding) => binding.name !== params.name);
-      return { result: null };
-    })
-    .on("GET", "/accounts/:account/workers/subdomain", () => ({ result: { subdomain: "example-account" } }))
-    .on("DELETE", "/accounts/:account/workers/scripts/:script", () => ({ result: null }));
-}
+const liveSecrets = () => fake.secretsOf(SCRIPT);
 
 beforeAll(async () => {
   await api.start();
@@ -170,8 +124,8 @@ afterAll(async () => {
 
 beforeEach(async () => {
   api.reset();
-  workers = new Map();
-  fakeWorkersApi();
+  fake = new FakeWorkersApi(api);
+  fake.install();
   provider = new WorkerScriptProvider();
   await provider.configure({
     config: {
@@ -215,12 +169,12 @@ describe("create", () => {
       deploymentId: "deployment-1",
       url: `https://${SCRIPT}.example-account.workers.dev`,
     });
-    expect(workers.get(SCRIPT)?.migrationTag).toBe("v3");
+    expect(fake.workers.get(SCRIPT)?.migrationTag).toBe("v3");
   });
 
-  it("fails clearly, uploading nothing, when the Worker has a migration tag this program does not know", async () => {
-    workers.set(SCRIPT, { migrationTag: "someone-elses-v7", bindings: [] });
-    await expect(provider.create(await inputs())).rejects.toThrow(
+  it("fails clearly, uploading nothing, when the Worker to adopt has a migration tag this program does not know", async () => {
+    fake.workers.set(SCRIPT, { migrationTag: "someone-elses-v7", bindings: [] });
+    await expect(provider.create(await inputs({ adoptExisting: true }))).rejects.toThrow(
       `Worker ${SCRIPT} has Durable Object migration tag "someone-elses-v7", which is not one of this program's ("v1", "v2", "v3")`,
     );
     expect(api.requestsTo("PUT", SCRIPT_PATH)).toEqual([]);
@@ -234,9 +188,153 @@ describe("create", () => {
   });
 });
 
+describe("a Worker that exists already", () => {
+  it("is refused by create, untouched, with the setting that would adopt it", async () => {
+    fake.workers.set(SCRIPT, { migrationTag: "v3", bindings: [{ type: "plain_text", name: "SOMEONE_ELSES", text: "x" }] });
+
+    const failure = await provider.create(await inputs()).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+
+    expect(failure?.message).toBe(
+      `Worker ${SCRIPT} already exists in account ${ACCOUNT}, and this stack did not create it: it may be someone else's. ` +
+        "Choose another workerName, or, to take it over (for example a Worker first deployed with `wrangler deploy`), run " +
+        "`pulumi config set --type bool adoptExistingWorker true` and `pulumi up` again.",
+    );
+    expect(api.requests.filter((request) => request.method !== "GET")).toEqual([]);
+    expect(fake.workers.get(SCRIPT)?.bindings).toEqual([{ type: "plain_text", name: "SOMEONE_ELSES", text: "x" }]);
+  });
+
+  it("is taken over when the stack says to adopt it: deployed from worker/wrangler.jsonc, it has every migration already", async () => {
+    fake.workers.set(SCRIPT, { migrationTag: "v3", bindings: [{ type: "secret_text", name: "HAND_SET", text: "x" }] });
+
+    const result = await provider.create(await inputs({ adoptExisting: true }));
+
+    const metadata = await uploadMetadata(api.requestsTo("PUT", SCRIPT_PATH)[0]!);
+    expect(metadata).not.toHaveProperty("migrations");
+    expect(metadata.containers).toEqual([{ class_name: "Sandbox" }]);
+    expect(result.outs?.migrationTag).toBe("v3");
+    // A secret it had that this program does not manage stays.
+    expect(liveSecrets()).toContain("HAND_SET");
+  });
+});
+
+describe("drift: what refresh reads", () => {
+  /** Creates the Worker, changes it as `change` says (outside Pulumi), and refreshes. */
+  async function refreshedAfter(change: (worker: FakeWorker) => void) {
+    const planned = await inputs();
+    const created = (await provider.create(planned)).outs!;
+    change(fake.workers.get(SCRIPT)!);
+    const read = await provider.read(SCRIPT, created);
+    return { planned, created, read };
+  }
+
+  it("finds what the upload deployed, so a refresh right after `up` changes nothing and a preview shows nothing", async () => {
+    const { planned, created, read } = await refreshedAfter(() => undefined);
+
+    expect(read).toEqual({ id: SCRIPT, props: created });
+    expect(read.props?.deployed).toEqual(settingsOf(planned));
+    expect(read.props?.deployed).toEqual({
+      bindings: [
+        { name: "CLAUDE_CODE_OAUTH_TOKEN", type: "secret_text" },
+        { name: "CREDENTIAL_MODE", type: "plain_text" },
+        { name: "RESULTS", type: "r2_bucket" },
+        { name: "Sandbox", type: "durable_object_namespace" },
+        { name: "SERVER_AUTH_TOKEN", type: "secret_text" },
+        { name: "TASK_RATE_LIMIT", type: "ratelimit" },
+        { name: "WEBHOOK_SECRET", type: "secret_text" },
+      ],
+      compatibilityDate: "2026-08-15",
+      compatibilityFlags: ["nodejs_compat"],
+      observability: true,
+      containers: ["Sandbox"],
+    });
+    expect(await provider.diff(SCRIPT, read.props!, planned)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    const base = `/accounts/${ACCOUNT}/workers/scripts/${SCRIPT}`;
+    expect(api.requests.slice(-4).map((request) => `${request.method} ${request.pathname}`)).toEqual([
+      `GET /accounts/${ACCOUNT}/workers/scripts`,
+      `GET ${base}/settings`,
+      `GET ${base}/deployments`,
+      `GET ${base}/versions/version-1`,
+    ]);
+  });
+
+  it.each([
+    ["a binding removed", (worker: FakeWorker) => (worker.bindings = worker.bindings.filter((binding) => binding.name !== "RESULTS"))],
+    ["a variable added", (worker: FakeWorker) => worker.bindings.push({ type: "plain_text", name: "DEBUG", text: "1" })],
+    ["a binding of another type under the same name", (worker: FakeWorker) => {
+      worker.bindings = worker.bindings.map((binding) => (binding.name === "RESULTS" ? { type: "kv_namespace", name: "RESULTS" } : binding));
+    }],
+    ["a managed secret deleted", (worker: FakeWorker) => (worker.bindings = worker.bindings.filter((binding) => binding.name !== "WEBHOOK_SECRET"))],
+    ["another compatibility date", (worker: FakeWorker) => (worker.compatibilityDate = "2025-01-01")],
+    ["a compatibility flag dropped", (worker: FakeWorker) => (worker.compatibilityFlags = [])],
+    ["observability turned off", (worker: FakeWorker) => (worker.observability = false)],
+    ["containers turned off (an upload without them)", (worker: FakeWorker) => (worker.containers = [])],
+  ])("shows %s outside Pulumi as a change, which the next `up` undoes", async (_, change) => {
+    const { planned, created, read } = await refreshedAfter(change);
+
+    expect(read.props?.deployed).not.toEqual(created.deployed);
+    expect(await provider.diff(SCRIPT, read.props!, planned)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    const updated = (await provider.update(SCRIPT, read.props!, planned)).outs!;
+    expect((await provider.read(SCRIPT, updated)).props?.deployed).toEqual(settingsOf(planned));
+  });
+
+  it("leaves secrets set by hand under other names out, so they are never taken for drift", async () => {
+    const { planned, read } = await refreshedAfter((worker) => worker.bindings.push({ type: "secret_text", name: "HAND_SET" }));
+
+    expect(await provider.diff(SCRIPT, read.props!, planned)).toMatchObject({ changes: false });
+  });
+
+  it("says what failed when the settings cannot be read, never the token", async () => {
+    const created = (await provider.create(await inputs())).outs!;
+    api.on("GET", "/accounts/:account/workers/scripts/:script/settings", echoingApiError(403, 10000, "Authentication error"));
+
+    const failure = await provider.read(SCRIPT, created).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+
+    expect(failure?.message).toContain(`Cloudflare API: could not read the deployed settings of Worker ${SCRIPT}: HTTP 403: 10000`);
+    expect(failure?.message).not.toContain(TOKEN);
+  });
+});
+
+describe("deployedSettings", () => {
+  it("reads a Worker with no deployment as having no containers, and sorts what it lists", () => {
+    expect(
+      deployedSettings(
+        {
+          settings: {
+            bindings: [
+              { name: "B", type: "plain_text" },
+              { name: "A", type: "secret_text" },
+              { name: "OWN", type: "secret_text" },
+            ],
+            compatibility_date: "2026-08-15",
+            compatibility_flags: ["z", "a"],
+            observability: null,
+          },
+          containers: undefined,
+        },
+        ["A"],
+      ),
+    ).toEqual({
+      bindings: [
+        { name: "A", type: "secret_text" },
+        { name: "B", type: "plain_text" },
+      ],
+      compatibilityDate: "2026-08-15",
+      compatibilityFlags: ["a", "z"],
+      observability: false,
+      containers: [],
+    });
+  });
+});
+
 describe("update", () => {
   it("applies only the steps after the Worker's tag, from that tag (old_tag), and keeps containers on", async () => {
-    workers.set(SCRIPT, { migrationTag: "v1", bindings: [] });
+    fake.workers.set(SCRIPT, { migrationTag: "v1", bindings: [] });
     const before = { ...(await inputs()), migrationTag: "v1", deploymentId: "deployment-0", url: "https://x" };
     const result = await provider.update(SCRIPT, before, await inputs());
     const { metadata } = await uploadParts(api.requestsTo("PUT", SCRIPT_PATH)[0]!);
@@ -246,12 +344,12 @@ describe("update", () => {
       steps: [{ new_sqlite_classes: ["Task", "TaskIndex"] }, { new_sqlite_classes: ["BranchQueue"] }],
     });
     expect(metadata.containers).toEqual([{ class_name: "Sandbox" }]);
-    expect(workers.get(SCRIPT)?.migrationTag).toBe("v3");
+    expect(fake.workers.get(SCRIPT)?.migrationTag).toBe("v3");
     expect(result.outs?.migrationTag).toBe("v3");
   });
 
   it("gives a Worker deployed at v2 only the v3 step, from old_tag v2, with the BranchQueue binding in the same upload", async () => {
-    workers.set(SCRIPT, { migrationTag: "v2", bindings: [] });
+    fake.workers.set(SCRIPT, { migrationTag: "v2", bindings: [] });
     const before = { ...(await inputs()), migrations: MIGRATIONS.slice(0, 2), migrationTag: "v2", deploymentId: "deployment-0", url: "https://x" };
     const branchQueue = { type: "durable_object_namespace" as const, name: "BRANCH_QUEUES", class_name: "BranchQueue" };
     const planned = await inputs();
@@ -259,7 +357,7 @@ describe("update", () => {
     const { metadata } = await uploadParts(api.requestsTo("PUT", SCRIPT_PATH)[0]!);
     expect(metadata.migrations).toEqual({ old_tag: "v2", new_tag: "v3", steps: [{ new_sqlite_classes: ["BranchQueue"] }] });
     expect(metadata.bindings).toContainEqual(branchQueue);
-    expect(workers.get(SCRIPT)?.migrationTag).toBe("v3");
+    expect(fake.workers.get(SCRIPT)?.migrationTag).toBe("v3");
     expect(result.outs?.migrationTag).toBe("v3");
   });
 
@@ -275,7 +373,7 @@ describe("update", () => {
   it("removes a managed secret that is no longer configured, and leaves other secrets alone", async () => {
     const before = (await provider.create(await inputs())).outs!;
     // A secret someone set by hand (`wrangler secret put`), which this program does not manage.
-    workers.get(SCRIPT)!.bindings.push({ type: "secret_text", name: "HAND_SET", text: "x" });
+    fake.workers.get(SCRIPT)!.bindings.push({ type: "secret_text", name: "HAND_SET", text: "x" });
     const switched = { SERVER_AUTH_TOKEN: "server-token-secret", ANTHROPIC_API_KEY: "fake-apikey-secret", WEBHOOK_SECRET: "whsec_ZmFrZQ==" };
 
     await provider.update(SCRIPT, before, await inputs({ secrets: switched }));
@@ -359,9 +457,9 @@ describe("diff", () => {
 describe("read and delete", () => {
   it("reads the applied migration tag, and reports a Worker gone when it is not listed", async () => {
     const olds = { ...(await inputs()), migrationTag: "", deploymentId: "d", url: "u" };
-    workers.set(SCRIPT, { migrationTag: "v3", bindings: [] });
+    fake.workers.set(SCRIPT, { migrationTag: "v3", bindings: [] });
     expect((await provider.read(SCRIPT, olds)).props?.migrationTag).toBe("v3");
-    workers.clear();
+    fake.workers.clear();
     expect((await provider.read(SCRIPT, olds)).id).toBe("");
   });
 
@@ -411,7 +509,7 @@ describe("API failures", () => {
   it("never reveals a secret when removing an unwanted one fails", async () => {
     await provider.create(await inputs({ secrets: { ...SECRETS, ANTHROPIC_API_KEY: "fake-apikey-secret" } }));
     api.on("DELETE", "/accounts/:account/workers/scripts/:script/secrets/:name", echoingApiError(500, 10013, "Internal error"));
-    const failure = await provider.create(await inputs({ secrets: withGitHub })).then(
+    const failure = await provider.create(await inputs({ secrets: withGitHub, adoptExisting: true })).then(
       () => undefined,
       (error: unknown) => error as Error,
     );
@@ -484,8 +582,13 @@ describe("in Pulumi's dynamic provider host", () => {
     return JSON.parse(await readFile(output, "utf8")) as Record<string, unknown>;
   }
 
-  it("creates and then updates from the serialized provider, in a plain node process", async () => {
-    const planned = await inputs();
+  it("creates (with the console's assets, hashed and typed by packages it loads there) and then updates from the serialized provider, in a plain node process", async () => {
+    const assetsDir = join(dir, "assets");
+    await mkdir(join(assetsDir, "console"), { recursive: true });
+    await writeFile(join(assetsDir, "console", "index.html"), "<!doctype html><p>console</p>");
+    // As the program gives it: a path from the project root, which the provider host's working directory is.
+    const planned = await inputs({ assets: await consoleAssets(assetsDir) });
+    expect(planned.assets?.directory).not.toMatch(/^\//);
     const registered = await registeredInputs(planned);
     const serialized = registered.__provider;
     expect(typeof serialized).toBe("string");
@@ -529,6 +632,10 @@ describe("in Pulumi's dynamic provider host", () => {
     const puts = api.requestsTo("PUT", SCRIPT_PATH);
     expect(puts).toHaveLength(2);
     expect((await uploadParts(puts[0]!)).metadata.migrations).toMatchObject({ new_tag: "v3" });
+    expect((await uploadParts(puts[0]!)).metadata.assets).toEqual({ jwt: fake.issued[0]?.completion, config: planned.assets?.config });
+    expect([...fake.assets.values()]).toEqual([
+      { contentType: "text/html; charset=utf-8", base64: Buffer.from("<!doctype html><p>console</p>").toString("base64") },
+    ]);
     expect((await uploadParts(puts[1]!)).metadata).not.toHaveProperty("migrations");
     expect(puts.every((put) => put.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
     expect(liveSecrets()).toEqual(["ANTHROPIC_API_KEY", "SERVER_AUTH_TOKEN"]);

@@ -53,16 +53,19 @@ interface Trigger {
   inputs?: Record<string, DispatchInput>;
 }
 
+/** `on.schedule`: a list of cron entries. */
+type Schedule = { cron: string }[];
+
 interface Workflow {
   name: string;
-  on: Record<string, Trigger | null>;
+  on: Record<string, Trigger | Schedule | null>;
   permissions?: Record<string, string>;
   concurrency?: { group: string; "cancel-in-progress": boolean };
   env?: Record<string, string>;
   jobs: Record<string, Job>;
 }
 
-const FILES = ["preview.yml", "deploy.yml", "rotate-token.yml"] as const;
+const FILES = ["preview.yml", "deploy.yml", "rotate-token.yml", "drift.yml"] as const;
 type File = (typeof FILES)[number];
 
 const text = Object.fromEntries(
@@ -75,8 +78,17 @@ const workflows = Object.fromEntries(FILES.map((file) => [file, parse(text[file]
 const preview = workflows["preview.yml"];
 const deploy = workflows["deploy.yml"];
 const rotate = workflows["rotate-token.yml"];
+const drift = workflows["drift.yml"];
 
-const PULUMI_SECRETS = ["CLOUDFLARE_API_TOKEN", "PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"];
+const BACKEND_SECRETS = ["PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"];
+
+/** The secret each workflow gives the program as CLOUDFLARE_API_TOKEN: the deploy token, or the read-only preview token. */
+const CLOUDFLARE_SECRET: Record<File, string> = {
+  "preview.yml": "CLOUDFLARE_PREVIEW_API_TOKEN",
+  "drift.yml": "CLOUDFLARE_PREVIEW_API_TOKEN",
+  "deploy.yml": "CLOUDFLARE_API_TOKEN",
+  "rotate-token.yml": "CLOUDFLARE_API_TOKEN",
+};
 
 function job(workflow: Workflow, id: string): Job {
   const found = workflow.jobs[id];
@@ -140,7 +152,7 @@ function freshDir(name: string): string {
 
 /**
  * A stand-in `pulumi` that logs its arguments and answers `config get` as told
- * through FAKE_GET_*, and `stack output` through FAKE_OUTPUT_*.
+ * through FAKE_GET_*, and `stack output <name>` through FAKE_OUTPUT_<name>_*.
  */
 const fakeBin = freshDir("bin");
 writeFileSync(
@@ -153,9 +165,10 @@ if [[ "$1" == config && "$2" == get ]]; then
   exit "\${FAKE_GET_STATUS:-0}"
 fi
 if [[ "$1" == stack && "$2" == output ]]; then
-  if [[ -n "\${FAKE_OUTPUT_STDOUT:-}" ]]; then printf '%s\\n' "$FAKE_OUTPUT_STDOUT"; fi
-  if [[ -n "\${FAKE_OUTPUT_STDERR:-}" ]]; then printf '%s\\n' "$FAKE_OUTPUT_STDERR" >&2; fi
-  exit "\${FAKE_OUTPUT_STATUS:-0}"
+  out="FAKE_OUTPUT_\${3}_STDOUT"; err="FAKE_OUTPUT_\${3}_STDERR"; status="FAKE_OUTPUT_\${3}_STATUS"
+  if [[ -n "\${!out:-}" ]]; then printf '%s\\n' "\${!out}"; fi
+  if [[ -n "\${!err:-}" ]]; then printf '%s\\n' "\${!err}" >&2; fi
+  exit "\${!status:-0}"
 fi
 exit 0
 `,
@@ -268,7 +281,7 @@ describe("every workflow", () => {
   it.each(FILES)("%s starts with a comment naming the secrets it needs", (file) => {
     const header = text[file].slice(0, text[file].search(/^name:/m));
     expect(header.split("\n").filter(Boolean).every((line) => line.startsWith("#"))).toBe(true);
-    for (const secret of PULUMI_SECRETS) expect(header).toContain(secret);
+    for (const secret of [CLOUDFLARE_SECRET[file], ...BACKEND_SECRETS]) expect(header).toMatch(new RegExp(`\\b${secret}\\b`));
   });
 
   it.each(allJobs.map(({ file, id, body }) => [`${file} ${id}`, body] as const))(
@@ -292,6 +305,7 @@ describe("every workflow", () => {
       "deploy.yml test",
       "deploy.yml deploy",
       "rotate-token.yml rotate",
+      "drift.yml drift",
     ]);
     for (const { body } of installing) {
       const setup = stepIndex(body, (s) => s.uses?.startsWith("actions/setup-node@") === true, "sets up Node");
@@ -316,11 +330,25 @@ describe("every workflow", () => {
     }
   });
 
-  it.each(FILES)("%s gives CLOUDFLARE_API_TOKEN and the Pulumi backend secrets to every Pulumi step", (file) => {
+  it.each(FILES)("%s gives the program its Cloudflare token as CLOUDFLARE_API_TOKEN, and the Pulumi backend secrets, in every Pulumi step", (file) => {
     const steps = allSteps.filter((entry) => entry.file === file && isPulumiStep(entry.step));
     expect(steps.length).toBeGreaterThan(0);
     for (const { step: s } of steps) {
-      for (const secret of PULUMI_SECRETS) expect(s.env?.[secret]).toBe(`\${{ secrets.${secret} }}`);
+      expect(s.env?.CLOUDFLARE_API_TOKEN).toBe(`\${{ secrets.${CLOUDFLARE_SECRET[file]} }}`);
+      for (const secret of BACKEND_SECRETS) expect(s.env?.[secret]).toBe(`\${{ secrets.${secret} }}`);
+    }
+  });
+
+  it("keeps the deploy token out of every workflow that runs a pull request's code or only reads", () => {
+    for (const file of ["preview.yml", "drift.yml"] as const) {
+      expect(text[file]).not.toContain("secrets.CLOUDFLARE_API_TOKEN");
+      const reading = Object.values(workflows[file].jobs).filter((body) => body.steps.some(isPulumiStep));
+      expect(reading.length).toBeGreaterThan(0);
+      for (const body of reading) expect(body.environment, file).toBe("preview");
+    }
+    // The deploy token comes from the stack's own environment only.
+    for (const [file, id] of [["deploy.yml", "deploy"], ["rotate-token.yml", "rotate"]] as const) {
+      expect(job(workflows[file], id).environment).toBe("${{ needs.stack.outputs.stack }}");
     }
   });
 
@@ -394,6 +422,17 @@ describe("preview.yml", () => {
     expect(stacks.permissions).toBeUndefined();
   });
 
+  it("previews in the `preview` environment, with its read-only Cloudflare token", () => {
+    expect(previewJob.environment).toBe("preview");
+    expect(step(previewJob, usesPulumiAction, "uses pulumi/actions").env?.CLOUDFLARE_API_TOKEN).toBe("${{ secrets.CLOUDFLARE_PREVIEW_API_TOKEN }}");
+    // The permissions that token needs are listed where people create it.
+    const operations = readFileSync("docs/operations.md", "utf8");
+    for (const permission of ["Workers Scripts: Read", "Workers R2 Storage: Read", "Containers: Read", "Account Settings: Read"]) {
+      expect(text["preview.yml"]).toContain(permission);
+      expect(operations).toContain(permission);
+    }
+  });
+
   it("skips previews when there is no stack, and for forks (which get no secrets)", () => {
     expect(previewJob.if).toContain("needs.stacks.outputs.stacks != '[]'");
     expect(previewJob.if).toContain("github.event.pull_request.head.repo.full_name == github.repository");
@@ -433,7 +472,7 @@ function describeStackCheck(workflow: Workflow, expectedInput: string): void {
   writeFileSync(join(repo, "Pulumi.yaml"), "");
   writeFileSync(join(repo, "Pulumi.dev.yaml"), "");
   writeFileSync(join(repo, "Pulumi.prod.eu-1.yaml"), "");
-  const branch = { REF: "refs/heads/main" };
+  const branch = { REF: "refs/heads/main", DEFAULT_BRANCH: "main" };
 
   it.each(["dev", "prod.eu-1"])("accepts the stack %s, which has a Pulumi.<stack>.yaml", (stack) => {
     const result = runStep(check, repo, { STACK: stack, ...branch });
@@ -491,7 +530,7 @@ describe("deploy.yml", () => {
     });
   });
 
-  it("checks right after `pulumi up` that a preview shows no changes (drift fails the run)", () => {
+  it("checks right after `pulumi up`, reading the stack back from Cloudflare, that a preview shows no changes (drift fails the run)", () => {
     const up = stepIndex(deployJob, (s) => usesPulumiAction(s) && s.with?.command === "up", "runs pulumi up");
     const check = stepIndex(deployJob, (s) => usesPulumiAction(s) && s.with?.command === "preview", "previews");
     expect(check).toBe(up + 1);
@@ -499,8 +538,13 @@ describe("deploy.yml", () => {
       command: "preview",
       "stack-name": "${{ needs.stack.outputs.stack }}",
       "pulumi-version": expect.any(String),
+      refresh: true,
       "expect-no-changes": true,
     });
+  });
+
+  it("gives `pulumi up` time to follow a rollout that waits for running tasks", () => {
+    expect(deployJob["timeout-minutes"]).toBe(120);
   });
 
   describe("the latest stack file", () => {
@@ -545,9 +589,9 @@ describe("deploy.yml", () => {
     });
   });
 
-  it("runs one update per stack at a time and never cancels one in progress", () => {
+  it("runs one deploy per stack at a time and never cancels one in progress", () => {
     expect(deployJob.concurrency).toEqual({
-      group: "pulumi-up-${{ needs.stack.outputs.stack }}",
+      group: "deploy-${{ needs.stack.outputs.stack }}",
       "cancel-in-progress": false,
     });
     expect(deploy.concurrency).toBeUndefined();
@@ -580,9 +624,10 @@ describe("rotate-token.yml", () => {
     });
   });
 
-  it("runs in the stack's GitHub environment, one update per stack (shared with deploy.yml)", () => {
+  it("runs in the stack's GitHub environment, one rotation per stack, in a group of its own so a waiting deploy never drops it", () => {
     expect(rotateJob.environment).toBe("${{ needs.stack.outputs.stack }}");
-    expect(rotateJob.concurrency).toEqual(job(deploy, "deploy").concurrency);
+    expect(rotateJob.concurrency).toEqual({ group: "rotate-${{ needs.stack.outputs.stack }}", "cancel-in-progress": false });
+    expect(rotateJob.concurrency?.group).not.toBe(job(deploy, "deploy").concurrency?.group);
     expect(runsAfter(rotate, "rotate", "stack")).toBe(true);
   });
 
@@ -601,19 +646,56 @@ describe("rotate-token.yml", () => {
 
   describe("raising authTokenGeneration", () => {
     const repo = freshDir("rotate");
-    const run = (get: Record<string, string>, action = "rotate") => runStep(generation, repo, { STACK: "dev", ACTION: action, ...get });
+    /** Runs the step with the stack file's value (`config get`) and the stack's outputs as `env` says. */
+    const run = (env: Record<string, string>, action = "rotate") => runStep(generation, repo, { STACK: "dev", ACTION: action, ...env });
+    /** The stack file and the deployed stack at `file` and `deployed`. */
+    const at = (file: string, deployed: string = file) => ({ FAKE_GET_STDOUT: file, FAKE_OUTPUT_authTokenGeneration_STDOUT: deployed });
     const slotUrn = (slot: string) =>
       `urn:pulumi:dev::claude-sandbox::claude-sandbox:index:AuthTokens$random:index/randomBytes:RandomBytes::api-tokens-slot-${slot}`;
+    const READS = ["login", "config get authTokenGeneration --stack dev", "stack output authTokenGeneration --stack dev"];
 
-    it("raises a set value by one, stored as an integer", () => {
-      const result = run({ FAKE_GET_STDOUT: "2" });
+    it("raises the deployed generation by one, stored as an integer", () => {
+      const result = run(at("2"));
       expect(result.status).toBe(0);
-      expect(result.pulumiCalls).toEqual([
-        "login",
-        "config get authTokenGeneration --stack dev",
-        "config set --type int authTokenGeneration 3 --stack dev",
-      ]);
+      expect(result.pulumiCalls).toEqual([...READS, "config set --type int authTokenGeneration 3 --stack dev"]);
       expect(result.outputs).toEqual({ previous: "2", next: "3" });
+    });
+
+    it("raises from the deployed generation when the stack file is behind it (a rotation whose commit did not land), saying so", () => {
+      const result = run(at("2", "4"));
+      expect(result.status).toBe(0);
+      expect(result.pulumiCalls).toContain("config set --type int authTokenGeneration 5 --stack dev");
+      expect(result.outputs).toEqual({ previous: "4", next: "5" });
+      expect(result.stdout).toContain("::notice::Pulumi.dev.yaml has authTokenGeneration 2, behind the deployed 4");
+    });
+
+    it("stops, changing nothing, when the stack file is ahead of the deployed generation: that raise is to be deployed, not raised again", () => {
+      const result = run(at("4", "3"));
+      expect(result.status).not.toBe(0);
+      expect(result.pulumiCalls.filter((call) => call.startsWith("config set"))).toEqual([]);
+      expect(result.outputs).toEqual({});
+      expect(result.stdout).toContain("::error::Pulumi.dev.yaml has authTokenGeneration 4, but stack dev is deployed with 3");
+    });
+
+    it("goes by the stack file for a stack deployed before it had the output, saying so", () => {
+      const result = run({
+        FAKE_GET_STDOUT: "3",
+        FAKE_OUTPUT_authTokenGeneration_STATUS: "255",
+        FAKE_OUTPUT_authTokenGeneration_STDERR: "error: current stack does not have output property 'authTokenGeneration'",
+      });
+      expect(result.status).toBe(0);
+      expect(result.outputs).toEqual({ previous: "3", next: "4" });
+      expect(result.stdout).toContain("::notice::Stack dev has no authTokenGeneration output yet");
+    });
+
+    it.each([
+      ["the stack cannot be read", { FAKE_OUTPUT_authTokenGeneration_STATUS: "255", FAKE_OUTPUT_authTokenGeneration_STDERR: "error: [403] Forbidden" }],
+      ["the output is not a whole number", { FAKE_OUTPUT_authTokenGeneration_STDOUT: "[secret]" }],
+    ])("stops, changing nothing, when the deployed generation cannot be read: %s", (_, output) => {
+      const result = run({ FAKE_GET_STDOUT: "2", ...output });
+      expect(result.status).not.toBe(0);
+      expect(result.pulumiCalls.filter((call) => call.startsWith("config set"))).toEqual([]);
+      expect(result.stdout).toContain("pulumi stack output authTokenGeneration");
     });
 
     it.each([
@@ -623,11 +705,10 @@ describe("rotate-token.yml", () => {
     ])(
       "to revoke at generation %s, also names the deployed current slot (%s, which would keep the old token) to replace, read from the stack before the raise",
       (current, slot) => {
-        const result = run({ FAKE_GET_STDOUT: current, FAKE_OUTPUT_STDOUT: slotUrn(slot) }, "revoke");
+        const result = run({ ...at(current), FAKE_OUTPUT_currentTokenSlot_STDOUT: slotUrn(slot) }, "revoke");
         expect(result.status).toBe(0);
         expect(result.pulumiCalls).toEqual([
-          "login",
-          "config get authTokenGeneration --stack dev",
+          ...READS,
           "stack output currentTokenSlot --stack dev",
           `config set --type int authTokenGeneration ${Number(current) + 1} --stack dev`,
         ]);
@@ -637,7 +718,7 @@ describe("rotate-token.yml", () => {
 
     it("names the slot the stack output gives, not one worked out from the generation", () => {
       const renamed = "urn:pulumi:dev::claude-sandbox::claude-sandbox:index:AuthTokens$random:index/randomBytes:RandomBytes::other-tokens-slot-b";
-      const result = run({ FAKE_GET_STDOUT: "3", FAKE_OUTPUT_STDOUT: renamed }, "revoke");
+      const result = run({ ...at("3"), FAKE_OUTPUT_currentTokenSlot_STDOUT: renamed }, "revoke");
       expect(result.status).toBe(0);
       expect(result.outputs.replace).toBe(renamed);
     });
@@ -645,35 +726,36 @@ describe("rotate-token.yml", () => {
     it.each([
       [
         "the stack has no currentTokenSlot output (deployed before it existed)",
-        { FAKE_OUTPUT_STATUS: "255", FAKE_OUTPUT_STDERR: "error: current stack does not have output property 'currentTokenSlot'" },
+        { FAKE_OUTPUT_currentTokenSlot_STATUS: "255", FAKE_OUTPUT_currentTokenSlot_STDERR: "error: current stack does not have output property 'currentTokenSlot'" },
       ],
-      ["the output is not a URN", { FAKE_OUTPUT_STDOUT: "slot-a" }],
+      ["the output is not a URN", { FAKE_OUTPUT_currentTokenSlot_STDOUT: "slot-a" }],
       ["the output is empty", {}],
     ])("to revoke, stops without changing anything when %s", (_, output) => {
-      const result = run({ FAKE_GET_STDOUT: "2", ...output }, "revoke");
+      const result = run({ ...at("2"), ...output }, "revoke");
       expect(result.status).not.toBe(0);
       expect(result.pulumiCalls.filter((call) => call.startsWith("config set"))).toEqual([]);
       expect(result.outputs).toEqual({});
       expect(result.stdout).toContain("pulumi stack output currentTokenSlot");
     });
 
-    it("does not read the stack's outputs to rotate", () => {
-      const result = run({ FAKE_GET_STDOUT: "2", FAKE_OUTPUT_STATUS: "255" });
+    it("does not read the current slot to rotate", () => {
+      const result = run({ ...at("2"), FAKE_OUTPUT_currentTokenSlot_STATUS: "255" });
       expect(result.status).toBe(0);
-      expect(result.pulumiCalls.some((call) => call.startsWith("stack output"))).toBe(false);
+      expect(result.pulumiCalls.some((call) => call.startsWith("stack output currentTokenSlot"))).toBe(false);
     });
 
     it("refuses an unknown action before touching the stack", () => {
-      const result = run({ FAKE_GET_STDOUT: "2" }, "rotate; touch pwned");
+      const result = run(at("2"), "rotate; touch pwned");
       expect(result.status).not.toBe(0);
       expect(result.pulumiCalls).toEqual([]);
       expect(existsSync(join(repo, "pwned"))).toBe(false);
     });
 
-    it("starts from 1 when the key is not set", () => {
+    it("starts from 1 when the key is not set and the stack was deployed at 1", () => {
       const result = run({
         FAKE_GET_STATUS: "255",
         FAKE_GET_STDERR: "error: configuration key 'claude-sandbox:authTokenGeneration' not found for stack 'dev'",
+        FAKE_OUTPUT_authTokenGeneration_STDOUT: "1",
       });
       expect(result.status).toBe(0);
       expect(result.pulumiCalls).toContain("config set --type int authTokenGeneration 2 --stack dev");
@@ -681,7 +763,7 @@ describe("rotate-token.yml", () => {
     });
 
     it("reads a leading zero as decimal", () => {
-      const result = run({ FAKE_GET_STDOUT: "09" });
+      const result = run(at("09", "09"));
       expect(result.status).toBe(0);
       expect(result.outputs).toEqual({ previous: "9", next: "10" });
     });
@@ -691,7 +773,7 @@ describe("rotate-token.yml", () => {
       ["the value is not a whole number", { FAKE_GET_STDOUT: "two" }],
       ["the value is negative", { FAKE_GET_STDOUT: "-1" }],
     ])("stops without changing anything when %s", (_, get) => {
-      const result = run(get);
+      const result = run({ FAKE_OUTPUT_authTokenGeneration_STDOUT: "2", ...get });
       expect(result.status).not.toBe(0);
       expect(result.pulumiCalls.filter((call) => call.startsWith("config set"))).toEqual([]);
       expect(result.outputs).toEqual({});
@@ -797,14 +879,57 @@ describe("rotate-token.yml", () => {
   describe("stack check", () => {
     describeStackCheck(rotate, "${{ inputs.stack }}");
 
-    it("runs only on a branch, since it commits back to it", () => {
+    it.each([
+      ["a tag", "refs/tags/v1.0.0", "main"],
+      ["another branch", "refs/heads/feature", "main"],
+      ["a branch named like the default one's suffix", "refs/heads/not-main", "main"],
+      ["an unknown default branch", "refs/heads/main", ""],
+    ])("runs only from the default branch, whose stack files deploys use: refuses %s", (_, ref, defaultBranch) => {
       const repo = freshDir("check-ref");
       writeFileSync(join(repo, "Pulumi.dev.yaml"), "");
       const check = step(job(rotate, "stack"), byId("check"), "checks the stack name");
-      expect(check.env?.REF).toBe("${{ github.ref }}");
-      const result = runStep(check, repo, { STACK: "dev", REF: "refs/tags/v1.0.0" });
+      expect(check.env).toMatchObject({ REF: "${{ github.ref }}", DEFAULT_BRANCH: "${{ github.event.repository.default_branch }}" });
+      const result = runStep(check, repo, { STACK: "dev", REF: ref, DEFAULT_BRANCH: defaultBranch });
       expect(result.status).not.toBe(0);
       expect(result.outputs).toEqual({});
+      expect(result.stdout).toContain("Run this workflow on the default branch");
     });
+
+    it("runs from the default branch, whatever it is called", () => {
+      const repo = freshDir("check-ref");
+      writeFileSync(join(repo, "Pulumi.dev.yaml"), "");
+      const check = step(job(rotate, "stack"), byId("check"), "checks the stack name");
+      expect(runStep(check, repo, { STACK: "dev", REF: "refs/heads/trunk", DEFAULT_BRANCH: "trunk" }).outputs).toEqual({ stack: "dev" });
+    });
+  });
+});
+
+describe("drift.yml", () => {
+  const stacks = job(drift, "stacks");
+  const driftJob = job(drift, "drift");
+
+  it("runs every day and on demand", () => {
+    expect(drift.on).toEqual({ schedule: [{ cron: expect.stringMatching(/^\d+ \d+ \* \* \*$/) }], workflow_dispatch: null });
+  });
+
+  it("reads every stack back from Cloudflare and fails the stack whose preview shows any change", () => {
+    expect(driftJob.strategy).toEqual({ "fail-fast": false, matrix: { stack: "${{ fromJSON(needs.stacks.outputs.stacks) }}" } });
+    expect(driftJob.if).toBe("needs.stacks.outputs.stacks != '[]'");
+    expect(step(driftJob, usesPulumiAction, "uses pulumi/actions").with).toEqual({
+      command: "preview",
+      "stack-name": "${{ matrix.stack }}",
+      "pulumi-version": expect.any(String),
+      refresh: true,
+      "expect-no-changes": true,
+    });
+  });
+
+  it("only reads: the preview environment's token, no write permission", () => {
+    expect(driftJob.environment).toBe("preview");
+    for (const body of Object.values(drift.jobs)) expect(body.permissions).toBeUndefined();
+  });
+
+  it("lists the stacks as preview.yml does", () => {
+    expect(step(stacks, byId("list"), "lists the stacks").run).toBe(step(job(preview, "stacks"), byId("list"), "lists the stacks").run);
   });
 });

@@ -62,6 +62,8 @@ describe("the Access settings", () => {
     ["a team domain with a path", { ACCESS_TEAM_DOMAIN: "https://acme.cloudflareaccess.com/evil", ACCESS_AUDIENCE: AUDIENCE }],
     ["plain http outside local development", { ACCESS_TEAM_DOMAIN: "http://127.0.0.1:9999", ACCESS_AUDIENCE: AUDIENCE }],
     ["an audience with punctuation", { ACCESS_TEAM_DOMAIN: "acme.cloudflareaccess.com", ACCESS_AUDIENCE: "aud,other" }],
+    ["a team domain that is not Cloudflare Access's", { ACCESS_TEAM_DOMAIN: "login.example.com", ACCESS_AUDIENCE: AUDIENCE }],
+    ["an audience that is not a 64-digit tag", { ACCESS_TEAM_DOMAIN: "acme.cloudflareaccess.com", ACCESS_AUDIENCE: "a1b2c3" }],
   ])("refuse %s", (_name, vars) => {
     expect(() => readSettings(vars)).toThrow(/ACCESS_/);
   });

@@ -138,11 +138,17 @@ export const SETTING_VARS = {
   githubRepos: "GITHUB_REPOS",
   /** The GitHub API's base URL; default https://api.github.com (set it for GitHub Enterprise Server). */
   githubApiUrl: "GITHUB_API_URL",
-  /** The Cloudflare Access team domain (`<team>.cloudflareaccess.com`) whose signed requests are let in without the token. */
+  /** The Cloudflare Access team domain (`<team>.cloudflareaccess.com`) whose signed requests are let in; unset: no Access. */
   accessTeamDomain: "ACCESS_TEAM_DOMAIN",
-  /** The Access application's audience (AUD) tag that those requests must carry. */
+  /** The Application Audience (AUD) tag of the Access application in front of the Worker; set with ACCESS_TEAM_DOMAIN. */
   accessAudience: "ACCESS_AUDIENCE",
 } as const;
+
+/** A Cloudflare Access team domain, lower case: `<team>.cloudflareaccess.com`. */
+export const ACCESS_TEAM_DOMAIN_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.cloudflareaccess\.com$/;
+
+/** An Access application's Application Audience (AUD) tag: 64 hex digits, lower case. */
+export const ACCESS_AUDIENCE_PATTERN = /^[0-9a-f]{64}$/;
 
 /** Any UUID, in either case: what the API accepts as a task id (and Claude Code reports as a session id). */
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -5,6 +5,8 @@
  * `settings_invalid`; it is never silently replaced by a default.
  */
 import {
+  ACCESS_AUDIENCE_PATTERN,
+  ACCESS_TEAM_DOMAIN_PATTERN,
   ALLOWED_HOST_PATTERN,
   ANTHROPIC_API_HOST,
   CREDENTIAL_MODES,
@@ -127,21 +129,22 @@ function apiUrl(value: unknown, allowLoopbackHttp: boolean): Parsed<string> {
   return url.href.replace(/\/$/, "");
 }
 
-/** An Access team domain, as its issuer's origin: a host name (`acme.cloudflareaccess.com`), or, in local development only, a loopback `http://` origin. */
+/** An Access team domain, as its issuer's origin: `<team>.cloudflareaccess.com`, or, in local development only, a loopback `http://` origin. */
 function accessIssuer(value: unknown, allowLoopbackHttp: boolean): Parsed<string> {
   const raw = text(value);
   if (raw === undefined || raw === INVALID) return raw;
   const host = raw.toLowerCase();
-  if (ALLOWED_HOST_PATTERN.test(host) && !host.startsWith("*.") && host.includes(".")) return `https://${host}`;
+  if (ACCESS_TEAM_DOMAIN_PATTERN.test(host)) return `https://${host}`;
   const origin = apiUrl(raw, allowLoopbackHttp);
   return origin !== undefined && origin !== INVALID && origin.startsWith("http://") && new URL(origin).pathname === "/" ? origin : INVALID;
 }
 
-/** An Access application's audience tag: letters and digits (Cloudflare gives 64 hex characters). */
+/** An Access application's audience (AUD) tag: 64 hex digits. */
 function audienceTag(value: unknown): Parsed<string> {
   const raw = text(value);
   if (raw === undefined || raw === INVALID) return raw;
-  return /^[A-Za-z0-9]{16,128}$/.test(raw) ? raw : INVALID;
+  const tag = raw.toLowerCase();
+  return ACCESS_AUDIENCE_PATTERN.test(tag) ? tag : INVALID;
 }
 
 /** Reads and validates the settings; throws a `SettingsError` naming the bad variables (never their values). */

@@ -176,6 +176,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const health: Handler = async () =>
   json({ status: "healthy", platform: "cloudflare_sandboxes", auth_method: "bearer", version: SERVICE_VERSION });
 
+// GET /: a browser goes to the web console (static assets under /console/); an API client finds nothing here.
+const consoleRedirect: Handler = async (c) => {
+  if (!(c.request.headers.get("accept") ?? "").includes("text/html")) throw new ApiError("not_found");
+  return new Response(null, { status: 302, headers: { Location: "/console/" } });
+};
+
 // POST /tasks: accept a task; it runs in its own Durable Object whoever stays connected.
 const createTask: Handler = async (c) => {
   const document = await submitTask(c);
@@ -385,6 +391,7 @@ const taskResult: Handler = async (c) => {
 };
 
 const ROUTES: Route<Handler>[] = [
+  { method: "GET", pattern: "/", handler: consoleRedirect },
   { method: "GET", pattern: "/health", handler: health },
   { method: "GET", pattern: "/tasks", handler: listTasks },
   { method: "POST", pattern: "/tasks", handler: createTask },

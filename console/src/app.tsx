@@ -70,6 +70,11 @@ export function App() {
     main.current?.querySelector<HTMLElement>("h1")?.focus();
   }, [route, auth.kind]);
 
+  // The fragment holds the view, so the skip link moves the focus instead of following its href.
+  const skipToContent = (event: Event) => {
+    event.preventDefault();
+    main.current?.querySelector<HTMLElement>("h1")?.focus();
+  };
   const signIn = (token: string, remember: boolean) => {
     saveToken(token, remember, tab(), device());
     setAuth({ kind: "token", token });
@@ -81,7 +86,7 @@ export function App() {
 
   return (
     <>
-      <a class="skip" href="#main" onClick={(event) => (event.preventDefault(), main.current?.querySelector<HTMLElement>("h1")?.focus())}>
+      <a class="skip" href="#main" onClick={skipToContent}>
         Skip to content
       </a>
       <header class="top">

@@ -156,7 +156,7 @@ describe("the web console", () => {
   it("runs a task from the form and follows it live: texts appear before it ends, then the answer and the list show it", async () => {
     const { page, problems } = await signedInPage();
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New task" }).click();
-    await page.getByLabel("Task", { exact: true }).fill("Summarize the README\n@stub delay=1000");
+    await page.getByLabel("Task", { exact: true }).fill("Summarize the README\n@stub delay=700");
     const taskId = await runFromForm(page);
 
     const transcript = page.getByRole("log", { name: "Transcript" });

@@ -1,16 +1,15 @@
 /**
  * Builds the web console into the Worker's static assets: `dist/assets`
- * (`CONSOLE_ASSETS.directory`), whose tree mirrors the URL paths, so the
- * console is `dist/assets/console/` (`app.js`, `app.css`, the chunks `app.js`
- * loads when a view needs them, and the files of
- * `console/public/`: `index.html`, `favicon.svg`), and
- * the `_headers` file at the root gives its responses their security
- * headers. `npm run build`, `npm run dev`, `npm run dev:stub`, the tests and
- * the Pulumi program all call {@link buildConsole}. The output is
- * deterministic (the same sources give the same bytes), files whose bytes
- * did not change are not rewritten, and each file is replaced whole, so
- * builds running side by side and a server reading the directory never see
- * half a file.
+ * (`CONSOLE_ASSETS.directory`), whose tree mirrors the URL paths. The console
+ * is `dist/assets/console/`: `app.js`, `app.css`, the chunks `app.js` loads
+ * when a view needs them, and the files of `console/public/` (`index.html`,
+ * `favicon.svg`); the `_headers` file at the root gives its responses their
+ * security headers. `npm run build`, `npm run dev`, `npm run dev:stub`, the
+ * tests and the Pulumi program call {@link buildConsole}. The output is
+ * deterministic (the same sources give the same bytes), files whose bytes did
+ * not change are not rewritten, and each file is replaced whole, so builds
+ * running side by side and a server reading the directory never see half a
+ * file.
  */
 import { build, type Metafile } from "esbuild";
 import { randomBytes } from "node:crypto";
@@ -35,8 +34,6 @@ const PARTIAL_SUFFIX = ".partial";
 export interface ConsoleBundle {
   /** Each file's bytes, by its path under the assets directory (`/`-separated, e.g. `console/app.js`). */
   files: Map<string, Uint8Array>;
-  /** esbuild's account of the script and style sheet: which input added how many bytes. */
-  metafile: Metafile;
 }
 
 /** Bundles the console's script and style sheet, and adds its page, icon and the `_headers` file. */
@@ -71,7 +68,7 @@ export async function bundleConsole(): Promise<ConsoleBundle> {
   for (const name of (await readdir(publicDir)).sort()) files.set(`${CONSOLE_DIR}/${name}`, await readFile(join(publicDir, name)));
   files.set(`${CONSOLE_DIR}/index.html`, withPreloads(files.get(`${CONSOLE_DIR}/index.html`)!, result.metafile, outdir));
   files.set("_headers", new TextEncoder().encode(headersFile()));
-  return { files, metafile: result.metafile };
+  return { files };
 }
 
 /** The script tag of the page, before which the script's own imports are announced. */

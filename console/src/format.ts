@@ -49,7 +49,7 @@ export function localDay(date: Date): string {
 }
 
 /** A count with thousands separators. */
-export function formatCount(value: number): string {
+function formatCount(value: number): string {
   return value.toLocaleString("en-US");
 }
 

@@ -1,6 +1,10 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { buildConsole } from "./console/build.js";
 import { WORKER_TEST_BINDINGS, WORKER_TEST_RATE_LIMIT } from "./test/fixtures/worker-bindings.js";
+
+// worker/wrangler.jsonc serves the console's assets from dist/assets: they exist before any runtime starts.
+await buildConsole();
 
 export default defineConfig({
   test: {

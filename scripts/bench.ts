@@ -2,8 +2,9 @@
  * `npm run bench`: measures, side by side in one run and offline, what the
  * Worker costs (docs/performance.md): its overhead against a bare Worker in
  * the same local runtime, event streaming over SSE, platform operations and
- * their list price per 1000 tasks, the bundle against the Sandbox SDK's, and
- * the CLI's start time against `node -e 0`. It prints one markdown table on
+ * their list price per 1000 tasks, the bundle against the Sandbox SDK's, the
+ * CLI's start time against `node -e 0`, and the web console's download and
+ * opening time in a headless browser. It prints one markdown table on
  * stdout (progress goes to stderr) and exits 1 when a budget is missed or a
  * measurement could not be made. Figures depend on the machine: they are
  * printed, never stored.
@@ -11,6 +12,7 @@
 import { availableParallelism } from "node:os";
 import { measureBundle } from "./bench/bundle-size.js";
 import { measureCliStart } from "./bench/cli-start.js";
+import { measureConsole } from "./bench/console.js";
 import { measureCosts } from "./bench/costs.js";
 import type { DevServer } from "./bench/dev-server.js";
 import { benchOutcome, type Figure, renderTable } from "./bench/figures.js";
@@ -68,6 +70,7 @@ try {
   });
   await part("event streaming", () => measureStreaming(stub));
   await part("platform cost per 1000 tasks", () => measureCosts(metered));
+  await part("web console", () => measureConsole(stub));
 } catch (error) {
   problems.push(error instanceof Error ? error.message : String(error));
 } finally {

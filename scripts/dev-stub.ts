@@ -4,10 +4,12 @@
  * Docker, no Cloudflare account, no Claude credential. The bearer token is
  * SERVER_AUTH_TOKEN when set, else `dev-token`; the webhook signing secret is
  * WEBHOOK_SECRET when set, else a fixed development secret (said on start), and
- * `callbackUrl` may be plain http to localhost.
+ * `callbackUrl` may be plain http to localhost. The web console is built first
+ * and served under /console/.
  */
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
+import { buildConsole } from "../console/build.js";
 import { freePort } from "./processes.js";
 import { DEV_TOKEN, DEV_WEBHOOK_SECRET, stubVars, varArguments } from "./stub-vars.js";
 
@@ -30,9 +32,11 @@ const fromEnvironment = Boolean(process.env.SERVER_AUTH_TOKEN);
 const token = process.env.SERVER_AUTH_TOKEN || DEV_TOKEN;
 const webhookSecret = process.env.WEBHOOK_SECRET || DEV_WEBHOOK_SECRET;
 
+await buildConsole();
 console.error(
   [
     `claude-sandbox dev stub: http://${values.ip}:${port} (stand-in sandbox, no container, no Claude)`,
+    `Web console: http://${values.ip}:${port}/console/`,
     fromEnvironment ? "Bearer token: the value of SERVER_AUTH_TOKEN" : `Bearer token: ${DEV_TOKEN} (set SERVER_AUTH_TOKEN to choose another)`,
     process.env.WEBHOOK_SECRET ? "Webhook secret: the value of WEBHOOK_SECRET" : `Webhook secret: ${DEV_WEBHOOK_SECRET} (set WEBHOOK_SECRET to choose another)`,
     `Try: curl -s -X POST http://${values.ip}:${port}/tasks -H "Authorization: Bearer ${fromEnvironment ? "$SERVER_AUTH_TOKEN" : token}" -H "Content-Type: application/json" -d '{"task":"What is 2 + 2?"}'`,

@@ -2,10 +2,12 @@
  * `npm run dev`: the Worker with real sandbox containers under `wrangler dev`.
  * Containers are built and run by the local Docker engine; without one, this
  * says so and points to `npm run dev:stub`. Secrets come from worker/.dev.vars
- * (see worker/.dev.vars.example).
+ * (see worker/.dev.vars.example). The web console is built first and served
+ * under /console/.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { buildConsole } from "../console/build.js";
 
 const docker = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8", timeout: 15_000 });
 if (docker.error || docker.status !== 0) {
@@ -27,6 +29,7 @@ if (!existsSync("worker/.dev.vars")) {
   process.exit(1);
 }
 
+await buildConsole();
 const child = spawn(
   process.execPath,
   ["node_modules/wrangler/bin/wrangler.js", "dev", "--config", "worker/wrangler.jsonc", ...process.argv.slice(2)],

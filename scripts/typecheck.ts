@@ -1,6 +1,7 @@
 /**
  * `npm run typecheck`: the generated Worker types are current, and `tsc` passes
- * over the Worker (with its tests) and over everything else. The three checks
+ * over the Worker (with its tests), over the web console (with the browser's
+ * types) and over everything else. The checks
  * are independent, so they run side by side; each one's output is printed
  * whole, under its name, once it ends. Exits 1 when any of them fails.
  */
@@ -11,6 +12,7 @@ const TSC = "node_modules/typescript/bin/tsc";
 const CHECKS: [name: string, args: string[]][] = [
   ["worker types", ["--import", "tsx", "scripts/worker-types.ts", "--check"]],
   ["tsc -p worker/tsconfig.json", [TSC, "-p", "worker/tsconfig.json"]],
+  ["tsc -p console/tsconfig.json", [TSC, "-p", "console/tsconfig.json"]],
   ["tsc -p tsconfig.json", [TSC, "-p", "tsconfig.json"]],
 ];
 

@@ -2,8 +2,9 @@
  * worker/wrangler.jsonc (local dev and tests) agrees with the names in
  * worker/src/contract.ts, and with what the Pulumi program binds: the same
  * Durable Object bindings and migrations, the same rate limit, the same
- * settings with the same defaults. And the Worker reads every setting the
- * program binds as the program meant it.
+ * settings with the same defaults, the console's assets where the contract
+ * puts them. And the Worker reads every setting the program binds as the
+ * program meant it.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -16,6 +17,7 @@ import {
   BRANCH_QUEUE_BINDING,
   BRANCH_QUEUE_CLASS_NAME,
   COMPATIBILITY_DATE,
+  CONSOLE_ASSETS,
   COMPATIBILITY_FLAGS,
   DURABLE_OBJECT_BINDINGS,
   DURABLE_OBJECT_MIGRATIONS,
@@ -34,6 +36,7 @@ interface WranglerConfig {
   compatibility_date: string;
   compatibility_flags: string[];
   observability: { enabled: boolean };
+  assets: { directory: string; run_worker_first: string[]; html_handling: string; not_found_handling: string; binding?: string };
   containers: { class_name: string; image: string }[];
   durable_objects: { bindings: { name: string; class_name: string }[] };
   migrations: { tag: string; new_sqlite_classes?: string[] }[];
@@ -110,6 +113,16 @@ describe("worker/wrangler.jsonc", () => {
     expect(wrangler.compatibility_date).toBe(COMPATIBILITY_DATE);
     expect(wrangler.compatibility_flags).toEqual([...COMPATIBILITY_FLAGS]);
     expect(wrangler.observability.enabled).toBe(true);
+  });
+
+  it("serves the console's assets from the contract's directory, running the Worker first everywhere else", () => {
+    expect(wrangler.assets).toEqual({
+      // Relative to worker/, where wrangler.jsonc lives.
+      directory: `../${CONSOLE_ASSETS.directory}`,
+      run_worker_first: [...CONSOLE_ASSETS.runWorkerFirst],
+      html_handling: "auto-trailing-slash",
+      not_found_handling: "none",
+    });
   });
 
   it("declares only known settings, with valid values", () => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { MeterReading } from "../../worker/dev/bench-meter-reading.js";
 import { BUNDLE_BUDGET_BYTES, bundleFigure } from "../../scripts/bench/bundle-size.js";
 import { CLI_START_BUDGET, cliStartFigure } from "../../scripts/bench/cli-start.js";
+import { CONSOLE_OPEN_BUDGET_MS, CONSOLE_TRANSFER_BUDGET_BYTES, openFigure, transferFigure } from "../../scripts/bench/console.js";
 import { costTerms, largest, type PerTask, perTask, total } from "../../scripts/bench/costs.js";
 import { benchOutcome, type Figure, renderTable } from "../../scripts/bench/figures.js";
 import { HEALTH_THROUGHPUT_BUDGET, throughputBudget } from "../../scripts/bench/overhead.js";
@@ -27,6 +28,20 @@ describe("budgets", () => {
     expect(cliStartFigure("`claude-sandbox --help`", 4.9 * 40, 40)).toMatchObject({ ratio: "4.9×", budget: { rule: "< 5×", met: true } });
     expect(cliStartFigure("`claude-sandbox --help`", CLI_START_BUDGET * 40, 40).budget?.met).toBe(false);
     expect(cliStartFigure("`claude-sandbox --help`", 400, 40).budget?.met).toBe(false);
+  });
+
+  it("the console's Tasks view may download CONSOLE_TRANSFER_BUDGET_BYTES gzip, not a byte more", () => {
+    const all = { files: 6, gzip: 90_000 };
+    expect(transferFigure({ files: 4, gzip: CONSOLE_TRANSFER_BUDGET_BYTES }, all)).toMatchObject({
+      measured: "64.0 KiB in 4 files",
+      budget: { rule: "≤ 64.0 KiB", met: true },
+    });
+    expect(transferFigure({ files: 4, gzip: CONSOLE_TRANSFER_BUDGET_BYTES + 1 }, all).budget?.met).toBe(false);
+  });
+
+  it(`the console must show its Tasks table in under ${CONSOLE_OPEN_BUDGET_MS} ms`, () => {
+    expect(openFigure(CONSOLE_OPEN_BUDGET_MS - 1, 20)).toMatchObject({ reference: "its GET /tasks: 20.0 ms", budget: { rule: "< 1500 ms", met: true } });
+    expect(openFigure(CONSOLE_OPEN_BUDGET_MS, 20).budget?.met).toBe(false);
   });
 
   it(`our /health must keep ${HEALTH_THROUGHPUT_BUDGET} of the bare Worker's throughput`, () => {

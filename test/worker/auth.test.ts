@@ -78,8 +78,8 @@ const routes: [string, (headers: Record<string, string>) => Promise<Response>, n
 ]);
 
 describe("the route table", () => {
-  it("leaves only / and /health open", () => {
-    expect(ROUTES.filter((route) => route.auth === "open").map(routeName)).toEqual(["GET /", "GET /health"]);
+  it("leaves only /, /console (both send a browser to the console) and /health open", () => {
+    expect(ROUTES.filter((route) => route.auth === "open").map(routeName)).toEqual(["GET /", "GET /console", "GET /health"]);
   });
 
   it("protects every other route, each of which this file attacks", () => {

@@ -194,7 +194,7 @@ function executeAnswer(c: RequestContext, result: TaskResult): Response {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// GET /: a browser is sent to the web console; anything else finds no API here.
+// GET / and GET /console: a browser is sent to the web console (served as static assets under /console/); anything else finds no API here.
 const home: Handler = async (c) => {
   if (!(c.request.headers.get("accept") ?? "").includes("text/html")) throw new ApiError("not_found");
   return new Response(null, { status: 302, headers: { Location: CONSOLE_ASSETS.consolePath } });
@@ -397,6 +397,7 @@ const diagnostics: Handler = async (c) => {
 /** Every route: `open` ones answer anyone; `bearer` ones answer only a request with a valid token (checked before the handler). */
 export const ROUTES: readonly Route<Handler>[] = [
   { method: "GET", pattern: "/", auth: "open", handler: home },
+  { method: "GET", pattern: "/console", auth: "open", handler: home },
   { method: "GET", pattern: "/health", auth: "open", handler: health },
   { method: "GET", pattern: "/tasks", auth: "bearer", handler: listTasks },
   { method: "POST", pattern: "/tasks", auth: "bearer", handler: createTask },

@@ -7,16 +7,8 @@
  */
 import type { TaskListDocument, TaskResult, TaskStatus, TaskStatusDocument } from "../../worker/src/contract.js";
 
-/**
- * A task as the console reads it: the status document, with the optional
- * fields the console shows when a deployment sends them.
- */
-export type ConsoleTask = TaskStatusDocument & {
-  /** Who submitted it, when Cloudflare Access authorized the request (the Access email). */
-  submittedBy?: string;
-  /** The task's first line. */
-  title?: string;
-};
+/** A task as the console reads it: the status document. */
+export type ConsoleTask = TaskStatusDocument;
 
 /** An answer of the API other than the one expected, or no answer at all (`status` 0). */
 export class ApiRequestError extends Error {

@@ -76,7 +76,7 @@ describe("statusDocument", () => {
       { status: "cancelled", startedAt: null, durationMs: 500, error: { code: "task_cancelled", message: "The task was cancelled" } },
     ],
   ] as const)("shows %s", (_name, state, expected) => {
-    const document = statusDocument(state);
+    const document = statusDocument(state, []);
     expect(document).toMatchObject({ taskId: TASK_ID, createdAt: new Date(CREATED).toISOString(), timeoutMs: 60_000, ...expected });
     expect(document.links).toEqual({
       self: `/tasks/${TASK_ID}`,
@@ -93,20 +93,39 @@ describe("statusDocument", () => {
     ["after a failed attempt", { attempts: 1, delivered: false, lastStatus: 500, nextAttemptAt: FINISHED + 5_000 }, { attempts: 1, delivered: false, lastStatus: 500 }],
     ["once delivered", { attempts: 2, delivered: true, lastStatus: 200, nextAttemptAt: null }, { attempts: 2, delivered: true, lastStatus: 200 }],
   ] as const)("shows the webhook's delivery %s, never when its next attempt is", (_name, callback, expected) => {
-    const document = statusDocument(record({ callback }, submission({}, { callbackUrl: "https://hooks.example.com/x" })));
+    const document = statusDocument(record({ callback }, submission({}, { callbackUrl: "https://hooks.example.com/x" })), []);
     expect(document.callback).toEqual(expected);
+  });
+
+  it.each([
+    ["the first line of the task", "Fix the bug\nin parser.ts", "Fix the bug"],
+    ["the first line that is not blank, trimmed", "\n  \n   Add tests  \nmore", "Add tests"],
+    ["a long line cut to 120 characters", "x".repeat(300), `${"x".repeat(119)}…`],
+    ["a long line of emoji, never cut inside a character", "🦀".repeat(200), `${"🦀".repeat(119)}…`],
+  ])("titles a task with %s", (_name, task, title) => {
+    expect(statusDocument(record({}, submission({}, { task })), []).title).toBe(title);
+  });
+
+  it("redacts the deployment's secrets from the title", () => {
+    const document = statusDocument(record({}, submission({}, { task: `Use ${SECRET} to deploy` })), [SECRET]);
+    expect(document.title).toBe("Use [redacted] to deploy");
+  });
+
+  it("shows who submitted a task through Cloudflare Access, and nothing for a task submitted with the token", () => {
+    expect(statusDocument(record({}, submission({ submittedBy: "ada@example.com" })), []).submittedBy).toBe("ada@example.com");
+    expect(statusDocument(record({}), [])).not.toHaveProperty("submittedBy");
   });
 
   it("shows a repository task's repository, the task it follows up, and its place in the branch's queue while it waits", () => {
     const waiting = record({}, submission({ repository: PLAN }));
     waiting.repository!.position = 2;
-    const document = statusDocument(waiting);
+    const document = statusDocument(waiting, []);
     expect(document.repository).toMatchObject({ url: PLAN.repo.url, branch: "claude/work", push: true, pushed: false });
     expect(document.continuedFrom).toBe(PLAN.continuedFrom);
     expect(document.queuePosition).toBe(2);
     waiting.repository!.position = 0;
-    expect(statusDocument(waiting)).not.toHaveProperty("queuePosition");
-    expect(statusDocument({ ...waiting, status: "running" })).not.toHaveProperty("queuePosition");
+    expect(statusDocument(waiting, [])).not.toHaveProperty("queuePosition");
+    expect(statusDocument({ ...waiting, status: "running" }, [])).not.toHaveProperty("queuePosition");
   });
 });
 

@@ -40,6 +40,7 @@ describe("POST /tasks", () => {
     expect(response.headers.get("cache-control")).toBe("no-store");
     expect(document).toEqual({
       taskId: document.taskId,
+      title: "wait for me",
       status: "queued",
       createdAt: expect.any(String),
       startedAt: null,

@@ -276,6 +276,8 @@ export const LIMITS = {
   resultRetentionDays: 30,
   /** Largest configurable `RESULT_RETENTION_DAYS` (`resultRetentionDays`): ten years. */
   ceilingResultRetentionDays: 3650,
+  /** Longest `title` of a status document, in characters. */
+  titleLength: 120,
   /** Tool inputs and tool results in events are cut to this many bytes. */
   eventToolBytes: 4096,
   /** Assistant texts in events are cut to this many bytes. */
@@ -407,6 +409,8 @@ export interface RepositoryDocument {
 /** `GET /tasks/:taskId`, and each entry of `GET /tasks`. Times are ISO 8601, null until known. */
 export interface TaskStatusDocument {
   taskId: string;
+  /** The task's first non-blank line, at most `LIMITS.titleLength` characters (the deployment's secrets redacted); absent for tasks accepted before titles were kept. */
+  title?: string;
   status: TaskStatus;
   createdAt: string;
   startedAt: string | null;

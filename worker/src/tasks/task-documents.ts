@@ -4,7 +4,7 @@
  * the webhook), the result (`GET /tasks/:id/result`, `POST /execute`, R2), the
  * events that end a task, and Claude Code's final message as the record keeps it.
  */
-import type { RepositoryDocument, TaskResult, TaskStatusDocument, TerminalStatus } from "../contract.js";
+import { LIMITS, type RepositoryDocument, type TaskResult, type TaskStatusDocument, type TerminalStatus } from "../contract.js";
 import type { ClaudeResultMessage, EventDraft } from "../events/stream-json.js";
 import { redactSecrets } from "../redaction.js";
 import { isTerminal } from "./lifecycle.js";
@@ -26,6 +26,13 @@ function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
+/** A task's title: its first non-blank line, cut to `LIMITS.titleLength` characters (never inside a surrogate pair). */
+export function taskTitle(task: string): string {
+  const line = task.split(/\r?\n/).find((candidate) => candidate.trim().length > 0)?.trim() ?? "";
+  const characters = [...line];
+  return characters.length <= LIMITS.titleLength ? line : `${characters.slice(0, LIMITS.titleLength - 1).join("")}…`;
+}
+
 /** Whether the task ended and R2 refused its result (it is retried meanwhile). */
 export function storeFailed(record: TaskRecord): boolean {
   return isTerminal(record.status) && !record.archived && record.storeFailures > 0;
@@ -38,12 +45,13 @@ function repositoryFields(record: TaskRecord): { repository?: RepositoryDocument
   return { repository: record.repository.document, ...(plan.continuedFrom ? { continuedFrom: plan.continuedFrom } : {}) };
 }
 
-/** The status document of a task, as it is now. */
-export function statusDocument(record: TaskRecord): TaskStatusDocument {
+/** The status document of a task, as it is now; `secrets` are redacted from its title. */
+export function statusDocument(record: TaskRecord, secrets: readonly string[]): TaskStatusDocument {
   const { taskId, createdAt, request } = record.submission;
   const self = `/tasks/${taskId}`;
   return {
     taskId,
+    title: redactSecrets(taskTitle(request.task), secrets),
     status: record.status,
     createdAt: new Date(createdAt).toISOString(),
     startedAt: iso(record.startedAt),

@@ -94,14 +94,14 @@ export class Task extends DurableObject<WorkerEnv> {
    */
   async start(submission: TaskSubmission): Promise<StartOutcome> {
     const existing = this.#store.load();
-    if (existing) return statusDocument(existing);
+    if (existing) return this.#document(existing);
     const record = newTaskRecord(submission, Date.now());
     if (record.repository) {
       // One task at a time per repository and branch, in the order they were accepted.
       const joined = await new BranchTurn(this.env, submission).join();
       if ("refused" in joined) return joined;
       const accepted = this.#store.load();
-      if (accepted) return statusDocument(accepted);
+      if (accepted) return this.#document(accepted);
       record.repository.position = joined.position;
       if (joined.position === 0) record.repository.headAt = Date.now();
     }
@@ -111,13 +111,13 @@ export class Task extends DurableObject<WorkerEnv> {
     await this.ctx.storage.setAlarm(Date.now() + FIRST_ATTEMPT_SAFETY_MS);
     await this.#updateIndex(record);
     this.ctx.waitUntil(this.#advance());
-    return statusDocument(record);
+    return this.#document(record);
   }
 
   /** The status document, or null when this object holds no task (never accepted, or finished and cleared). */
   async status(): Promise<TaskStatusDocument | null> {
     const record = this.#store.load();
-    return record ? statusDocument(record) : null;
+    return record ? this.#document(record) : null;
   }
 
   /**
@@ -165,9 +165,9 @@ export class Task extends DurableObject<WorkerEnv> {
   async cancel(): Promise<CancelOutcome | null> {
     const record = this.#store.load();
     if (!record) return null;
-    if (isTerminal(record.status)) return { outcome: "finished", document: statusDocument(record) };
+    if (isTerminal(record.status)) return { outcome: "finished", document: this.#document(record) };
     const ended = this.#apply(record, { kind: "cancel" });
-    return { outcome: "cancelled", document: statusDocument(ended ?? record) };
+    return { outcome: "cancelled", document: this.#document(ended ?? record) };
   }
 
   // ── The alarm: queue retries, the watchdog, deadlines, archive and webhook retries ──
@@ -630,7 +630,7 @@ export class Task extends DurableObject<WorkerEnv> {
       this.#store.save(record);
       return record;
     }
-    const delivery = await deliverWebhook({ url, key, document: statusDocument(record), state: record.callback, now: Date.now() });
+    const delivery = await deliverWebhook({ url, key, document: this.#document(record), state: record.callback, now: Date.now() });
     if (!delivery.delivered) this.#warn(`webhook_failed_${delivery.lastStatus ?? "network"}`);
     const current = this.#store.load();
     if (!current) return null;
@@ -663,6 +663,10 @@ export class Task extends DurableObject<WorkerEnv> {
     return deploymentSecrets(this.env);
   }
 
+  #document(record: TaskRecord): TaskStatusDocument {
+    return statusDocument(record, this.#secrets());
+  }
+
   #openSandbox(submission: TaskSubmission): TaskSandbox {
     this.#sandbox ??= openTaskSandbox(this.env.Sandbox, submission.taskId, submission.request.timeoutMs + submission.graceMs);
     return this.#sandbox;
@@ -679,7 +683,7 @@ export class Task extends DurableObject<WorkerEnv> {
   /** Tells the task index the task's status document; a failure is logged and repaired by the next update. */
   async #updateIndex(record: TaskRecord): Promise<void> {
     try {
-      await taskIndex(this.env).record(statusDocument(record));
+      await taskIndex(this.env).record(this.#document(record));
     } catch {
       this.#warn("task_index_failed");
     }

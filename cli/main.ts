@@ -9,7 +9,13 @@
  * starts fast.
  */
 import { Command, CommanderError, Option } from "commander";
-import type { EventSink } from "./commands/events.js";
+import type { ArtifactFlags } from "./commands/artifact.js";
+import type { EventSink, EventsFlags } from "./commands/events.js";
+import type { ExecuteTaskFlags } from "./commands/execute-task.js";
+import type { ListFlags } from "./commands/list.js";
+import type { SubmitFlags } from "./commands/submit.js";
+import type { TestDeploymentFlags } from "./commands/test-deployment.js";
+import type { WaitFlags } from "./commands/wait.js";
 import { type CommandResult, EXIT, type RawResult, redact, redactBytes, renderJson, type StreamedResult, UsageError } from "./lib/result.js";
 import { TOKEN_ENV } from "./lib/target.js";
 
@@ -169,22 +175,7 @@ program
   .action(
     (
       args: string[],
-      options: {
-        timeout?: number;
-        model?: string;
-        maxTurns?: number;
-        permissionMode?: string;
-        maxBudgetUsd?: number;
-        callbackUrl?: string;
-        repo?: string;
-        ref?: string;
-        branch?: string;
-        push?: boolean;
-        pr?: boolean;
-        prTitle?: string;
-        prBody?: string;
-        continue?: string;
-      },
+      options: SubmitFlags,
     ) =>
       run(async () => {
         const { submitTask } = await import("./commands/submit.js");
@@ -216,7 +207,7 @@ program
   .option("-f, --follow", "stay connected and print events as they happen, until the task ends")
   .addOption(new Option("--after <seq>", "only the events after this seq").argParser(nonNegativeInteger("--after")))
   .option("--json", "JSON lines even on a terminal")
-  .action((args: string[], options: { follow?: boolean; after?: number; json?: boolean }) => {
+  .action((args: string[], options: EventsFlags) => {
     const live = process.stdout.isTTY === true && options.json !== true;
     return runStreamed(async () => {
       const { taskEvents } = await import("./commands/events.js");
@@ -230,7 +221,7 @@ program
   .usage("[url] [token] <taskId> [--timeout ms]")
   .argument("<args...>", "[url] [token] <taskId>")
   .addOption(new Option("--timeout <ms>", "give up waiting after this many ms (the task goes on)").argParser(positiveInteger("--timeout")))
-  .action((args: string[], options: { timeout?: number }) =>
+  .action((args: string[], options: WaitFlags) =>
     run(async () => {
       const { waitForTask } = await import("./commands/wait.js");
       return waitForTask({ args, ...given({ timeoutMs: options.timeout }) });
@@ -257,7 +248,7 @@ program
   .option("--status <status>", "only tasks with this status")
   .addOption(new Option("--limit <n>", "tasks per page (1-100, default 20)").argParser(positiveInteger("--limit")))
   .option("--cursor <cursor>", "the cursor of the previous page, for the next (older) one")
-  .action((args: string[], options: { status?: string; limit?: number; cursor?: string }) =>
+  .action((args: string[], options: ListFlags) =>
     run(async () => {
       const { listTasks } = await import("./commands/list.js");
       return listTasks({ args, ...given(options) });
@@ -285,7 +276,7 @@ program
   .usage("[url] [token] <taskId> <name> [--output file]")
   .argument("<args...>", "[url] [token] <taskId> <name>; the name is changes.patch")
   .option("-o, --output <file>", "write the artifact to this file and print a JSON summary instead")
-  .action((args: string[], options: { output?: string }) =>
+  .action((args: string[], options: ArtifactFlags) =>
     runRaw(async () => {
       const { readArtifact } = await import("./commands/artifact.js");
       return readArtifact({ args, ...given(options) });
@@ -298,7 +289,7 @@ program
   .usage("[url] [token] [--timeout ms] [--] <task>")
   .argument("<args...>", "[url] [token] <task>; put -- before a task that starts with a dash")
   .addOption(new Option("--timeout <ms>", "task timeout in ms (the HTTP wait is a little longer)").argParser(positiveInteger("--timeout")))
-  .action((args: string[], options: { timeout?: number }) =>
+  .action((args: string[], options: ExecuteTaskFlags) =>
     run(async () => {
       const { executeTask } = await import("./commands/execute-task.js");
       return executeTask({ args, ...given({ timeoutMs: options.timeout }) });
@@ -312,7 +303,7 @@ program
   .argument("[args...]", "[url] [token]")
   .option("--task <text>", "also run this task, follow its events and read its stored result")
   .addOption(new Option("--timeout <ms>", "timeout of the --task run in ms").argParser(positiveInteger("--timeout")))
-  .action((args: string[], options: { task?: string; timeout?: number }) =>
+  .action((args: string[], options: TestDeploymentFlags) =>
     run(async () => {
       const { testDeployment } = await import("./commands/test-deployment.js");
       return testDeployment({ args, ...given({ task: options.task, timeoutMs: options.timeout }) });
@@ -335,7 +326,7 @@ program
   .argument("[dir]", "the repository to check", ".")
   .action((dir: string) =>
     run(async () => {
-      const { validateConfig } = await import("./commands/validate-config.js");
+      const { validateConfig } = await import("./commands/validate-config/index.js");
       return validateConfig({ dir });
     }),
   );

@@ -25,10 +25,14 @@ function mediaType(name: ArtifactName): string {
   return ARTIFACTS[name].split(";")[0]!.trim().toLowerCase();
 }
 
-export interface ArtifactOptions {
-  args: string[];
+/** The flags of `artifact`, as the command line gives them. */
+export interface ArtifactFlags {
   /** Write the artifact to this file instead of stdout. */
   output?: string;
+}
+
+export interface ArtifactOptions extends ArtifactFlags {
+  args: string[];
 }
 
 export async function readArtifact(options: ArtifactOptions): Promise<RawResult | CommandResult> {

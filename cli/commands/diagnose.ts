@@ -16,7 +16,7 @@ import { type CommandResult, type Json, UsageError } from "../lib/result.js";
 import { normaliseUrl, TOKEN_ENV, URL_ENV } from "../lib/target.js";
 import { findOnPath, firstLine, runTool } from "../lib/tools.js";
 import { checkPrerequisites } from "./check-prerequisites.js";
-import { validateConfig } from "./validate-config.js";
+import { validateConfig } from "./validate-config/index.js";
 
 export interface DiagnoseOptions {
   /** The checkout to check and to run `pulumi stack` in. */

@@ -20,6 +20,14 @@ export interface EventSink {
   close(): void;
 }
 
+/** The flags of `events`, as the command line gives them. */
+export interface EventsFlags {
+  follow?: boolean;
+  after?: number;
+  /** JSON lines even on a terminal. */
+  json?: boolean;
+}
+
 export interface EventsOptions {
   args: string[];
   follow?: boolean;

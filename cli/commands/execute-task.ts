@@ -20,6 +20,12 @@ export function httpWaitMs(taskTimeoutMs: number | undefined): number {
   return (taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS) + HTTP_MARGIN_MS;
 }
 
+/** The flags of `execute-task`, as the command line gives them. */
+export interface ExecuteTaskFlags {
+  /** Task timeout in ms. */
+  timeout?: number;
+}
+
 export interface ExecuteTaskOptions {
   args: string[];
   timeoutMs?: number;

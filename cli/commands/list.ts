@@ -4,12 +4,16 @@ import { asJson, callApi } from "../lib/api.js";
 import { type CommandResult, UsageError } from "../lib/result.js";
 import { resolveTarget } from "../lib/target.js";
 
-export interface ListOptions {
-  args: string[];
+/** The flags of `list`, as the command line gives them. */
+export interface ListFlags {
   status?: string;
   limit?: number;
   /** The `cursor` of the previous page. */
   cursor?: string;
+}
+
+export interface ListOptions extends ListFlags {
+  args: string[];
 }
 
 export async function listTasks(options: ListOptions): Promise<CommandResult> {

@@ -42,6 +42,24 @@ export interface RepositorySettings {
   continueFrom?: string;
 }
 
+/** The flags of `submit`, as the command line gives them. */
+export interface SubmitFlags {
+  timeout?: number;
+  model?: string;
+  maxTurns?: number;
+  permissionMode?: string;
+  maxBudgetUsd?: number;
+  callbackUrl?: string;
+  repo?: string;
+  ref?: string;
+  branch?: string;
+  push?: boolean;
+  pr?: boolean;
+  prTitle?: string;
+  prBody?: string;
+  continue?: string;
+}
+
 export interface SubmitOptions extends TaskSettings, RepositorySettings {
   args: string[];
 }

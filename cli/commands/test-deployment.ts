@@ -42,6 +42,13 @@ function field(body: unknown, key: string): unknown {
   return typeof body === "object" && body !== null ? (body as Record<string, unknown>)[key] : undefined;
 }
 
+/** The flags of `test-deployment`, as the command line gives them. */
+export interface TestDeploymentFlags {
+  task?: string;
+  /** Timeout of the --task run in ms. */
+  timeout?: number;
+}
+
 export interface TestDeploymentOptions {
   args: string[];
   task?: string;

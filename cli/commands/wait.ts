@@ -13,6 +13,12 @@ import { startProgress } from "../lib/progress.js";
 import type { CommandResult, JsonObject } from "../lib/result.js";
 import { resolveTarget } from "../lib/target.js";
 
+/** The flags of `wait`, as the command line gives them. */
+export interface WaitFlags {
+  /** Give up waiting after this many ms. */
+  timeout?: number;
+}
+
 export interface WaitOptions {
   args: string[];
   /** Give up waiting after this many ms. */

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { PERMISSION_MODES } from "../../worker/src/contract.js";
-import { validateConfig } from "../../cli/commands/validate-config.js";
+import { validateConfig } from "../../cli/commands/validate-config/index.js";
 import { UsageError } from "../../cli/lib/result.js";
 import { copyRepo, editFile, removeFile, replaceInFile } from "./fixtures/repo-copy.js";
 import { type CliProcessRun, removeTempDirs, REPO_ROOT, runCliProcess, tempDir } from "./fixtures/run-cli-process.js";

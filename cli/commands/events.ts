@@ -39,7 +39,7 @@ export interface EventsOptions {
 }
 
 export async function taskEvents(options: EventsOptions): Promise<StreamedResult> {
-  const target = resolveTarget(options.args, { restCount: 1, tokenRequired: true });
+  const target = resolveTarget(options.args, { positionals: { command: "events", rest: ["taskId"] }, tokenRequired: true });
   const secrets = [target.token];
   const reading = { target, taskId: target.rest[0]!, after: options.after ?? 0, onEvent: (event: TaskEvent) => options.sink.event(event) };
   options.sink.open(secrets);

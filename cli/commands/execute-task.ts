@@ -32,9 +32,9 @@ export interface ExecuteTaskOptions {
 }
 
 export async function executeTask(options: ExecuteTaskOptions): Promise<CommandResult> {
-  const target = resolveTarget(options.args, { restCount: 1, tokenRequired: true });
+  const target = resolveTarget(options.args, { positionals: { command: "execute-task", rest: ["task"] }, tokenRequired: true });
   const task = target.rest[0]!;
-  if (task.trim() === "") throw new UsageError("The task is empty", "Give the task text as the last argument.");
+  if (task.trim() === "") throw new UsageError("task_required", "The task is empty", "Give the task text as the last argument.");
   const body = { task, ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }) };
   const stop = startProgress("waiting for the task to finish");
   try {
@@ -45,7 +45,7 @@ export async function executeTask(options: ExecuteTaskOptions): Promise<CommandR
       timeoutMs: httpWaitMs(options.timeoutMs),
     });
     if (response.status !== 200) {
-      return { output: httpFailure(response.status, response.body, response.durationMs), ok: false, secrets: [target.token] };
+      return { output: httpFailure(response.status, response.body, { headers: response.headers, executionTimeMs: response.durationMs }), ok: false, secrets: [target.token] };
     }
     const result = response.body as JsonObject;
     return {

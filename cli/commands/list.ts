@@ -17,9 +17,9 @@ export interface ListOptions extends ListFlags {
 }
 
 export async function listTasks(options: ListOptions): Promise<CommandResult> {
-  const target = resolveTarget(options.args, { restCount: 0, tokenRequired: true });
+  const target = resolveTarget(options.args, { positionals: { command: "list", rest: [] }, tokenRequired: true });
   if (options.status !== undefined && !TASK_STATUSES.includes(options.status as TaskStatus)) {
-    throw new UsageError(`--status must be one of ${TASK_STATUSES.join(", ")}, got "${options.status}"`);
+    throw new UsageError("invalid_option_value", `--status must be one of ${TASK_STATUSES.join(", ")}, got "${options.status}"`, "Give one of the statuses, e.g. --status running.");
   }
   const query = new URLSearchParams();
   if (options.limit !== undefined) query.set("limit", String(options.limit));

@@ -71,24 +71,24 @@ export interface SubmitOptions extends TaskSettings, RepositorySettings {
 export function repositoryFields(settings: RepositorySettings): JsonObject {
   const followUp = settings.continueFrom !== undefined;
   if (followUp && settings.repo !== undefined) {
-    throw new UsageError("--continue cannot be given with --repo", "A follow-up works on the earlier task's repository and branch: leave out --repo, --ref and --branch.");
+    throw new UsageError("conflicting_options", "--continue cannot be given with --repo", "A follow-up works on the earlier task's repository and branch: leave out --repo, --ref and --branch.");
   }
   if (followUp && settings.branch !== undefined) {
-    throw new UsageError("--continue cannot be given with --branch", "A follow-up works on the earlier task's branch: leave out --branch.");
+    throw new UsageError("conflicting_options", "--continue cannot be given with --branch", "A follow-up works on the earlier task's branch: leave out --branch.");
   }
   if (followUp && settings.ref !== undefined) {
-    throw new UsageError("--continue cannot be given with --ref", "A follow-up works on the earlier task's working tree: leave out --ref.");
+    throw new UsageError("conflicting_options", "--continue cannot be given with --ref", "A follow-up works on the earlier task's working tree: leave out --ref.");
   }
   if (settings.repo === undefined && !followUp) {
     const given = (["ref", "branch", "push", "pullRequest"] as const).find((key) => settings[key] !== undefined);
     if (given !== undefined) {
       const flag = { ref: "--ref", branch: "--branch", push: "--push", pullRequest: "--pr" }[given];
-      throw new UsageError(`${flag} needs a repository`, "Give the repository with --repo <url>, or the earlier task with --continue <taskId>.");
+      throw new UsageError("missing_option", `${flag} needs a repository`, "Give the repository with --repo <url>, or the earlier task with --continue <taskId>.");
     }
   }
   if (settings.pullRequest === undefined) {
     const given = settings.pullRequestTitle !== undefined ? "--pr-title" : settings.pullRequestBody !== undefined ? "--pr-body" : undefined;
-    if (given !== undefined) throw new UsageError(`${given} needs --pr`, "Add --pr to open a pull request with this title and body.");
+    if (given !== undefined) throw new UsageError("missing_option", `${given} needs --pr`, "Add --pr to open a pull request with this title and body.");
   }
 
   const fields: JsonObject = {};
@@ -116,9 +116,9 @@ function taskBody(task: string, settings: TaskSettings & RepositorySettings): Js
 }
 
 export async function submitTask(options: SubmitOptions): Promise<CommandResult> {
-  const target = resolveTarget(options.args, { restCount: 1, tokenRequired: true });
+  const target = resolveTarget(options.args, { positionals: { command: "submit", rest: ["task"] }, tokenRequired: true });
   const task = target.rest[0]!;
-  if (task.trim() === "") throw new UsageError("The task is empty", "Give the task text as the last argument.");
+  if (task.trim() === "") throw new UsageError("task_required", "The task is empty", "Give the task text as the last argument.");
   const body = taskBody(task, options);
   const secrets = [target.token];
   const answer = await callApi<TaskStatusDocument>(target, "/tasks", { method: "POST", json: body, expect: [202] });

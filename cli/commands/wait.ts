@@ -10,7 +10,7 @@ import type { TaskStatus, TaskStatusDocument } from "../../worker/src/contract.j
 import { asJson, callApi, isTerminal, readFinalResult, taskPath } from "../lib/api.js";
 import { type FollowEventsOptions, followEvents } from "../lib/event-stream.js";
 import { startProgress } from "../lib/progress.js";
-import type { CommandResult, JsonObject } from "../lib/result.js";
+import { type CommandResult, failure } from "../lib/result.js";
 import { resolveTarget } from "../lib/target.js";
 
 /** The flags of `wait`, as the command line gives them. */
@@ -28,7 +28,7 @@ export interface WaitOptions {
 }
 
 export async function waitForTask(options: WaitOptions): Promise<CommandResult> {
-  const target = resolveTarget(options.args, { restCount: 1, tokenRequired: true });
+  const target = resolveTarget(options.args, { positionals: { command: "wait", rest: ["taskId"] }, tokenRequired: true });
   const taskId = target.rest[0]!;
   const secrets = [target.token];
   const deadline = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
@@ -59,14 +59,14 @@ export async function waitForTask(options: WaitOptions): Promise<CommandResult> 
       });
       if (outcome.kind === "failed") return { output: outcome.failure, ok: false, secrets };
       if (outcome.kind === "stopped") {
-        const output: JsonObject = {
-          success: false,
-          error: `Task ${taskId} has not finished within ${options.timeoutMs} ms`,
-          code: "wait_timeout",
-          taskId,
-          status,
-          hint: "The task goes on: wait again, follow it with `claude-sandbox events <taskId> --follow`, or stop it with `claude-sandbox cancel <taskId>`.",
-        };
+        const output = failure(
+          {
+            code: "wait_timeout",
+            error: `Task ${taskId} has not finished within ${options.timeoutMs} ms`,
+            hint: "The task goes on: wait again, follow it with `claude-sandbox events <taskId> --follow`, or stop it with `claude-sandbox cancel <taskId>`.",
+          },
+          { taskId, status },
+        );
         return { output, ok: false, secrets };
       }
     }

@@ -21,7 +21,7 @@
  */
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { type CommandResult, UsageError } from "../../lib/result.js";
+import { type CommandResult, failure, UsageError } from "../../lib/result.js";
 import { type ConfigCheck, loadConfigModule, loadContractModule, readText } from "./checkout.js";
 import { checkClaudeCodePin, checkDockerfileBase, DOCKERFILE, readPackageJson } from "./dockerfile.js";
 import { checkPulumiYaml } from "./pulumi-yaml.js";
@@ -45,7 +45,7 @@ export function resolveCheckout(dir: string): string {
   } catch {
     // Reported below.
   }
-  if (!isDirectory) throw new UsageError(`No directory at ${dir}`, "Give the path of a claude-sandbox checkout (the directory with Pulumi.yaml), or run the command inside it");
+  if (!isDirectory) throw new UsageError("directory_not_found", `No directory at ${dir}`, "Give the path of a claude-sandbox checkout (the directory with Pulumi.yaml), or run the command inside it");
   return absolute;
 }
 
@@ -66,6 +66,12 @@ export async function validateConfig(options: ValidateConfigOptions): Promise<Co
     await checkWorkerExports(dir, contract),
     checkBindings(dir, contract),
   ];
-  const ok = checks.every((check) => check.ok);
-  return { output: { success: ok, dir, checks }, ok, secrets };
+  const failed = checks.filter((check) => !check.ok);
+  if (failed.length === 0) return { output: { success: true, dir, checks }, ok: true, secrets };
+  const summary = failure({
+    code: "config_invalid",
+    error: `${failed.length} of ${checks.length} checks failed: ${failed.map((check) => check.name).join(", ")}`,
+    hint: [...new Set(failed.map((check) => check.hint ?? ""))].filter(Boolean).join("; "),
+  });
+  return { output: { ...summary, dir, checks }, ok: false, secrets };
 }

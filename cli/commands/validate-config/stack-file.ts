@@ -162,7 +162,10 @@ export function checkStack(dir: string, file: string, stack: string, config: Loa
       if (missing && importsEnvironment) {
         notes.push(`${key === "accountId" ? "accountId" : "the Claude credential"} is not in ${file}; it may come from the imported environment`);
       } else if (key === "accountId" && missing) {
-        problems.push({ message, hint: `pulumi config set accountId <id> --stack ${stack}` });
+        problems.push({
+          message: `${PROJECT}:accountId is not set: the stack needs your Cloudflare account id (32 hex characters, shown in the Cloudflare dashboard)`,
+          hint: `pulumi config set accountId <id> --stack ${stack}`,
+        });
       } else if (credentialMissing) {
         problems.push({ message, hint: `pulumi config set --secret claudeOauthToken <token from \`claude setup-token\`> --stack ${stack} (or anthropicApiKey)` });
       } else {

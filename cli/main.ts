@@ -164,42 +164,40 @@ const program = new Command()
   })
   .exitOverride();
 
-program
-  .command("submit")
-  .description(
-    "Hand a task to the deployment and print its status document at once; the task runs whoever follows it.\n" +
-      "With --repo it works on a branch of that repository; with --continue <taskId> it follows up an earlier repository task.",
-  )
-  .usage("[url] [token] [options] [--] <task>")
-  .argument("[args...]", "[url] [token] <task>; put -- before a task that starts with a dash")
-  .addOption(new Option("--timeout <ms>", "task timeout in ms").argParser(positiveInteger("--timeout", "600000")))
-  .option("--model <model>", "Claude model name or alias")
-  .addOption(new Option("--max-turns <n>", "most agent turns").argParser(positiveInteger("--max-turns", "20")))
-  .option("--permission-mode <mode>", "Claude Code permission mode (docs/api.md lists the allowed ones)")
-  .addOption(new Option("--max-budget-usd <usd>", "stop the task when it has cost this much").argParser(positiveNumber("--max-budget-usd", "2")))
-  .option("--callback-url <url>", "https:// URL that receives the signed task.finished webhook")
-  .option("--repo <url>", "check out this repository (an https:// URL on an allowed host) and work on a branch of it")
-  .option("--ref <ref>", "the branch, tag or commit to check out (default: the repository's default branch)")
-  .option("--branch <name>", "the work branch (default: claude/<first 8 of the task id>)")
-  .option("--push", "push the work branch when Claude is done")
-  .option("--pr", "push the work branch and open a pull request from it")
-  .option("--pr-title <title>", "the pull request's title (with --pr)")
-  .option("--pr-body <text>", "the pull request's body (with --pr)")
-  .option("--continue <taskId>", "follow up an earlier repository task: its repository, branch, working tree and Claude session")
-  .action(
-    (
-      args: string[],
-      options: SubmitFlags,
-    ) =>
-      run(async () => {
-        const { submitTask } = await import("./commands/submit.js");
-        const { timeout, pr, prTitle, prBody, continue: continueFrom, ...settings } = options;
-        return submitTask({
-          args,
-          ...given({ timeoutMs: timeout, pullRequest: pr, pullRequestTitle: prTitle, pullRequestBody: prBody, continueFrom, ...settings }),
-        });
-      }),
-  );
+/** The options of a task, the same for `submit` and `execute-task`. */
+function withTaskOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--timeout <ms>", "task timeout in ms").argParser(positiveInteger("--timeout", "600000")))
+    .option("--model <model>", "Claude model name or alias")
+    .addOption(new Option("--max-turns <n>", "most agent turns").argParser(positiveInteger("--max-turns", "20")))
+    .option("--permission-mode <mode>", "Claude Code permission mode (docs/api.md lists the allowed ones)")
+    .addOption(new Option("--max-budget-usd <usd>", "stop the task when it has cost this much").argParser(positiveNumber("--max-budget-usd", "2")))
+    .option("--callback-url <url>", "https:// URL that receives the signed task.finished webhook")
+    .option("--repo <url>", "check out this repository (an https:// URL on an allowed host) and work on a branch of it")
+    .option("--ref <ref>", "the branch, tag or commit to check out (default: the repository's default branch)")
+    .option("--branch <name>", "the work branch (default: claude/<first 8 of the task id>)")
+    .option("--push", "push the work branch when Claude is done")
+    .option("--pr", "push the work branch and open a pull request from it")
+    .option("--pr-title <title>", "the pull request's title (with --pr)")
+    .option("--pr-body <text>", "the pull request's body (with --pr)")
+    .option("--continue <taskId>", "follow up an earlier repository task: its repository, branch, working tree and Claude session");
+}
+
+withTaskOptions(
+  program
+    .command("submit")
+    .description(
+      "Hand a task to the deployment and print its status document at once; the task runs whoever follows it.\n" +
+        "With --repo it works on a branch of that repository; with --continue <taskId> it follows up an earlier repository task.",
+    )
+    .usage("[url] [token] [options] [--] <task>")
+    .argument("[args...]", "[url] [token] <task>; put -- before a task that starts with a dash"),
+).action((args: string[], flags: SubmitFlags) =>
+  run(async () => {
+    const { submitTask, taskSettings } = await import("./commands/submit.js");
+    return submitTask({ args, ...taskSettings(flags) });
+  }),
+);
 
 program
   .command("status")
@@ -297,18 +295,25 @@ program
     }),
   );
 
-program
-  .command("execute-task")
-  .description("Run a task, wait for it in one request and print its result with execution_time_ms")
-  .usage("[url] [token] [--timeout ms] [--] <task>")
-  .argument("[args...]", "[url] [token] <task>; put -- before a task that starts with a dash")
-  .addOption(new Option("--timeout <ms>", "task timeout in ms (the HTTP wait is a little longer)").argParser(positiveInteger("--timeout", "600000")))
-  .action((args: string[], options: ExecuteTaskFlags) =>
-    run(async () => {
-      const { executeTask } = await import("./commands/execute-task.js");
-      return executeTask({ args, ...given({ timeoutMs: options.timeout }) });
-    }),
-  );
+withTaskOptions(
+  program
+    .command("execute-task")
+    .description(
+      "Run a task to its end: submit it (the same options as submit), print its id on stderr, wait through queueing and running, and print its result with execution_time_ms",
+    )
+    .usage("[url] [token] [options] [--] <task>")
+    .argument("[args...]", "[url] [token] <task>; put -- before a task that starts with a dash"),
+).action((args: string[], flags: ExecuteTaskFlags) =>
+  run(async () => {
+    const [{ executeTask }, { taskSettings }] = await Promise.all([import("./commands/execute-task.js"), import("./commands/submit.js")]);
+    return executeTask({
+      args,
+      ...taskSettings(flags),
+      onAccepted: ({ taskId, status }) =>
+        void process.stderr.write(`Task ${taskId} accepted (${status}); waiting for it to end. Stopping here does not stop the task: claude-sandbox wait ${taskId}\n`),
+    });
+  }),
+);
 
 program
   .command("test-deployment")

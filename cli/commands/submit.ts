@@ -7,9 +7,9 @@
  * value; the CLI refuses only the combinations it can see are wrong.
  */
 import type { TaskStatusDocument } from "../../worker/src/contract.js";
-import { asJson, callApi } from "../lib/api.js";
+import { type ApiAnswer, asJson, callApi } from "../lib/api.js";
 import { type CommandResult, type JsonObject, UsageError } from "../lib/result.js";
-import { resolveTarget } from "../lib/target.js";
+import { resolveTarget, type Target } from "../lib/target.js";
 
 /** The optional fields of `POST /tasks`, as the flags give them. */
 export interface TaskSettings {
@@ -115,13 +115,35 @@ function taskBody(task: string, settings: TaskSettings & RepositorySettings): Js
   return { ...body, ...repositoryFields(settings) };
 }
 
-export async function submitTask(options: SubmitOptions): Promise<CommandResult> {
-  const target = resolveTarget(options.args, { positionals: { command: "submit", rest: ["task"] }, tokenRequired: true });
+/** Sends a task to `POST /tasks`: its status document (202), or the failure to print. */
+export function sendTask(target: Pick<Target, "url" | "token">, task: string, settings: TaskSettings & RepositorySettings): Promise<ApiAnswer<TaskStatusDocument>> {
+  return callApi<TaskStatusDocument>(target, "/tasks", { method: "POST", json: taskBody(task, settings), expect: [202] });
+}
+
+/** The task text of the positional arguments; an empty one is a usage mistake. */
+export function taskText(target: Target): string {
   const task = target.rest[0]!;
   if (task.trim() === "") throw new UsageError("task_required", "The task is empty", "Give the task text as the last argument.");
-  const body = taskBody(task, options);
+  return task;
+}
+
+/** The settings of a task as `submit` and `execute-task` take them from their flags. */
+export function taskSettings(flags: SubmitFlags): TaskSettings & RepositorySettings {
+  const { timeout, pr, prTitle, prBody, continue: continueFrom, ...rest } = flags;
+  const settings: TaskSettings & RepositorySettings = { ...rest };
+  if (timeout !== undefined) settings.timeoutMs = timeout;
+  if (pr !== undefined) settings.pullRequest = pr;
+  if (prTitle !== undefined) settings.pullRequestTitle = prTitle;
+  if (prBody !== undefined) settings.pullRequestBody = prBody;
+  if (continueFrom !== undefined) settings.continueFrom = continueFrom;
+  return settings;
+}
+
+export async function submitTask(options: SubmitOptions): Promise<CommandResult> {
+  const target = resolveTarget(options.args, { positionals: { command: "submit", rest: ["task"] }, tokenRequired: true });
+  const task = taskText(target);
   const secrets = [target.token];
-  const answer = await callApi<TaskStatusDocument>(target, "/tasks", { method: "POST", json: body, expect: [202] });
+  const answer = await sendTask(target, task, options);
   if (!answer.ok) return { output: answer.failure, ok: false, secrets };
   return { output: asJson(answer.body), ok: true, secrets };
 }

@@ -11,7 +11,7 @@ import { asJson, callApi, isTerminal, readFinalResult, taskPath } from "../lib/a
 import { type FollowEventsOptions, followEvents } from "../lib/event-stream.js";
 import { startProgress } from "../lib/progress.js";
 import { type CommandResult, failure } from "../lib/result.js";
-import { resolveTarget } from "../lib/target.js";
+import { resolveTarget, type Target } from "../lib/target.js";
 
 /** The flags of `wait`, as the command line gives them. */
 export interface WaitFlags {
@@ -29,7 +29,18 @@ export interface WaitOptions {
 
 export async function waitForTask(options: WaitOptions): Promise<CommandResult> {
   const target = resolveTarget(options.args, { positionals: { command: "wait", rest: ["taskId"] }, tokenRequired: true });
-  const taskId = target.rest[0]!;
+  return waitForResult(target, target.rest[0]!, options);
+}
+
+/**
+ * Waits for a task to reach a terminal status, then reads its result: the
+ * result (ok when the task succeeded), or the failure to print.
+ */
+export async function waitForResult(
+  target: Pick<Target, "url" | "token">,
+  taskId: string,
+  options: Pick<WaitOptions, "timeoutMs" | "reconnect"> = {},
+): Promise<CommandResult> {
   const secrets = [target.token];
   const deadline = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
   let status: TaskStatus | null = null;

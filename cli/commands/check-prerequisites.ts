@@ -245,6 +245,8 @@ export async function checkPrerequisites(options: CheckPrerequisitesOptions): Pr
   const checks = { node, npm, docker, pulumi, claude };
   const report = { checks, issues, warnings };
   if (ok) return { output: { success: true, ...report }, ok };
-  const hints = [...new Set(Object.values(checks).flatMap((check) => (check.required === true && typeof check.hint === "string" ? [check.hint] : [])))];
-  return { output: { ...failure({ code: "prerequisites_missing", error: issues.join("; "), hint: hints.join("; ") }), ...report }, ok };
+  const unmet = Object.entries(checks).filter(([, check]) => check.required === true && check.meets_requirement !== true);
+  const hints = [...new Set(unmet.flatMap(([, check]) => (typeof check.hint === "string" ? [check.hint] : [])))];
+  const error = `${unmet.length} prerequisite${unmet.length === 1 ? "" : "s"} not met: ${unmet.map(([name]) => name).join(", ")} (\`issues\` says what is wrong with each)`;
+  return { output: { ...failure({ code: "prerequisites_missing", error, hint: hints.join("; ") }), ...report }, ok };
 }

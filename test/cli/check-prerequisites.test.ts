@@ -180,7 +180,7 @@ describe("check-prerequisites", () => {
   it("fails without Docker, saying how to install it, and says so at the top in the failure shape", () => {
     const { code, output } = run("noDocker");
     expect(code).toBe(1);
-    expect(output).toMatchObject({ success: false, code: "prerequisites_missing", error: expect.stringMatching(/^Docker is not installed/), hint: HINTS.dockerInstall });
+    expect(output).toMatchObject({ success: false, code: "prerequisites_missing", error: "1 prerequisite not met: docker (`issues` says what is wrong with each)", hint: HINTS.dockerInstall });
     expect(output.checks.docker).toMatchObject({ installed: false, version: null, daemon_running: false, meets_requirement: false, required: true, hint: HINTS.dockerInstall });
     expect(output.issues).toHaveLength(1);
     expect(output.issues[0]).toMatch(/Docker is not installed/);
@@ -341,6 +341,9 @@ describe("check-prerequisites", () => {
     for (const name of ["node", "npm", "docker", "pulumi", "claude"] as const) expect(output.checks[name], name).toMatchObject({ installed: false, meets_requirement: false });
     expect(output.issues).toHaveLength(4);
     expect(output.warnings).toHaveLength(1);
+    // Claude Code is never required, so it is not among what the top names.
+    expect(output).toMatchObject({ code: "prerequisites_missing", error: "4 prerequisites not met: node, npm, docker, pulumi (`issues` says what is wrong with each)" });
+    expect((output as unknown as { hint: string }).hint.split("; ")).toEqual([HINTS.node, HINTS.npm, HINTS.dockerInstall, HINTS.pulumiInstall]);
   });
 });
 

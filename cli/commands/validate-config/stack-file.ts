@@ -167,7 +167,7 @@ export function checkStack(dir: string, file: string, stack: string, config: Loa
           hint: `pulumi config set accountId <id> --stack ${stack}`,
         });
       } else if (credentialMissing) {
-        problems.push({ message, hint: `pulumi config set --secret claudeOauthToken <token from \`claude setup-token\`> --stack ${stack} (or anthropicApiKey)` });
+        problems.push({ message, hint: `pulumi config set --secret claudeOauthToken <token from \`npx claude setup-token\`> --stack ${stack} (or anthropicApiKey)` });
       } else {
         problems.push({ message, hint: `pulumi config set ${key} <value> --stack ${stack} (docs/configuration.md lists what each key accepts)` });
       }

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkPrerequisites, HINTS, NODE_REQUIREMENT } from "../../cli/commands/check-prerequisites.js";
-import { compareVersions, findOnPath, parseVersion, runTool } from "../../cli/lib/tools.js";
+import { compareVersions, findOnPath, isPackageBin, parseVersion, runTool } from "../../cli/lib/tools.js";
 import { type CliProcessRun, inBatches, prints, removeTempDirs, REPO_ROOT, runCliProcess, standIns, tempDir } from "./fixtures/run-cli-process.js";
 
 type Check = Record<string, unknown>;
@@ -95,8 +95,6 @@ const SCENARIOS = {
   noClaude: () => tools({ claude: null }),
   // The copy `npm ci` installs, on the PATH only under npm run and npx.
   claudeOnlyInNodeModules: () => `${tools({ claude: null })}${delimiter}${packageBin({ claude: GOOD.claude! })}`,
-  // A global Claude Code behind the package's copy, as npm run puts node_modules/.bin first.
-  claudeGlobalToo: () => `${packageBin({ claude: prints("9.9.9 (a package copy)") })}${delimiter}${tools()}`,
   brokenClaude: () => tools({ claude: "echo 'claude: this version needs a newer Node.js' >&2; exit 1" }),
   garbageNode: () => tools({ node: prints("node-but-not-really") }),
   nothing: () => standIns({}),
@@ -276,10 +274,24 @@ describe("check-prerequisites", () => {
     expect(output.warnings).toEqual([expect.stringMatching(/not installed globally .*node_modules\/\.bin.*npx claude setup-token/)]);
   });
 
-  it("finds a global Claude Code behind a package's copy that npm run puts first on the PATH", () => {
-    const { output } = run("claudeGlobalToo");
-    expect(output.checks.claude).toEqual({ installed: true, version: "2.1.332", meets_requirement: true, required: false, hint: null });
-    expect(output.warnings).toEqual([]);
+  it("finds a global program behind a package's copy that npm run puts first on the PATH, when told to skip package bins", () => {
+    const global = standIns({ claude: prints("2.1.332") });
+    const packageCopy = packageBin({ claude: prints("9.9.9") });
+    const env = { PATH: `${packageCopy}${delimiter}${global}` };
+    expect(findOnPath("claude", env)).toBe(join(packageCopy, "claude"));
+    expect(findOnPath("claude", env, isPackageBin)).toBe(join(global, "claude"));
+    expect(findOnPath("claude", { PATH: packageCopy }, isPackageBin)).toBeNull();
+  });
+
+  it.each([
+    ["/home/you/claude-sandbox/node_modules/.bin", true],
+    ["/home/you/claude-sandbox/node_modules/.bin/", true],
+    ["C:\\work\\node_modules\\.bin", true],
+    ["/usr/local/bin", false],
+    ["/home/you/node_modules/.bin-tools", false],
+    ["/home/you/.npm-global/bin", false],
+  ])("%s is a package's bin: %s", (directory, expected) => {
+    expect(isPackageBin(directory)).toBe(expected);
   });
 
   it("fails on a version it cannot read, quoting what was printed", () => {

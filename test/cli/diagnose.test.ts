@@ -11,7 +11,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { diagnose } from "../../cli/commands/diagnose.js";
+import { diagnose, problemsOf } from "../../cli/commands/diagnose.js";
 import { renderJson } from "../../cli/lib/result.js";
 import { copyRepo } from "./fixtures/repo-copy.js";
 import { prints, removeTempDirs, REPO_ROOT, runCliProcess, standIns, tempDir } from "./fixtures/run-cli-process.js";
@@ -196,11 +196,13 @@ describe("diagnose", () => {
     const { code, output, stdout } = run("url from env");
     // The committed dev stack lacks the account and the credential, and no stack is selected.
     expect(code).toBe(1);
-    expect(output.problems).toEqual([
-      expect.stringMatching(/^tools: The Pulumi CLI 3\.150\.0 is not logged in/),
-      expect.stringMatching(/^config: stack-dev: claude-sandbox:accountId is not set/),
-      expect.stringMatching(/^stack: `pulumi stack --show-name` failed: error: no stack selected/),
-    ]);
+    expect(output.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^config: stack-dev: claude-sandbox:accountId is not set/),
+        expect.stringMatching(/^stack: `pulumi stack --show-name` failed: error: no stack selected/),
+      ]),
+    );
+    expect(output.problems.filter((problem) => !problem.startsWith("tools: ")).map((problem) => problem.slice(0, problem.indexOf(":")))).toEqual(["config", "stack"]);
     expect(output.deployment).toMatchObject({ url_source: "CLAUDE_SANDBOX_URL", url: `${serverUrl}/`, health: { status: 200 } });
     expect(output.environment).toMatchObject({ CLAUDE_SANDBOX_URL_set: true });
     expect(output.stack).toMatchObject({ pulumi_available: true, stack_name: null, output_names: [] });
@@ -243,5 +245,32 @@ describe("diagnose", () => {
   it("refuses a URL where the checkout's directory goes, saying where the URL goes (in process)", async () => {
     const attempt = diagnose({ dir: "http://127.0.0.1:8787", env: { PATH: standIns({}) } });
     await expect(attempt).rejects.toMatchObject({ code: "invalid_directory", hint: expect.stringContaining("CLAUDE_SANDBOX_URL=<url>") });
+  });
+});
+
+describe("the problems at the top of diagnose", () => {
+  const fine = {
+    tools: { success: true, issues: [], warnings: ["Claude Code is not installed"] },
+    config: { success: true, checks: [{ name: "pulumi-yaml", ok: true, message: "fine" }] },
+    stack: { pulumi_available: true, stack_name: "dev", output_names: ["url"] },
+    deployment: { url: "https://x.example", health: { status: 200, body: { status: "healthy" } } },
+  };
+
+  it.each<[string, Partial<Parameters<typeof problemsOf>[0]>, string[]]>([
+    ["nothing wrong (a warning is not a problem)", {}, []],
+    ["a tool's issues, one line each", { tools: { success: false, issues: ["Docker is not installed", "The Pulumi CLI is not logged in"] } }, ["tools: Docker is not installed", "tools: The Pulumi CLI is not logged in"]],
+    ["tools that could not be checked", { tools: { success: false, error: "spawn failed" } }, ["tools: spawn failed"]],
+    [
+      "each failing config check by name",
+      { config: { success: false, checks: [{ name: "stack-dev", ok: false, message: "accountId is not set" }, { name: "bindings", ok: true, message: "fine" }] } },
+      ["config: stack-dev: accountId is not set"],
+    ],
+    ["a checkout that is not there", { config: { success: false, error: "No directory at /x" } }, ["config: No directory at /x"]],
+    ["a stack the Pulumi CLI cannot read", { stack: { pulumi_available: true, error: "no stack selected" } }, ["stack: no stack selected"]],
+    ["no Pulumi CLI (tools says so already)", { stack: { pulumi_available: false, error: "The Pulumi CLI is not on PATH" } }, []],
+    ["a deployment out of reach", { deployment: { url: "https://x.example", health: { error: "Could not reach https://x.example" } } }, ["deployment: Could not reach https://x.example"]],
+    ["a deployment that is not healthy", { deployment: { url: "https://x.example", health: { status: 500, body: { error: "x" } } } }, ["deployment: https://x.example/health answered HTTP 500, not healthy"]],
+  ])("%s", (_name, change, expected) => {
+    expect(problemsOf({ ...fine, ...change })).toEqual(expected);
   });
 });

@@ -111,7 +111,7 @@ function run(scenario: Scenario): { code: number | null; output: Output } {
 }
 
 /** Short enough that the hanging stand-ins cost little, long enough for a loaded machine to start a shell. */
-const TIMEOUTS = { version: 10_000, probe: 3_000 };
+const TIMEOUTS = { version: 10_000, probe: 8_000 };
 
 beforeAll(async () => {
   const home = tempDir("home");

@@ -33,14 +33,18 @@ const token = process.env.SERVER_AUTH_TOKEN || DEV_TOKEN;
 const webhookSecret = process.env.WEBHOOK_SECRET || DEV_WEBHOOK_SECRET;
 
 await buildConsole();
+// The token chosen through SERVER_AUTH_TOKEN is not printed, and the terminal the user tries it from may not have the variable: a placeholder says what to put.
+const shownToken = fromEnvironment ? "<your SERVER_AUTH_TOKEN>" : token;
+const base = `http://${values.ip}:${port}`;
 console.error(
   [
-    `claude-sandbox dev stub: http://${values.ip}:${port} (stand-in sandbox, no container, no Claude)`,
-    `Web console: http://${values.ip}:${port}/console/`,
+    `claude-sandbox dev stub: ${base} (stand-in sandbox, no container, no Claude)`,
+    `Web console: ${base}/console/`,
     fromEnvironment ? "Bearer token: the value of SERVER_AUTH_TOKEN" : `Bearer token: ${DEV_TOKEN} (set SERVER_AUTH_TOKEN to choose another)`,
     process.env.WEBHOOK_SECRET ? "Webhook secret: the value of WEBHOOK_SECRET" : `Webhook secret: ${DEV_WEBHOOK_SECRET} (set WEBHOOK_SECRET to choose another)`,
-    `Try: curl -s -X POST http://${values.ip}:${port}/tasks -H "Authorization: Bearer ${fromEnvironment ? "$SERVER_AUTH_TOKEN" : token}" -H "Content-Type: application/json" -d '{"task":"What is 2 + 2?"}'`,
-    `then: curl -N http://${values.ip}:${port}/tasks/<taskId>/events -H "Authorization: Bearer ${fromEnvironment ? "$SERVER_AUTH_TOKEN" : token}" -H "Accept: text/event-stream"`,
+    `Try, in another terminal: curl -s -X POST ${base}/tasks -H "Authorization: Bearer ${shownToken}" -H "Content-Type: application/json" -d '{"task":"What is 2 + 2?"}'`,
+    `then: curl -sN ${base}/tasks/<taskId>/events -H "Authorization: Bearer ${shownToken}" -H "Accept: text/event-stream"`,
+    `or with the CLI: CLAUDE_SANDBOX_URL=${base} CLAUDE_SANDBOX_TOKEN=${shownToken} node cli/bin.mjs execute-task "What is 2 + 2?"`,
   ].join("\n"),
 );
 

@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { ARTIFACTS, type ArtifactName } from "../../worker/src/contract.js";
 import { API_TIMEOUT_MS, taskPath } from "../lib/api.js";
 import { httpFailure, parseBody, requestBytes, UnreachableError, unreachable } from "../lib/http.js";
-import { type CommandResult, type RawResult, redactBytes, UsageError } from "../lib/result.js";
+import { type CommandResult, failure, type RawResult, redactBytes, UsageError } from "../lib/result.js";
 import { resolveTarget } from "../lib/target.js";
 
 /** Every artifact a task may have. */
@@ -25,17 +25,21 @@ function mediaType(name: ArtifactName): string {
   return ARTIFACTS[name].split(";")[0]!.trim().toLowerCase();
 }
 
-export interface ArtifactOptions {
-  args: string[];
+/** The flags of `artifact`, as the command line gives them. */
+export interface ArtifactFlags {
   /** Write the artifact to this file instead of stdout. */
   output?: string;
 }
 
+export interface ArtifactOptions extends ArtifactFlags {
+  args: string[];
+}
+
 export async function readArtifact(options: ArtifactOptions): Promise<RawResult | CommandResult> {
-  const target = resolveTarget(options.args, { restCount: 2, tokenRequired: true });
+  const target = resolveTarget(options.args, { positionals: { command: "artifact", rest: ["taskId", "name"] }, tokenRequired: true });
   const [taskId, name] = target.rest as [string, string];
   if (!isArtifactName(name)) {
-    throw new UsageError(`There is no artifact by that name; a task's artifacts are: ${ARTIFACT_NAMES.join(", ")}`, "Give the task id, then the artifact's name: claude-sandbox artifact <taskId> changes.patch");
+    throw new UsageError("invalid_artifact_name", `There is no artifact "${name}"; a task's artifacts are: ${ARTIFACT_NAMES.join(", ")}`, "Give the task id, then the artifact's name: claude-sandbox artifact <taskId> changes.patch");
   }
   const secrets = [target.token];
   const expected = mediaType(name);
@@ -50,16 +54,11 @@ export async function readArtifact(options: ArtifactOptions): Promise<RawResult 
     if (error instanceof UnreachableError) return { output: unreachable(error), ok: false, secrets };
     throw error;
   }
-  if (response.status !== 200) return { output: httpFailure(response.status, parseBody(response.bytes)), ok: false, secrets };
+  if (response.status !== 200) return { output: httpFailure(response.status, parseBody(response.bytes), { headers: response.headers }), ok: false, secrets };
   const contentType = response.headers.get("content-type") ?? "";
   if (contentType.split(";")[0]!.trim().toLowerCase() !== expected) {
-    const output = {
-      success: false,
-      error: `${target.url} answered with ${contentType || "no content type"}, not ${expected}`,
-      http_code: 200,
-      hint: "Check the URL is the deployment's base URL.",
-    };
-    return { output, ok: false, secrets };
+    const error = `${target.url} answered with ${contentType || "no content type"}, not ${expected}`;
+    return { output: failure({ code: "unexpected_response", error, hint: "Check the URL is the deployment's base URL.", httpCode: 200 }), ok: false, secrets };
   }
   // The API's token never enters a container, so a patch holds it only if the task's own text did; it is replaced all the same.
   const bytes = redactBytes(response.bytes, secrets);
@@ -69,7 +68,8 @@ export async function readArtifact(options: ArtifactOptions): Promise<RawResult 
     await writeFile(path, bytes);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
-    return { output: { success: false, error: `Could not write ${path}: ${code}`, hint: "Check that the directory exists and can be written to." }, ok: false, secrets };
+    const output = failure({ code: "output_not_written", error: `Could not write ${path}: ${code}`, hint: "Check that the directory exists and can be written to." });
+    return { output, ok: false, secrets };
   }
   return { output: { success: true, taskId, artifact: name, path, bytes: bytes.byteLength, contentType }, ok: true, secrets };
 }

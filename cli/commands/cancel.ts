@@ -9,7 +9,7 @@ import type { CommandResult } from "../lib/result.js";
 import { resolveTarget } from "../lib/target.js";
 
 export async function cancelTask(options: { args: string[] }): Promise<CommandResult> {
-  const target = resolveTarget(options.args, { restCount: 1, tokenRequired: true });
+  const target = resolveTarget(options.args, { positionals: { command: "cancel", rest: ["taskId"] }, tokenRequired: true });
   const secrets = [target.token];
   const answer = await callApi<TaskStatusDocument>(target, taskPath(target.rest[0]!, "/cancel"), { method: "POST", expect: [202] });
   return answer.ok ? { output: asJson(answer.body), ok: true, secrets } : { output: answer.failure, ok: false, secrets };

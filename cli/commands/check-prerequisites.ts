@@ -3,14 +3,15 @@
  * ones on the PATH: Node.js and npm (>= the versions package.json asks for),
  * Docker with a running daemon (to build the sandbox image; not needed when
  * every stack sets `sandboxImage`), the Pulumi CLI, logged in, and Claude Code
- * (only for `claude setup-token`, so it is never required). Each check says
- * exactly what to do when it fails.
+ * (only for `claude setup-token`, so it is never required; a copy in a
+ * package's node_modules/.bin does not count, since a terminal does not have
+ * it on its PATH). Each check says exactly what to do when it fails.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import type { CommandResult, Json } from "../lib/result.js";
-import { compareVersions, firstLine, parseVersion, runTool, type ToolRun } from "../lib/tools.js";
+import { type CommandResult, failure, type Json } from "../lib/result.js";
+import { compareVersions, findOnPath, firstLine, isPackageBin, parseVersion, runTool, type ToolRun } from "../lib/tools.js";
 
 /** Which versions of a program are good enough. */
 export interface VersionRequirement {
@@ -50,7 +51,7 @@ export const HINTS = {
   dockerPermission: "Let your user reach the Docker daemon: `sudo usermod -aG docker $USER`, then log in again",
   pulumiInstall: "Install the Pulumi CLI: https://www.pulumi.com/docs/install/ (`curl -fsSL https://get.pulumi.com | sh`)",
   pulumiLogin: "Run `pulumi login` (or set PULUMI_ACCESS_TOKEN; `pulumi login --local` keeps state on this machine)",
-  claude: "npm install -g @anthropic-ai/claude-code then `claude setup-token`",
+  claude: "npm install -g @anthropic-ai/claude-code then `claude setup-token` (or `npx claude setup-token` in this clone, which runs the copy npm ci installed)",
 } as const;
 
 export interface CheckPrerequisitesOptions {
@@ -129,7 +130,8 @@ export async function checkPrerequisites(options: CheckPrerequisitesOptions): Pr
     runTool("docker", ["info", "--format", "{{.ServerVersion}}"], probe),
     runTool("pulumi", ["version"], version),
     runTool("pulumi", ["whoami"], probe),
-    runTool("claude", ["--version"], version),
+    // `claude setup-token` is run in a terminal, where a package's node_modules/.bin (this clone's test copy, on the PATH under npm run and npx) is not.
+    runTool("claude", ["--version"], { ...version, skipDirectory: isPackageBin }),
   ]);
 
   const issues: string[] = [];
@@ -222,7 +224,12 @@ export async function checkPrerequisites(options: CheckPrerequisitesOptions): Pr
   const claudeVersion = readVersion("claude", ["--version"], claudeRun, version.timeoutMs);
   const claudeMeets = claudeVersion.version !== null;
   if (!claudeVersion.installed) {
-    warnings.push("Claude Code is not installed (no `claude` on PATH); it is needed only to create a token with `claude setup-token`");
+    const packageCopy = findOnPath("claude", env) !== null;
+    warnings.push(
+      packageCopy
+        ? "Claude Code is not installed globally (the `claude` on PATH is a package's copy in node_modules/.bin, there only under npm run and npx); it is needed only to create a token with `claude setup-token`: install it, or run `npx claude setup-token` in this clone"
+        : "Claude Code is not installed (no `claude` on PATH); it is needed only to create a token with `claude setup-token`",
+    );
   } else if (claudeVersion.problem !== null) {
     warnings.push(`Claude Code: ${claudeVersion.problem}`);
   }
@@ -235,8 +242,11 @@ export async function checkPrerequisites(options: CheckPrerequisitesOptions): Pr
   };
 
   const ok = issues.length === 0;
-  return {
-    output: { success: ok, checks: { node, npm, docker, pulumi, claude }, issues, warnings },
-    ok,
-  };
+  const checks = { node, npm, docker, pulumi, claude };
+  const report = { checks, issues, warnings };
+  if (ok) return { output: { success: true, ...report }, ok };
+  const unmet = Object.entries(checks).filter(([, check]) => check.required === true && check.meets_requirement !== true);
+  const hints = [...new Set(unmet.flatMap(([, check]) => (typeof check.hint === "string" ? [check.hint] : [])))];
+  const error = `${unmet.length} prerequisite${unmet.length === 1 ? "" : "s"} not met: ${unmet.map(([name]) => name).join(", ")} (\`issues\` says what is wrong with each)`;
+  return { output: { ...failure({ code: "prerequisites_missing", error, hint: hints.join("; ") }), ...report }, ok };
 }

@@ -5,18 +5,19 @@
  * Pulumi stack and the NAMES of its outputs (never their values; never
  * `--show-secrets`), the deployment's health, and which of the relevant
  * environment variables are set (never their values, except the URL). It
- * reports what fails instead of failing, so it always succeeds.
+ * gathers every part whatever fails, and puts the verdict and the list of
+ * problems at the top: `success` is false (exit 1) when any part found one.
  */
 import { readFileSync, statSync } from "node:fs";
 import { release } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { request, UnreachableError } from "../lib/http.js";
-import { type CommandResult, type Json, UsageError } from "../lib/result.js";
-import { normaliseUrl, TOKEN_ENV, URL_ENV } from "../lib/target.js";
+import { type CommandResult, failure, type Json, type JsonObject, UsageError, usageFailure } from "../lib/result.js";
+import { looksLikeUrl, normaliseUrl, TOKEN_ENV, URL_ENV } from "../lib/target.js";
 import { findOnPath, firstLine, runTool } from "../lib/tools.js";
 import { checkPrerequisites } from "./check-prerequisites.js";
-import { validateConfig } from "./validate-config.js";
+import { validateConfig } from "./validate-config/index.js";
 
 export interface DiagnoseOptions {
   /** The checkout to check and to run `pulumi stack` in. */
@@ -33,8 +34,6 @@ const SECRET_ENV = [TOKEN_ENV, "CLOUDFLARE_API_TOKEN", "PULUMI_ACCESS_TOKEN", "P
 
 const PULUMI_TIMEOUT_MS = 30_000;
 const HEALTH_TIMEOUT_MS = 10_000;
-
-type JsonObject = { [key: string]: Json | undefined };
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -112,7 +111,7 @@ async function health(url: string): Promise<JsonObject> {
   try {
     base = normaliseUrl(url);
   } catch (error) {
-    return { error: errorText(error), ...(error instanceof UsageError && error.hint ? { hint: error.hint } : {}) };
+    return { error: errorText(error), ...(error instanceof UsageError ? { hint: error.hint } : {}) };
   }
   try {
     const response = await request(`${base}/health`, { timeoutMs: HEALTH_TIMEOUT_MS });
@@ -122,22 +121,45 @@ async function health(url: string): Promise<JsonObject> {
   }
 }
 
+/** The problems each part found, one line each, for the top of the report. */
+export function problemsOf(parts: { tools: JsonObject; config: JsonObject; stack: JsonObject; deployment: JsonObject }): string[] {
+  const problems: string[] = [];
+  const { tools, config, stack, deployment } = parts;
+  if (Array.isArray(tools.issues)) problems.push(...tools.issues.map((issue) => `tools: ${String(issue)}`));
+  else if (tools.success !== true) problems.push(`tools: ${String(tools.error)}`);
+  if (Array.isArray(config.checks)) {
+    for (const check of config.checks as JsonObject[]) if (check.ok === false) problems.push(`config: ${String(check.name)}: ${String(check.message)}`);
+  } else if (config.success !== true) problems.push(`config: ${String(config.error)}`);
+  // Without the Pulumi CLI, tools has said so already.
+  if (stack.pulumi_available === true && typeof stack.error === "string") problems.push(`stack: ${stack.error}`);
+  const health = (deployment.health ?? {}) as JsonObject;
+  if (typeof health.error === "string") problems.push(`deployment: ${health.error}`);
+  else if (health.status !== 200 || (health.body as JsonObject | null)?.status !== "healthy") problems.push(`deployment: ${String(deployment.url)}/health answered HTTP ${String(health.status)}, not healthy`);
+  return problems;
+}
+
 export async function diagnose(options: DiagnoseOptions): Promise<CommandResult> {
   const env = options.env ?? process.env;
   const dir = options.dir;
+  if (looksLikeUrl(dir)) {
+    throw new UsageError("invalid_directory", "`diagnose` takes a checkout's directory, not a URL", `Give the deployment's URL in ${URL_ENV}: ${URL_ENV}=<url> claude-sandbox diagnose [dir]`);
+  }
   const secrets: (string | undefined)[] = SECRET_ENV.map((name) => env[name]);
 
   const [tools, config, stack] = await Promise.all([
     checkPrerequisites({ env, ...(isDirectory(dir) ? { dir } : {}) }).then(
       (result) => result.output,
-      (error: unknown) => ({ success: false, error: errorText(error) }),
+      (error: unknown) => failure({ code: "internal_error", error: errorText(error), hint: "Run `claude-sandbox check-prerequisites` alone to see its failure." }),
     ),
     validateConfig({ dir }).then(
       (result) => {
         secrets.push(...(result.secrets ?? []));
         return result.output;
       },
-      (error: unknown) => ({ success: false, dir, error: errorText(error), ...(error instanceof UsageError && error.hint ? { hint: error.hint } : {}) }),
+      (error: unknown) =>
+        error instanceof UsageError
+          ? { ...usageFailure(error), dir }
+          : failure({ code: "internal_error", error: errorText(error), hint: "Run `claude-sandbox validate-config` alone to see its failure." }, { dir }),
     ),
     stackFacts(dir, env),
   ]);
@@ -155,9 +177,20 @@ export async function diagnose(options: DiagnoseOptions): Promise<CommandResult>
 
   // Two levels up from cli/commands/ and from the built dist/cli/ alike.
   const cliVersion = packageVersion(fileURLToPath(new URL("../../package.json", import.meta.url)));
+  const problems = problemsOf({ tools, config, stack: stack.report, deployment });
+  const parts = [...new Set(problems.map((problem) => problem.slice(0, problem.indexOf(":"))))];
+  const verdict =
+    problems.length === 0
+      ? { success: true }
+      : failure({
+          code: "problems_found",
+          error: `${problems.length} problem${problems.length === 1 ? "" : "s"} found, in ${parts.join(", ")}`,
+          hint: "Each part below has the details and a hint (tools.checks, config.checks); docs/workflows/troubleshoot.md goes by symptom.",
+        });
   return {
     output: {
-      success: true,
+      ...verdict,
+      problems,
       generated_at: new Date().toISOString(),
       cli_version: cliVersion,
       checkout: { dir: resolve(dir), version: packageVersion(join(dir, "package.json")) },
@@ -168,7 +201,7 @@ export async function diagnose(options: DiagnoseOptions): Promise<CommandResult>
       deployment,
       environment,
     },
-    ok: true,
+    ok: problems.length === 0,
     secrets,
   };
 }

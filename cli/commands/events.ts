@@ -20,6 +20,14 @@ export interface EventSink {
   close(): void;
 }
 
+/** The flags of `events`, as the command line gives them. */
+export interface EventsFlags {
+  follow?: boolean;
+  after?: number;
+  /** JSON lines even on a terminal. */
+  json?: boolean;
+}
+
 export interface EventsOptions {
   args: string[];
   follow?: boolean;
@@ -31,7 +39,7 @@ export interface EventsOptions {
 }
 
 export async function taskEvents(options: EventsOptions): Promise<StreamedResult> {
-  const target = resolveTarget(options.args, { restCount: 1, tokenRequired: true });
+  const target = resolveTarget(options.args, { positionals: { command: "events", rest: ["taskId"] }, tokenRequired: true });
   const secrets = [target.token];
   const reading = { target, taskId: target.rest[0]!, after: options.after ?? 0, onEvent: (event: TaskEvent) => options.sink.event(event) };
   options.sink.open(secrets);

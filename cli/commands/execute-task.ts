@@ -1,56 +1,44 @@
 /**
- * `execute-task [url] [token] <task> [--timeout ms]`: posts a task and returns
- * the server's answer plus `execution_time_ms`. The task text is sent as is
- * (multi-line, quotes, leading dashes). The HTTP wait is the task timeout plus
- * a margin, since the server answers only when the task has finished.
+ * `execute-task [url] [token] [options] [--] <task>`: runs a task to its end in
+ * one command and prints its result plus `execution_time_ms`. It is `submit`
+ * and `wait`: the task is submitted with the same options as `submit` (the
+ * task text sent as is: multi-line, quotes, leading dashes), its id handed to
+ * the entry point at once (printed on stderr), and its events followed
+ * through queueing and running until it ends, however long that is; the
+ * deployment ends every task by its deadline. Stopping the command does not
+ * stop the task: `wait <taskId>` collects it later.
  */
-import { httpFailure, request, UnreachableError, unreachable } from "../lib/http.js";
-import { startProgress } from "../lib/progress.js";
-import { type CommandResult, type JsonObject, UsageError } from "../lib/result.js";
+import type { TaskStatusDocument } from "../../worker/src/contract.js";
+import type { FollowEventsOptions } from "../lib/event-stream.js";
+import type { CommandResult } from "../lib/result.js";
 import { resolveTarget } from "../lib/target.js";
+import { type RepositorySettings, type SubmitFlags, sendTask, type TaskSettings, taskText } from "./submit.js";
+import { waitForResult } from "./wait.js";
 
-/** The server's default task timeout, used for the HTTP wait when --timeout is not given. */
-export const DEFAULT_TASK_TIMEOUT_MS = 300_000;
+/** The flags of `execute-task`: those of `submit`. */
+export type ExecuteTaskFlags = SubmitFlags;
 
-/** Extra HTTP wait beyond the task timeout: the server's own deadline margin plus start-up. */
-export const HTTP_MARGIN_MS = 60_000;
-
-/** How long to wait for the HTTP answer of a task with this timeout: a little longer than the task. */
-export function httpWaitMs(taskTimeoutMs: number | undefined): number {
-  return (taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS) + HTTP_MARGIN_MS;
-}
-
-export interface ExecuteTaskOptions {
+export interface ExecuteTaskOptions extends TaskSettings, RepositorySettings {
   args: string[];
-  timeoutMs?: number;
+  /** Called once the deployment has accepted the task, before the wait. */
+  onAccepted?: (document: TaskStatusDocument) => void;
+  /** How a dropped stream is retried (tests shorten it). */
+  reconnect?: Pick<FollowEventsOptions, "retryDelaysMs" | "idleTimeoutMs">;
 }
 
 export async function executeTask(options: ExecuteTaskOptions): Promise<CommandResult> {
-  const target = resolveTarget(options.args, { restCount: 1, tokenRequired: true });
-  const task = target.rest[0]!;
-  if (task.trim() === "") throw new UsageError("The task is empty", "Give the task text as the last argument.");
-  const body = { task, ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }) };
-  const stop = startProgress("waiting for the task to finish");
-  try {
-    const response = await request(`${target.url}/execute`, {
-      method: "POST",
-      token: target.token,
-      json: body,
-      timeoutMs: httpWaitMs(options.timeoutMs),
-    });
-    if (response.status !== 200) {
-      return { output: httpFailure(response.status, response.body, response.durationMs), ok: false, secrets: [target.token] };
-    }
-    const result = response.body as JsonObject;
-    return {
-      output: { ...result, execution_time_ms: response.durationMs },
-      ok: result.success === true,
-      secrets: [target.token],
-    };
-  } catch (error) {
-    if (error instanceof UnreachableError) return { output: unreachable(error), ok: false, secrets: [target.token] };
-    throw error;
-  } finally {
-    stop();
+  const target = resolveTarget(options.args, { positionals: { command: "execute-task", rest: ["task"] }, tokenRequired: true });
+  const task = taskText(target);
+  const { args: _args, onAccepted, reconnect, ...settings } = options;
+  const secrets = [target.token];
+  const started = Date.now();
+  const submitted = await sendTask(target, task, settings);
+  if (!submitted.ok) {
+    return { output: { ...submitted.failure, ...(submitted.status === null ? {} : { execution_time_ms: Date.now() - started }) }, ok: false, secrets };
   }
+  const { taskId } = submitted.body;
+  onAccepted?.(submitted.body);
+  const waited = await waitForResult(target, taskId, reconnect === undefined ? {} : { reconnect });
+  // A result has its taskId already; a failure to follow the task gets it, so that the task can be collected later.
+  return { output: { ...waited.output, taskId, execution_time_ms: Date.now() - started }, ok: waited.ok, secrets };
 }

@@ -4,18 +4,22 @@ import { asJson, callApi } from "../lib/api.js";
 import { type CommandResult, UsageError } from "../lib/result.js";
 import { resolveTarget } from "../lib/target.js";
 
-export interface ListOptions {
-  args: string[];
+/** The flags of `list`, as the command line gives them. */
+export interface ListFlags {
   status?: string;
   limit?: number;
   /** The `cursor` of the previous page. */
   cursor?: string;
 }
 
+export interface ListOptions extends ListFlags {
+  args: string[];
+}
+
 export async function listTasks(options: ListOptions): Promise<CommandResult> {
-  const target = resolveTarget(options.args, { restCount: 0, tokenRequired: true });
+  const target = resolveTarget(options.args, { positionals: { command: "list", rest: [] }, tokenRequired: true });
   if (options.status !== undefined && !TASK_STATUSES.includes(options.status as TaskStatus)) {
-    throw new UsageError(`--status must be one of ${TASK_STATUSES.join(", ")}, got "${options.status}"`);
+    throw new UsageError("invalid_option_value", `--status must be one of ${TASK_STATUSES.join(", ")}, got "${options.status}"`, "Give one of the statuses, e.g. --status running.");
   }
   const query = new URLSearchParams();
   if (options.limit !== undefined) query.set("limit", String(options.limit));

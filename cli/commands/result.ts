@@ -5,7 +5,7 @@ import type { CommandResult } from "../lib/result.js";
 import { resolveTarget } from "../lib/target.js";
 
 export async function readResult(options: { args: string[] }): Promise<CommandResult> {
-  const target = resolveTarget(options.args, { restCount: 1, tokenRequired: true });
+  const target = resolveTarget(options.args, { positionals: { command: "result", rest: ["taskId"] }, tokenRequired: true });
   const taskId = target.rest[0]!;
   const secrets = [target.token];
   const answer = await callApi<TaskResult>(target, taskPath(taskId, "/result"), { expect: [200] });

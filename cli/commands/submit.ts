@@ -7,9 +7,9 @@
  * value; the CLI refuses only the combinations it can see are wrong.
  */
 import type { TaskStatusDocument } from "../../worker/src/contract.js";
-import { asJson, callApi } from "../lib/api.js";
+import { type ApiAnswer, asJson, callApi } from "../lib/api.js";
 import { type CommandResult, type JsonObject, UsageError } from "../lib/result.js";
-import { resolveTarget } from "../lib/target.js";
+import { resolveTarget, type Target } from "../lib/target.js";
 
 /** The optional fields of `POST /tasks`, as the flags give them. */
 export interface TaskSettings {
@@ -42,6 +42,24 @@ export interface RepositorySettings {
   continueFrom?: string;
 }
 
+/** The flags of `submit`, as the command line gives them. */
+export interface SubmitFlags {
+  timeout?: number;
+  model?: string;
+  maxTurns?: number;
+  permissionMode?: string;
+  maxBudgetUsd?: number;
+  callbackUrl?: string;
+  repo?: string;
+  ref?: string;
+  branch?: string;
+  push?: boolean;
+  pr?: boolean;
+  prTitle?: string;
+  prBody?: string;
+  continue?: string;
+}
+
 export interface SubmitOptions extends TaskSettings, RepositorySettings {
   args: string[];
 }
@@ -53,24 +71,24 @@ export interface SubmitOptions extends TaskSettings, RepositorySettings {
 export function repositoryFields(settings: RepositorySettings): JsonObject {
   const followUp = settings.continueFrom !== undefined;
   if (followUp && settings.repo !== undefined) {
-    throw new UsageError("--continue cannot be given with --repo", "A follow-up works on the earlier task's repository and branch: leave out --repo, --ref and --branch.");
+    throw new UsageError("conflicting_options", "--continue cannot be given with --repo", "A follow-up works on the earlier task's repository and branch: leave out --repo, --ref and --branch.");
   }
   if (followUp && settings.branch !== undefined) {
-    throw new UsageError("--continue cannot be given with --branch", "A follow-up works on the earlier task's branch: leave out --branch.");
+    throw new UsageError("conflicting_options", "--continue cannot be given with --branch", "A follow-up works on the earlier task's branch: leave out --branch.");
   }
   if (followUp && settings.ref !== undefined) {
-    throw new UsageError("--continue cannot be given with --ref", "A follow-up works on the earlier task's working tree: leave out --ref.");
+    throw new UsageError("conflicting_options", "--continue cannot be given with --ref", "A follow-up works on the earlier task's working tree: leave out --ref.");
   }
   if (settings.repo === undefined && !followUp) {
     const given = (["ref", "branch", "push", "pullRequest"] as const).find((key) => settings[key] !== undefined);
     if (given !== undefined) {
       const flag = { ref: "--ref", branch: "--branch", push: "--push", pullRequest: "--pr" }[given];
-      throw new UsageError(`${flag} needs a repository`, "Give the repository with --repo <url>, or the earlier task with --continue <taskId>.");
+      throw new UsageError("missing_option", `${flag} needs a repository`, "Give the repository with --repo <url>, or the earlier task with --continue <taskId>.");
     }
   }
   if (settings.pullRequest === undefined) {
     const given = settings.pullRequestTitle !== undefined ? "--pr-title" : settings.pullRequestBody !== undefined ? "--pr-body" : undefined;
-    if (given !== undefined) throw new UsageError(`${given} needs --pr`, "Add --pr to open a pull request with this title and body.");
+    if (given !== undefined) throw new UsageError("missing_option", `${given} needs --pr`, "Add --pr to open a pull request with this title and body.");
   }
 
   const fields: JsonObject = {};
@@ -97,13 +115,35 @@ function taskBody(task: string, settings: TaskSettings & RepositorySettings): Js
   return { ...body, ...repositoryFields(settings) };
 }
 
-export async function submitTask(options: SubmitOptions): Promise<CommandResult> {
-  const target = resolveTarget(options.args, { restCount: 1, tokenRequired: true });
+/** Sends a task to `POST /tasks`: its status document (202), or the failure to print. */
+export function sendTask(target: Pick<Target, "url" | "token">, task: string, settings: TaskSettings & RepositorySettings): Promise<ApiAnswer<TaskStatusDocument>> {
+  return callApi<TaskStatusDocument>(target, "/tasks", { method: "POST", json: taskBody(task, settings), expect: [202] });
+}
+
+/** The task text of the positional arguments; an empty one is a usage mistake. */
+export function taskText(target: Target): string {
   const task = target.rest[0]!;
-  if (task.trim() === "") throw new UsageError("The task is empty", "Give the task text as the last argument.");
-  const body = taskBody(task, options);
+  if (task.trim() === "") throw new UsageError("task_required", "The task is empty", "Give the task text as the last argument.");
+  return task;
+}
+
+/** The settings of a task as `submit` and `execute-task` take them from their flags. */
+export function taskSettings(flags: SubmitFlags): TaskSettings & RepositorySettings {
+  const { timeout, pr, prTitle, prBody, continue: continueFrom, ...rest } = flags;
+  const settings: TaskSettings & RepositorySettings = { ...rest };
+  if (timeout !== undefined) settings.timeoutMs = timeout;
+  if (pr !== undefined) settings.pullRequest = pr;
+  if (prTitle !== undefined) settings.pullRequestTitle = prTitle;
+  if (prBody !== undefined) settings.pullRequestBody = prBody;
+  if (continueFrom !== undefined) settings.continueFrom = continueFrom;
+  return settings;
+}
+
+export async function submitTask(options: SubmitOptions): Promise<CommandResult> {
+  const target = resolveTarget(options.args, { positionals: { command: "submit", rest: ["task"] }, tokenRequired: true });
+  const task = taskText(target);
   const secrets = [target.token];
-  const answer = await callApi<TaskStatusDocument>(target, "/tasks", { method: "POST", json: body, expect: [202] });
+  const answer = await sendTask(target, task, options);
   if (!answer.ok) return { output: answer.failure, ok: false, secrets };
   return { output: asJson(answer.body), ok: true, secrets };
 }

@@ -5,14 +5,15 @@
  * request without a task is refused (400), the task list answers, and with
  * --task a real task is submitted, its events followed live to its end, and
  * its stored result read back. Works against `npm run dev:stub` and a live
- * deployment.
+ * deployment. A failure is said once at the top: the deployment out of reach,
+ * the token refused (`token_refused`), or which checks failed.
  */
 import { randomBytes } from "node:crypto";
 import type { TaskEvent, TaskStatusDocument } from "../../worker/src/contract.js";
 import { callApi, readFinalResult } from "../lib/api.js";
 import { followEvents } from "../lib/event-stream.js";
 import { request, UnreachableError } from "../lib/http.js";
-import type { CommandResult, Json } from "../lib/result.js";
+import { type CommandResult, failure, type Json, type JsonObject } from "../lib/result.js";
 import { resolveTarget, type Target } from "../lib/target.js";
 
 interface Check {
@@ -40,6 +41,13 @@ const skipped = (name: string, message: string): Check => ({ name, ok: null, dur
 
 function field(body: unknown, key: string): unknown {
   return typeof body === "object" && body !== null ? (body as Record<string, unknown>)[key] : undefined;
+}
+
+/** The flags of `test-deployment`, as the command line gives them. */
+export interface TestDeploymentFlags {
+  task?: string;
+  /** Timeout of the --task run in ms. */
+  timeout?: number;
 }
 
 export interface TestDeploymentOptions {
@@ -72,38 +80,59 @@ async function roundTrip(target: Pick<Target, "url" | "token">, task: string, ti
   return { ok: true, message: `task submitted, ${events.length} events followed live to its end, result read back`, extra };
 }
 
-export async function testDeployment(options: TestDeploymentOptions): Promise<CommandResult> {
-  const target = resolveTarget(options.args, { restCount: 0, tokenRequired: false });
-  const { url, token } = target;
-  const checks: Check[] = [];
+/** What a step is given: where to send requests, with which token, and what the steps before it found. */
+interface StepContext {
+  url: string;
+  token: string | undefined;
+  /** Whether a request with the token was answered 401. */
+  tokenRefused: boolean;
+}
 
-  checks.push(
-    await timed("health", async () => {
-      const response = await request(`${url}/health`, { timeoutMs: 30_000 });
-      const ok = response.status === 200 && field(response.body, "status") === "healthy";
-      const platform = field(response.body, "platform");
-      return {
-        ok,
-        message: ok ? `healthy (version ${String(field(response.body, "version"))})` : `HTTP ${response.status}, not healthy`,
-        extra: { platform: typeof platform === "string" ? platform : null, http_code: response.status },
-      };
-    }),
-  );
+/** One check of the test, in the order they run; a new check is one more entry. */
+interface Step {
+  name: string;
+  /** Whether its requests carry the token, so that a 401 means the token was refused. */
+  usesToken: boolean;
+  /** Why the step does not run here, or null when it does. */
+  skip(context: StepContext): string | null;
+  probe(context: StepContext): ReturnType<Probe>;
+}
 
-  const refused = (name: string, headers: Record<string, string>) =>
-    timed(name, async () => {
-      const response = await request(`${url}/execute`, { method: "POST", headers, json: { task: "probe" }, timeoutMs: 30_000 });
-      const ok = response.status === 401;
-      return { ok, message: ok ? "refused with 401" : `expected 401, got HTTP ${response.status}`, extra: { http_code: response.status } };
-    });
-  checks.push(await refused("rejects_missing_token", {}));
-  checks.push(await refused("rejects_wrong_token", { authorization: `Bearer wrong-${randomBytes(16).toString("hex")}` }));
+const needsToken = (context: StepContext): string | null => (context.token ? null : "skipped: no token given");
 
-  if (!token) {
-    checks.push(skipped("rejects_missing_task", "skipped: no token given"));
-  } else {
-    checks.push(
-      await timed("rejects_missing_task", async () => {
+/** A request that must be refused with 401: without a token, or with a wrong one. */
+function refusedWithout(headers: () => Record<string, string>) {
+  return async (context: StepContext): ReturnType<Probe> => {
+    const response = await request(`${context.url}/execute`, { method: "POST", headers: headers(), json: { task: "probe" }, timeoutMs: 30_000 });
+    const ok = response.status === 401;
+    return { ok, message: ok ? "refused with 401" : `expected 401, got HTTP ${response.status}`, extra: { http_code: response.status } };
+  };
+}
+
+function steps(options: TestDeploymentOptions): Step[] {
+  const list: Step[] = [
+    {
+      name: "health",
+      usesToken: false,
+      skip: () => null,
+      probe: async ({ url }) => {
+        const response = await request(`${url}/health`, { timeoutMs: 30_000 });
+        const ok = response.status === 200 && field(response.body, "status") === "healthy";
+        const platform = field(response.body, "platform");
+        return {
+          ok,
+          message: ok ? `healthy (version ${String(field(response.body, "version"))})` : `HTTP ${response.status}, not healthy`,
+          extra: { platform: typeof platform === "string" ? platform : null, http_code: response.status },
+        };
+      },
+    },
+    { name: "rejects_missing_token", usesToken: false, skip: () => null, probe: refusedWithout(() => ({})) },
+    { name: "rejects_wrong_token", usesToken: false, skip: () => null, probe: refusedWithout(() => ({ authorization: `Bearer wrong-${randomBytes(16).toString("hex")}` })) },
+    {
+      name: "rejects_missing_task",
+      usesToken: true,
+      skip: needsToken,
+      probe: async ({ url, token }) => {
         const response = await request(`${url}/execute`, { method: "POST", token, json: {}, timeoutMs: 30_000 });
         const code = field(response.body, "code");
         const ok = response.status === 400 && code === "task_required";
@@ -112,15 +141,13 @@ export async function testDeployment(options: TestDeploymentOptions): Promise<Co
           message: ok ? "refused with 400 task_required" : `expected 400 task_required, got HTTP ${response.status} ${String(code ?? "")}`.trim(),
           extra: { http_code: response.status },
         };
-      }),
-    );
-  }
-
-  if (!token) {
-    checks.push(skipped("lists_tasks", "skipped: no token given"));
-  } else {
-    checks.push(
-      await timed("lists_tasks", async () => {
+      },
+    },
+    {
+      name: "lists_tasks",
+      usesToken: true,
+      skip: needsToken,
+      probe: async ({ url, token }) => {
         const response = await request(`${url}/tasks?limit=1`, { token, timeoutMs: 30_000 });
         const ok = response.status === 200 && Array.isArray(field(response.body, "tasks"));
         return {
@@ -130,30 +157,68 @@ export async function testDeployment(options: TestDeploymentOptions): Promise<Co
             : `expected 200 with a task list, got HTTP ${response.status}${response.status === 404 ? " (a deployment older than the task API: deploy this version)" : ""}`,
           extra: { http_code: response.status },
         };
-      }),
-    );
+      },
+    },
+  ];
+  const task = options.task;
+  if (task !== undefined) {
+    list.push({
+      name: "task_round_trip",
+      usesToken: true,
+      skip: (context) => (!context.token ? "skipped: --task needs a token" : context.tokenRefused ? "skipped: the token was refused" : null),
+      probe: ({ url, token }) => roundTrip({ url, token }, task, options.timeoutMs),
+    });
   }
+  return list;
+}
 
-  if (options.task !== undefined) {
-    if (!token) {
-      checks.push(skipped("task_round_trip", "skipped: --task needs a token"));
-    } else {
-      const task = options.task;
-      checks.push(await timed("task_round_trip", () => roundTrip({ url, token }, task, options.timeoutMs)));
+/** The whole test's failure, said once: the server out of reach, the token refused, or the checks that failed. */
+function summary(checks: Check[], context: StepContext): JsonObject {
+  const failed = checks.filter((check) => check.ok === false);
+  const health = checks.find((check) => check.name === "health");
+  if (health?.ok === false && health.http_code === undefined) {
+    return failure({ code: "server_unreachable", error: `The deployment did not answer: ${health.message}`, hint: "Check the URL (`pulumi stack output url`); locally, start npm run dev:stub." });
+  }
+  if (context.tokenRefused) {
+    return failure({
+      code: "token_refused",
+      error: "The token was refused (HTTP 401): the deployment does not accept it",
+      hint: "Use the current token: `pulumi stack output serverAuthToken --show-secrets`, or the one npm run dev:stub printed on start (after a second rotation the oldest token no longer works).",
+    });
+  }
+  return failure({
+    code: "deployment_checks_failed",
+    error: `${failed.length} of ${checks.length} checks failed: ${failed.map((check) => check.name).join(", ")}`,
+    hint: "Each failing check's message says what the deployment answered; docs/workflows/troubleshoot.md says what to do.",
+  });
+}
+
+export async function testDeployment(options: TestDeploymentOptions): Promise<CommandResult> {
+  const target = resolveTarget(options.args, { positionals: { command: "test-deployment", rest: [] }, tokenRequired: false });
+  const context: StepContext = { url: target.url, token: target.token, tokenRefused: false };
+  const checks: Check[] = [];
+  for (const step of steps(options)) {
+    const reason = step.skip(context);
+    if (reason !== null) {
+      checks.push(skipped(step.name, reason));
+      continue;
     }
+    const check = await timed(step.name, () => step.probe(context));
+    if (step.usesToken && check.http_code === 401) context.tokenRefused = true;
+    checks.push(check);
   }
 
   const failed = checks.filter((check) => check.ok === false).length;
+  const report = {
+    url: target.url,
+    passed: checks.filter((check) => check.ok === true).length,
+    failed,
+    skipped: checks.filter((check) => check.ok === null).length,
+    checks,
+  };
   return {
-    output: {
-      success: failed === 0,
-      url,
-      passed: checks.filter((check) => check.ok === true).length,
-      failed,
-      skipped: checks.filter((check) => check.ok === null).length,
-      checks,
-    },
+    output: failed === 0 ? { success: true, ...report } : { ...summary(checks, context), ...report },
     ok: failed === 0,
-    secrets: [token],
+    secrets: [target.token],
   };
 }

@@ -10,8 +10,14 @@ import type { TaskStatus, TaskStatusDocument } from "../../worker/src/contract.j
 import { asJson, callApi, isTerminal, readFinalResult, taskPath } from "../lib/api.js";
 import { type FollowEventsOptions, followEvents } from "../lib/event-stream.js";
 import { startProgress } from "../lib/progress.js";
-import type { CommandResult, JsonObject } from "../lib/result.js";
-import { resolveTarget } from "../lib/target.js";
+import { type CommandResult, failure } from "../lib/result.js";
+import { resolveTarget, type Target } from "../lib/target.js";
+
+/** The flags of `wait`, as the command line gives them. */
+export interface WaitFlags {
+  /** Give up waiting after this many ms. */
+  timeout?: number;
+}
 
 export interface WaitOptions {
   args: string[];
@@ -22,8 +28,19 @@ export interface WaitOptions {
 }
 
 export async function waitForTask(options: WaitOptions): Promise<CommandResult> {
-  const target = resolveTarget(options.args, { restCount: 1, tokenRequired: true });
-  const taskId = target.rest[0]!;
+  const target = resolveTarget(options.args, { positionals: { command: "wait", rest: ["taskId"] }, tokenRequired: true });
+  return waitForResult(target, target.rest[0]!, options);
+}
+
+/**
+ * Waits for a task to reach a terminal status, then reads its result: the
+ * result (ok when the task succeeded), or the failure to print.
+ */
+export async function waitForResult(
+  target: Pick<Target, "url" | "token">,
+  taskId: string,
+  options: Pick<WaitOptions, "timeoutMs" | "reconnect"> = {},
+): Promise<CommandResult> {
   const secrets = [target.token];
   const deadline = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
   let status: TaskStatus | null = null;
@@ -53,14 +70,14 @@ export async function waitForTask(options: WaitOptions): Promise<CommandResult> 
       });
       if (outcome.kind === "failed") return { output: outcome.failure, ok: false, secrets };
       if (outcome.kind === "stopped") {
-        const output: JsonObject = {
-          success: false,
-          error: `Task ${taskId} has not finished within ${options.timeoutMs} ms`,
-          code: "wait_timeout",
-          taskId,
-          status,
-          hint: "The task goes on: wait again, follow it with `claude-sandbox events <taskId> --follow`, or stop it with `claude-sandbox cancel <taskId>`.",
-        };
+        const output = failure(
+          {
+            code: "wait_timeout",
+            error: `Task ${taskId} has not finished within ${options.timeoutMs} ms`,
+            hint: "The task goes on: wait again, follow it with `claude-sandbox events <taskId> --follow`, or stop it with `claude-sandbox cancel <taskId>`.",
+          },
+          { taskId, status },
+        );
         return { output, ok: false, secrets };
       }
     }

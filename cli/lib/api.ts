@@ -27,7 +27,7 @@ export async function callApi<T>(
       timeoutMs: API_TIMEOUT_MS,
     });
     if (options.expect.includes(response.status)) return { ok: true, status: response.status, body: response.body as T };
-    return { ok: false, status: response.status, failure: httpFailure(response.status, response.body) };
+    return { ok: false, status: response.status, failure: httpFailure(response.status, response.body, { headers: response.headers }) };
   } catch (error) {
     if (error instanceof UnreachableError) return { ok: false, status: null, failure: unreachable(error) };
     throw error;

@@ -7,7 +7,7 @@ import { createParser } from "eventsource-parser";
 import type { TaskEvent, TaskEventsPage, TerminalStatus } from "../../worker/src/contract.js";
 import { callApi, taskPath } from "./api.js";
 import { describeNetworkError, httpFailure, parseBody, UnreachableError, unreachable } from "./http.js";
-import type { JsonObject } from "./result.js";
+import { failure, type JsonObject } from "./result.js";
 import type { Target } from "./target.js";
 
 /** How a reading of events ended. */
@@ -108,16 +108,23 @@ export async function followEvents(options: FollowEventsOptions): Promise<Events
         const detail = connection.signal.aborted ? `no answer within ${Math.round(idleTimeoutMs / 1000)} s` : describeNetworkError(error);
         return {
           kind: "dropped",
-          failure: unreachable(new UnreachableError(`Could not reach ${origin}: ${detail}`, "Check the URL and that the server is running; the task goes on without you: follow it again later.")),
+          failure: unreachable(
+            new UnreachableError(
+              connection.signal.aborted ? "server_timeout" : "server_unreachable",
+              `Could not reach ${origin}: ${detail}`,
+              "Check the URL and that the server is running; the task goes on without you: follow it again later.",
+            ),
+          ),
         };
       }
       if (response.status !== 200) {
-        const failure = httpFailure(response.status, parseBody(new Uint8Array(await response.arrayBuffer())));
+        const answer = httpFailure(response.status, parseBody(new Uint8Array(await response.arrayBuffer())), { headers: response.headers });
         // The caller's mistakes end the reading; the server's trouble is worth another try.
-        return response.status >= 500 || response.status === 429 ? { kind: "dropped", failure } : { kind: "refused", failure };
+        return response.status >= 500 || response.status === 429 ? { kind: "dropped", failure: answer } : { kind: "refused", failure: answer };
       }
       if (!response.body || !(response.headers.get("content-type") ?? "").includes("text/event-stream")) {
-        return { kind: "refused", failure: { success: false, error: `${url} did not answer with an event stream`, http_code: 200, hint: "Check the URL is the deployment's base URL." } };
+        const error = `${url} did not answer with an event stream`;
+        return { kind: "refused", failure: failure({ code: "unexpected_response", error, hint: "Check the URL is the deployment's base URL.", httpCode: 200 }) };
       }
       const parser = createParser({
         onEvent: (message) => {
@@ -146,7 +153,12 @@ export async function followEvents(options: FollowEventsOptions): Promise<Events
       if (ended !== null) return { kind: "ended", status: ended };
       return {
         kind: "dropped",
-        failure: { success: false, error: `The event stream of task ${options.taskId} ended before the task did`, http_code: null, hint: "The task goes on without you: follow it again later." },
+        failure: failure({
+          code: "stream_ended",
+          error: `The event stream of task ${options.taskId} ended before the task did`,
+          hint: "The task goes on without you: follow it again later.",
+          httpCode: null,
+        }),
       };
     } finally {
       clearTimeout(idle);

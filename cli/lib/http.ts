@@ -1,5 +1,5 @@
 /** HTTP calls to a deployment, with a timeout and errors that say what to do. */
-import type { Json, JsonObject } from "./result.js";
+import { failure, type Json, type JsonObject } from "./result.js";
 
 export interface HttpResponse {
   status: number;
@@ -9,9 +9,10 @@ export interface HttpResponse {
   headers: Headers;
 }
 
-/** The server could not be reached or did not answer in time. */
+/** The server could not be reached (`server_unreachable`) or did not answer in time (`server_timeout`). */
 export class UnreachableError extends Error {
   constructor(
+    readonly code: "server_unreachable" | "server_timeout",
     message: string,
     readonly hint: string,
   ) {
@@ -71,11 +72,13 @@ export async function requestBytes(url: string, options: RequestOptions): Promis
     const origin = new URL(url).origin;
     if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError")) {
       throw new UnreachableError(
+        "server_timeout",
         `No answer from ${origin} within ${Math.round(options.timeoutMs / 1000)} s`,
         "The server may still be working: read the result later with `claude-sandbox result`, or raise --timeout.",
       );
     }
     throw new UnreachableError(
+      "server_unreachable",
       `Could not reach ${origin}: ${describeNetworkError(error)}`,
       "Check the URL and that the server is running (locally: npm run dev:stub; deployed: pulumi stack output url).",
     );
@@ -111,8 +114,19 @@ const BAD_REQUEST_HINTS: Readonly<Record<string, string>> = {
   follow_up_without_repository: "Only a repository task can be followed up, and the earlier task had no repository: submit a new task instead.",
 };
 
+/** The seconds of a Retry-After header; null without one, or for one that is not a number of seconds. */
+function retryAfterSeconds(headers: Headers | undefined): number | null {
+  const value = headers?.get("retry-after")?.trim();
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : null;
+}
+
+/** When to try again, as a hint says it. */
+function retryWhen(seconds: number | null): string {
+  return seconds === null ? "retry in a minute" : `retry in ${seconds} s`;
+}
+
 /** A hint for an HTTP error answer of the API. */
-function hintFor(status: number, code: string | undefined): string {
+function hintFor(status: number, code: string | undefined, retryAfter: number | null): string {
   switch (status) {
     case 400:
       return (code === undefined ? undefined : BAD_REQUEST_HINTS[code]) ?? "The request was refused as invalid; see `error` and `details` (docs/api.md lists every code).";
@@ -134,9 +148,9 @@ function hintFor(status: number, code: string | undefined): string {
     case 413:
       return "The task is too large: keep the body under 256 KiB.";
     case 429:
-      return "Too many tasks were created with this token in the last minute (rateLimitPerMinute): retry after Retry-After seconds.";
+      return `Too many tasks were created with this token in the last minute (rateLimitPerMinute): ${retryWhen(retryAfter)}.`;
     case 503:
-      return "No sandbox is free right now (maxInstances reached or the platform is busy): retry after Retry-After seconds.";
+      return `No sandbox is free right now (maxInstances reached or the platform is busy): ${retryWhen(retryAfter)}.`;
     default:
       return status >= 500
         ? "The deployment failed while handling the request: see `error`, and its logs (npx wrangler tail <workerName>)."
@@ -144,16 +158,24 @@ function hintFor(status: number, code: string | undefined): string {
   }
 }
 
-/** The answer of a failed HTTP call, in the CLI's failure shape. */
-export function httpFailure(status: number, body: unknown, executionTimeMs?: number): JsonObject {
+/**
+ * The answer of a failed HTTP call, in the CLI's failure shape: the API's
+ * `code`, or `unexpected_response` for an answer that is not the API's
+ * (a proxy's error page).
+ */
+export function httpFailure(status: number, body: unknown, options: { headers?: Headers; executionTimeMs?: number } = {}): JsonObject {
   const error = (typeof body === "object" && body !== null ? body : {}) as Record<string, Json>;
   const code = typeof error.code === "string" ? error.code : undefined;
+  const retryAfter = retryAfterSeconds(options.headers);
+  const { executionTimeMs } = options;
   return {
-    success: false,
-    error: typeof error.error === "string" ? error.error : typeof body === "string" && body ? body.slice(0, 500) : `HTTP ${status}`,
-    ...(code ? { code } : {}),
-    http_code: status,
-    hint: hintFor(status, code),
+    ...failure({
+      code: code ?? "unexpected_response",
+      error: typeof error.error === "string" ? error.error : typeof body === "string" && body ? body.slice(0, 500) : `HTTP ${status}`,
+      hint: hintFor(status, code, retryAfter),
+      httpCode: status,
+    }),
+    ...(retryAfter === null ? {} : { retry_after_s: retryAfter }),
     ...(error.details === undefined ? {} : { details: error.details }),
     ...(typeof error.taskId === "string" ? { taskId: error.taskId } : {}),
     ...(typeof error.status === "string" ? { status: error.status } : {}),
@@ -164,5 +186,5 @@ export function httpFailure(status: number, body: unknown, executionTimeMs?: num
 
 /** A server that could not be reached, in the CLI's failure shape. */
 export function unreachable(error: UnreachableError): JsonObject {
-  return { success: false, error: error.message, http_code: null, hint: error.hint };
+  return failure({ code: error.code, error: error.message, hint: error.hint, httpCode: null });
 }

@@ -1,9 +1,11 @@
 /**
  * What every command returns and how the entry point reports it: JSON alone on
  * stdout, exit 0 when it succeeded, 1 when a check or task failed, 2 for a
- * usage mistake. Commands never print; they return a CommandResult (or, for a
- * command whose output is a stream, hand each item to a sink the entry point
- * gives them; for an artifact, its bytes) or throw a UsageError.
+ * usage mistake (the CLI's own, or a request the deployment refused as sent).
+ * Commands never print; they return a CommandResult (or, for a command whose
+ * output is a stream, hand each item to a sink the entry point gives them; for
+ * an artifact, its bytes) or throw a UsageError. Every failure has the shape
+ * `{success: false, error, code, http_code?, hint}`.
  */
 
 /** A JSON value a command prints. */
@@ -42,15 +44,46 @@ export interface RawResult {
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-/** A mistake in how the command was called (missing argument, bad option value). */
+/** One of the CLI's exit codes. */
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** A mistake in how the command was called (missing argument, bad option value), with a stable code. */
 export class UsageError extends Error {
   constructor(
+    readonly code: string,
     message: string,
-    readonly hint?: string,
+    readonly hint: string,
   ) {
     super(message);
     this.name = "UsageError";
   }
+}
+
+/**
+ * A failure as the CLI prints it: what happened (`error`), a stable `code`,
+ * the HTTP status when a server answered (null when none did), and what to do
+ * (`hint`); then whatever else applies.
+ */
+export function failure(fields: { code: string; error: string; hint: string; httpCode?: number | null }, extra: JsonObject = {}): JsonObject {
+  const { code, error, hint, httpCode } = fields;
+  return { success: false, error, code, ...(httpCode === undefined ? {} : { http_code: httpCode }), hint, ...extra };
+}
+
+/** The failure printed for a UsageError. */
+export function usageFailure(error: UsageError): JsonObject {
+  return failure({ code: error.code, error: error.message, hint: error.hint });
+}
+
+/**
+ * HTTP statuses of a request the deployment refused as it was sent (its
+ * validation, its size limit): the caller's mistake, so a usage error too.
+ */
+const REFUSED_AS_SENT: readonly unknown[] = [400, 413];
+
+/** The exit code of a command's outcome: 0 ok, 2 when the deployment refused the request as sent, else 1. */
+export function exitCodeOf(ok: boolean, output: JsonObject | null): ExitCode {
+  if (ok) return EXIT.ok;
+  return output !== null && REFUSED_AS_SENT.includes(output.http_code) ? EXIT.usage : EXIT.failed;
 }
 
 const REDACTED = Buffer.from("[redacted]");

@@ -26,6 +26,8 @@ export interface ToolRun {
 export interface RunOptions {
   /** The environment of the program; its PATH is where the program is looked for. */
   env?: NodeJS.ProcessEnv;
+  /** PATH directories not to look in. */
+  skipDirectory?: (directory: string) => boolean;
   cwd?: string;
   timeoutMs: number;
 }
@@ -43,12 +45,17 @@ function isExecutableFile(path: string): boolean {
   }
 }
 
-/** The full path of `name` on the PATH of `env`, or null when it is not there. */
-export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | null {
+/** Whether a PATH directory is a package's `node_modules/.bin`, which `npm run` and `npx` put first on the PATH. */
+export function isPackageBin(directory: string): boolean {
+  return /(^|[\\/])node_modules[\\/]\.bin[\\/]?$/.test(directory);
+}
+
+/** The full path of `name` on the PATH of `env` (leaving out the directories `skipDirectory` names), or null when it is not there. */
+export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env, skipDirectory: (directory: string) => boolean = () => false): string | null {
   const pathValue = env.PATH ?? env.Path ?? "";
   const extensions = process.platform === "win32" ? ["", ...(env.PATHEXT ?? ".COM;.EXE;.BAT;.CMD").split(";")] : [""];
   for (const directory of pathValue.split(delimiter)) {
-    if (directory === "") continue;
+    if (directory === "" || skipDirectory(directory)) continue;
     for (const extension of extensions) {
       const candidate = join(directory, `${name}${extension}`);
       if (isExecutableFile(candidate)) return candidate;
@@ -60,7 +67,7 @@ export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): 
 /** Runs `name args…` from the PATH of `options.env`, with a timeout; never throws. */
 export function runTool(name: string, args: readonly string[], options: RunOptions): Promise<ToolRun> {
   const env = options.env ?? process.env;
-  const path = findOnPath(name, env);
+  const path = findOnPath(name, env, options.skipDirectory);
   if (path === null) {
     return Promise.resolve({ found: false, path: null, exitCode: null, stdout: "", stderr: "", timedOut: false, error: null });
   }

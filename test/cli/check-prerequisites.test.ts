@@ -3,11 +3,11 @@
  * branch of every check through the command function in this process, and two
  * real processes of the built CLI for the exit codes and stdout that is JSON alone.
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkPrerequisites, HINTS, NODE_REQUIREMENT } from "../../cli/commands/check-prerequisites.js";
-import { compareVersions, findOnPath, parseVersion, runTool } from "../../cli/lib/tools.js";
+import { compareVersions, findOnPath, isPackageBin, parseVersion, runTool } from "../../cli/lib/tools.js";
 import { type CliProcessRun, inBatches, prints, removeTempDirs, REPO_ROOT, runCliProcess, standIns, tempDir } from "./fixtures/run-cli-process.js";
 
 type Check = Record<string, unknown>;
@@ -60,6 +60,14 @@ function tools(changes: Record<string, string | null> = {}): string {
   return standIns(programs);
 }
 
+/** Stand-ins in a directory named like a package's node_modules/.bin, returned as a PATH entry. */
+function packageBin(programs: Record<string, string>): string {
+  const bin = join(tempDir("package"), "node_modules", ".bin");
+  mkdirSync(bin, { recursive: true });
+  for (const [name, body] of Object.entries(programs)) writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  return bin;
+}
+
 /** A program that exists but cannot be started: its interpreter is missing. */
 const UNSTARTABLE = "#!/nonexistent/interpreter\n";
 
@@ -85,6 +93,8 @@ const SCENARIOS = {
   oldNpm: () => tools({ npm: prints("9.6.7") }),
   brokenNpm: () => tools({ npm: "echo 'npm ERR! cannot find module' >&2; exit 1" }),
   noClaude: () => tools({ claude: null }),
+  // The copy `npm ci` installs, on the PATH only under npm run and npx.
+  claudeOnlyInNodeModules: () => `${tools({ claude: null })}${delimiter}${packageBin({ claude: GOOD.claude! })}`,
   brokenClaude: () => tools({ claude: "echo 'claude: this version needs a newer Node.js' >&2; exit 1" }),
   garbageNode: () => tools({ node: prints("node-but-not-really") }),
   nothing: () => standIns({}),
@@ -101,7 +111,7 @@ function run(scenario: Scenario): { code: number | null; output: Output } {
 }
 
 /** Short enough that the hanging stand-ins cost little, long enough for a loaded machine to start a shell. */
-const TIMEOUTS = { version: 10_000, probe: 3_000 };
+const TIMEOUTS = { version: 10_000, probe: 8_000 };
 
 beforeAll(async () => {
   const home = tempDir("home");
@@ -165,10 +175,10 @@ describe("check-prerequisites", () => {
     }
   });
 
-  it("fails without Docker, saying how to install it", () => {
+  it("fails without Docker, saying how to install it, and says so at the top in the failure shape", () => {
     const { code, output } = run("noDocker");
     expect(code).toBe(1);
-    expect(output.success).toBe(false);
+    expect(output).toMatchObject({ success: false, code: "prerequisites_missing", error: "1 prerequisite not met: docker (`issues` says what is wrong with each)", hint: HINTS.dockerInstall });
     expect(output.checks.docker).toMatchObject({ installed: false, version: null, daemon_running: false, meets_requirement: false, required: true, hint: HINTS.dockerInstall });
     expect(output.issues).toHaveLength(1);
     expect(output.issues[0]).toMatch(/Docker is not installed/);
@@ -247,8 +257,41 @@ describe("check-prerequisites", () => {
     const { code, output } = run("noClaude");
     expect(code).toBe(0);
     expect(output.success).toBe(true);
-    expect(output.checks.claude).toEqual({ installed: false, version: null, meets_requirement: false, required: false, hint: "npm install -g @anthropic-ai/claude-code then `claude setup-token`" });
+    expect(output.checks.claude).toEqual({
+      installed: false,
+      version: null,
+      meets_requirement: false,
+      required: false,
+      hint: "npm install -g @anthropic-ai/claude-code then `claude setup-token` (or `npx claude setup-token` in this clone, which runs the copy npm ci installed)",
+    });
     expect(output.warnings).toEqual([expect.stringMatching(/Claude Code is not installed.*claude setup-token/)]);
+  });
+
+  it("does not count the copy in a package's node_modules/.bin as Claude Code installed, and says how to use it", () => {
+    const { code, output } = run("claudeOnlyInNodeModules");
+    expect(code).toBe(0);
+    expect(output.checks.claude).toMatchObject({ installed: false, version: null, meets_requirement: false, hint: HINTS.claude });
+    expect(output.warnings).toEqual([expect.stringMatching(/not installed globally .*node_modules\/\.bin.*npx claude setup-token/)]);
+  });
+
+  it("finds a global program behind a package's copy that npm run puts first on the PATH, when told to skip package bins", () => {
+    const global = standIns({ claude: prints("2.1.332") });
+    const packageCopy = packageBin({ claude: prints("9.9.9") });
+    const env = { PATH: `${packageCopy}${delimiter}${global}` };
+    expect(findOnPath("claude", env)).toBe(join(packageCopy, "claude"));
+    expect(findOnPath("claude", env, isPackageBin)).toBe(join(global, "claude"));
+    expect(findOnPath("claude", { PATH: packageCopy }, isPackageBin)).toBeNull();
+  });
+
+  it.each([
+    ["/home/you/claude-sandbox/node_modules/.bin", true],
+    ["/home/you/claude-sandbox/node_modules/.bin/", true],
+    ["C:\\work\\node_modules\\.bin", true],
+    ["/usr/local/bin", false],
+    ["/home/you/node_modules/.bin-tools", false],
+    ["/home/you/.npm-global/bin", false],
+  ])("%s is a package's bin: %s", (directory, expected) => {
+    expect(isPackageBin(directory)).toBe(expected);
   });
 
   it("fails on a version it cannot read, quoting what was printed", () => {
@@ -310,6 +353,9 @@ describe("check-prerequisites", () => {
     for (const name of ["node", "npm", "docker", "pulumi", "claude"] as const) expect(output.checks[name], name).toMatchObject({ installed: false, meets_requirement: false });
     expect(output.issues).toHaveLength(4);
     expect(output.warnings).toHaveLength(1);
+    // Claude Code is never required, so it is not among what the top names.
+    expect(output).toMatchObject({ code: "prerequisites_missing", error: "4 prerequisites not met: node, npm, docker, pulumi (`issues` says what is wrong with each)" });
+    expect((output as unknown as { hint: string }).hint.split("; ")).toEqual([HINTS.node, HINTS.npm, HINTS.dockerInstall, HINTS.pulumiInstall]);
   });
 });
 

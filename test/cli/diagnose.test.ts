@@ -1,17 +1,19 @@
 /**
  * `diagnose` with stand-in tools (a `pulumi` that answers the stack questions)
  * and a local /health server: what it gathers, that no secret value ever
- * reaches its output, and that it exits 0 whatever fails. Most runs call the
- * command function in this process; one runs the built CLI, whose printing
- * removes the secrets a tool echoes.
+ * reaches its output, that it gathers every part whatever fails, and that its
+ * verdict and list of problems at the top say what failed (exit 1). Most runs
+ * call the command function in this process; one runs the built CLI, whose
+ * printing removes the secrets a tool echoes.
  */
-import { readFileSync } from "node:fs";
+import { appendFileSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { diagnose } from "../../cli/commands/diagnose.js";
+import { diagnose, problemsOf } from "../../cli/commands/diagnose.js";
 import { renderJson } from "../../cli/lib/result.js";
+import { copyRepo } from "./fixtures/repo-copy.js";
 import { prints, removeTempDirs, REPO_ROOT, runCliProcess, standIns, tempDir } from "./fixtures/run-cli-process.js";
 
 const CLAUDE_SANDBOX_TOKEN = "sandbox-token-VALUE-1f0c9e7d2b";
@@ -67,9 +69,14 @@ esac`;
 const runs = new Map<string, { code: number | null; stdout: string; stderr: string; json: Record<string, unknown> }>();
 let pulumiLog: string;
 let unreachableUrl: string;
+let completeCheckout: string;
 
 interface Output {
   success: boolean;
+  error?: string;
+  code?: string;
+  hint?: string;
+  problems: string[];
   generated_at: string;
   cli_version: string | null;
   checkout: { dir: string; version: string | null };
@@ -102,6 +109,9 @@ beforeAll(async () => {
   pulumiLog = join(tempDir("pulumi-log"), "calls.log");
   const home = tempDir("home");
   const tokens = { CLAUDE_SANDBOX_TOKEN, CLOUDFLARE_API_TOKEN, PULUMI_ACCESS_TOKEN };
+  // A checkout whose dev stack has what a deployment needs, so that its config passes.
+  completeCheckout = copyRepo();
+  appendFileSync(join(completeCheckout, "Pulumi.dev.yaml"), "  claude-sandbox:accountId: 0123456789abcdef0123456789abcdef\n  claude-sandbox:claudeOauthToken:\n    secure: v1:Y2lwaGVydGV4dA==\n");
 
   /** Runs the command in this process and prints its result as the entry point does (the token in the environment removed too). */
   const inProcess = async (env: NodeJS.ProcessEnv, dir: string) => {
@@ -112,7 +122,7 @@ beforeAll(async () => {
   await Promise.all([
     (async () => {
       const PATH = standIns({ ...TOOLS, pulumi: deployedPulumi(pulumiLog, serverUrl) });
-      runs.set("deployed stack", await inProcess({ PATH, HOME: home, ...tokens }, REPO_ROOT));
+      runs.set("deployed stack", await inProcess({ PATH, HOME: home, ...tokens }, completeCheckout));
     })(),
     (async () => {
       const PATH = standIns({ ...TOOLS, pulumi: leakyPulumi });
@@ -146,6 +156,7 @@ describe("diagnose", () => {
     const { code, output } = run("deployed stack");
     expect(code).toBe(0);
     expect(output.success).toBe(true);
+    expect(output.problems).toEqual([]);
     expect(output.stack).toEqual({ pulumi_available: true, stack_name: "dev", output_names: ["serverAuthToken", "url", "workerName"] });
     const calls = readFileSync(pulumiLog, "utf8").trim().split("\n").sort();
     expect(calls).toEqual(["stack --show-name", "stack output --json", "version", "whoami"]);
@@ -166,12 +177,12 @@ describe("diagnose", () => {
     const { output } = run("deployed stack");
     expect(new Date(output.generated_at).toISOString()).toBe(output.generated_at);
     expect(output.cli_version).toBe(pkg.version);
-    expect(output.checkout).toEqual({ dir: REPO_ROOT, version: pkg.version });
+    expect(output.checkout).toEqual({ dir: completeCheckout, version: pkg.version });
     expect(output.platform).toMatchObject({ os: process.platform, arch: process.arch, node: process.version });
     expect(output.tools.success).toBe(true);
     expect(output.tools.checks.pulumi).toMatchObject({ version: "3.150.0", logged_in: true });
     expect(output.tools.checks.node).toMatchObject({ version: "24.22.3" });
-    expect(output.config.dir).toBe(REPO_ROOT);
+    expect(output.config.dir).toBe(completeCheckout);
     expect(output.config.checks.map((check) => check.name)).toEqual(["pulumi-yaml", "stack-dev", "dockerfile-base", "claude-code-pin", "worker-exports", "bindings"]);
     expect(output.environment).toEqual({
       CLAUDE_SANDBOX_URL_set: false,
@@ -183,7 +194,15 @@ describe("diagnose", () => {
 
   it("prefers CLAUDE_SANDBOX_URL, and redacts secrets a tool echoes in its errors (a real process)", () => {
     const { code, output, stdout } = run("url from env");
-    expect(code).toBe(0);
+    // The committed dev stack lacks the account and the credential, and no stack is selected.
+    expect(code).toBe(1);
+    expect(output.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^config: stack-dev: claude-sandbox:accountId is not set/),
+        expect.stringMatching(/^stack: `pulumi stack --show-name` failed: error: no stack selected/),
+      ]),
+    );
+    expect(output.problems.filter((problem) => !problem.startsWith("tools: ")).map((problem) => problem.slice(0, problem.indexOf(":")))).toEqual(["config", "stack"]);
     expect(output.deployment).toMatchObject({ url_source: "CLAUDE_SANDBOX_URL", url: `${serverUrl}/`, health: { status: 200 } });
     expect(output.environment).toMatchObject({ CLAUDE_SANDBOX_URL_set: true });
     expect(output.stack).toMatchObject({ pulumi_available: true, stack_name: null, output_names: [] });
@@ -192,11 +211,16 @@ describe("diagnose", () => {
     expect(output.tools.checks.pulumi).toMatchObject({ logged_in: false });
   });
 
-  it("exits 0 with success true when nothing works: no tools, no checkout, no server", () => {
+  it("gathers every part when nothing works (no tools, no checkout, no server), and lists the problems at the top (exit 1)", () => {
     const { code, output, stderr } = run("nothing works");
-    expect(code).toBe(0);
+    expect(code).toBe(1);
     expect(stderr).toBe("");
-    expect(output.success).toBe(true);
+    expect(output).toMatchObject({ success: false, code: "problems_found", error: "6 problems found, in tools, config, deployment", hint: expect.stringContaining("troubleshoot.md") });
+    expect(output.problems).toEqual([
+      ...output.tools.issues.map((issue) => `tools: ${issue}`),
+      expect.stringMatching(/^config: No directory at /),
+      expect.stringMatching(/^deployment: Could not reach /),
+    ]);
     expect(output.tools.success).toBe(false);
     expect(output.tools.issues).toHaveLength(4);
     expect(output.config).toMatchObject({ success: false, error: expect.stringMatching(/^No directory at /) });
@@ -208,12 +232,45 @@ describe("diagnose", () => {
 
   it("reports a CLAUDE_SANDBOX_URL that is not an http(s) URL instead of failing (in process)", async () => {
     const result = await diagnose({ dir: join(tempDir("gone"), "none"), env: { PATH: standIns({}), CLAUDE_SANDBOX_URL: "ftp://example.com" } });
-    expect(result.ok).toBe(true);
+    expect(result.ok).toBe(false);
+    expect(result.output.problems).toContain('deployment: "ftp://example.com" is not an http(s) URL');
     expect(result.output.deployment).toEqual({
       url_source: "CLAUDE_SANDBOX_URL",
       url: "ftp://example.com",
-      health: { error: '"ftp://example.com" is not an http(s) URL' },
+      health: { error: '"ftp://example.com" is not an http(s) URL', hint: expect.stringContaining("with http:// or https://") },
     });
     expect(result.output.environment).toEqual({ CLAUDE_SANDBOX_URL_set: true, CLAUDE_SANDBOX_TOKEN_set: false, CLOUDFLARE_API_TOKEN_set: false, PULUMI_ACCESS_TOKEN_set: false });
+  });
+
+  it("refuses a URL where the checkout's directory goes, saying where the URL goes (in process)", async () => {
+    const attempt = diagnose({ dir: "http://127.0.0.1:8787", env: { PATH: standIns({}) } });
+    await expect(attempt).rejects.toMatchObject({ code: "invalid_directory", hint: expect.stringContaining("CLAUDE_SANDBOX_URL=<url>") });
+  });
+});
+
+describe("the problems at the top of diagnose", () => {
+  const fine = {
+    tools: { success: true, issues: [], warnings: ["Claude Code is not installed"] },
+    config: { success: true, checks: [{ name: "pulumi-yaml", ok: true, message: "fine" }] },
+    stack: { pulumi_available: true, stack_name: "dev", output_names: ["url"] },
+    deployment: { url: "https://x.example", health: { status: 200, body: { status: "healthy" } } },
+  };
+
+  it.each<[string, Partial<Parameters<typeof problemsOf>[0]>, string[]]>([
+    ["nothing wrong (a warning is not a problem)", {}, []],
+    ["a tool's issues, one line each", { tools: { success: false, issues: ["Docker is not installed", "The Pulumi CLI is not logged in"] } }, ["tools: Docker is not installed", "tools: The Pulumi CLI is not logged in"]],
+    ["tools that could not be checked", { tools: { success: false, error: "spawn failed" } }, ["tools: spawn failed"]],
+    [
+      "each failing config check by name",
+      { config: { success: false, checks: [{ name: "stack-dev", ok: false, message: "accountId is not set" }, { name: "bindings", ok: true, message: "fine" }] } },
+      ["config: stack-dev: accountId is not set"],
+    ],
+    ["a checkout that is not there", { config: { success: false, error: "No directory at /x" } }, ["config: No directory at /x"]],
+    ["a stack the Pulumi CLI cannot read", { stack: { pulumi_available: true, error: "no stack selected" } }, ["stack: no stack selected"]],
+    ["no Pulumi CLI (tools says so already)", { stack: { pulumi_available: false, error: "The Pulumi CLI is not on PATH" } }, []],
+    ["a deployment out of reach", { deployment: { url: "https://x.example", health: { error: "Could not reach https://x.example" } } }, ["deployment: Could not reach https://x.example"]],
+    ["a deployment that is not healthy", { deployment: { url: "https://x.example", health: { status: 500, body: { error: "x" } } } }, ["deployment: https://x.example/health answered HTTP 500, not healthy"]],
+  ])("%s", (_name, change, expected) => {
+    expect(problemsOf({ ...fine, ...change })).toEqual(expected);
   });
 });

@@ -231,11 +231,13 @@ describe("the live view of events", () => {
 });
 
 describe.skipIf(!hasScript)("on a real terminal", () => {
-  it("execute-task shows the waiting line, then the result", async () => {
+  it("execute-task says which task it waits for, shows the waiting line, then the result", async () => {
     vi.useRealTimers();
     const stub = await sharedStub();
     const run = runOnTerminal(["execute-task", stub.url, stub.token, "hello"]);
-    expect(run.stdout).toContain("waiting for the task to finish 0m00s");
+    const taskId = /Task ([0-9a-f-]{36}) accepted/.exec(run.stdout)?.[1];
+    expect(taskId).toBeDefined();
+    expect(run.stdout).toMatch(new RegExp(`waiting for task ${taskId}(: (queued|running))? 0m0\\ds`));
     expect(run.stdout).toContain('"success": true');
   });
 });

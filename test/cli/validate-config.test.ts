@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDocument } from "yaml";
 import { PERMISSION_MODES } from "../../worker/src/contract.js";
-import { validateConfig } from "../../cli/commands/validate-config.js";
+import { validateConfig } from "../../cli/commands/validate-config/index.js";
 import { UsageError } from "../../cli/lib/result.js";
 import { copyRepo, editFile, removeFile, replaceInFile } from "./fixtures/repo-copy.js";
 import { type CliProcessRun, removeTempDirs, REPO_ROOT, runCliProcess, tempDir } from "./fixtures/run-cli-process.js";
@@ -241,7 +241,7 @@ describe("validate-config on this repository (the built CLI)", () => {
     expect(checks.filter((entry) => !entry.ok).map((entry) => entry.name)).toEqual(["stack-dev"]);
     const stack = check(checks, "stack-dev");
     expect(stack.message).toBe(
-      "Invalid config claude-sandbox:accountId: is required a Cloudflare account id (32 hex characters); " +
+      "claude-sandbox:accountId is not set: the stack needs your Cloudflare account id (32 hex characters, shown in the Cloudflare dashboard); " +
         "Invalid config claude-sandbox:claudeOauthToken: a Claude credential is required: `pulumi config set --secret claudeOauthToken <token from claude setup-token>` (or set anthropicApiKey)",
     );
     expect(stack.hint).toContain("pulumi config set accountId <id> --stack dev");
@@ -252,7 +252,7 @@ describe("validate-config on this repository (the built CLI)", () => {
     );
     expect(check(checks, "worker-exports").message).toBe("worker/src/index.ts exports Sandbox, Task, TaskIndex, BranchQueue, ContainerProxy and a default handler");
     expect(result.code).toBe(1);
-    expect(result.json.success).toBe(false);
+    expect(result.json).toMatchObject({ success: false, code: "config_invalid", error: "1 of 6 checks failed: stack-dev", hint: stack.hint });
     expect(result.stderr).toBe("");
   });
 

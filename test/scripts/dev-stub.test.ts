@@ -13,6 +13,10 @@ describe("npm run dev:stub", () => {
     expect(stub.output()).toContain(`claude-sandbox dev stub: ${stub.url}`);
     expect(stub.output()).toContain("Bearer token: the value of SERVER_AUTH_TOKEN");
     expect(stub.output()).not.toContain(stub.token);
+    // The terminal the examples are pasted into may not have the variable: a placeholder, never `$SERVER_AUTH_TOKEN`.
+    expect(stub.output()).toContain('-H "Authorization: Bearer <your SERVER_AUTH_TOKEN>"');
+    expect(stub.output()).not.toContain("$SERVER_AUTH_TOKEN");
+    expect(stub.output()).toMatch(/then: curl -sN /);
   });
 
   it("runs a task with its token and returns the stored result again", async () => {

@@ -246,7 +246,7 @@ function credential(source: ConfigSource): StackConfig["claudeCredential"] {
   }
   throw new ConfigError(
     "claudeOauthToken",
-    "a Claude credential is required: `pulumi config set --secret claudeOauthToken <token from claude setup-token>` (or set anthropicApiKey)",
+    "a Claude credential is required: `pulumi config set --secret anthropicApiKey <API key>` for a team, or `pulumi config set --secret claudeOauthToken <token from npx claude setup-token>` for your own use",
   );
 }
 
@@ -371,7 +371,12 @@ function access(source: ConfigSource): StackConfig["access"] {
 export function parseConfig(source: ConfigSource, stack: string): StackConfig {
   const accountId = text(source, "accountId");
   if (accountId === undefined || !/^[0-9a-f]{32}$/.test(accountId)) {
-    throw new ConfigError("accountId", `${accountId === undefined ? "is required" : `"${accountId}" is not`} a Cloudflare account id (32 hex characters)`);
+    throw new ConfigError(
+      "accountId",
+      accountId === undefined
+        ? "is not set: `pulumi config set accountId <id>`, with the 32 hex characters of your Cloudflare account id (the dashboard shows it on Workers & Pages)"
+        : `"${accountId}" is not a Cloudflare account id: it has 32 hex characters (the dashboard shows it on Workers & Pages)`,
+    );
   }
   const slug = stack.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
   const workerName = text(source, "workerName") ?? `claude-sandbox-${slug}`.slice(0, 63).replace(/-+$/, "");

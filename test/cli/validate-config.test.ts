@@ -242,7 +242,7 @@ describe("validate-config on this repository (the built CLI)", () => {
     const stack = check(checks, "stack-dev");
     expect(stack.message).toBe(
       "claude-sandbox:accountId is not set: the stack needs your Cloudflare account id (32 hex characters, shown in the Cloudflare dashboard); " +
-        "Invalid config claude-sandbox:claudeOauthToken: a Claude credential is required: `pulumi config set --secret claudeOauthToken <token from claude setup-token>` (or set anthropicApiKey)",
+        "Invalid config claude-sandbox:claudeOauthToken: a Claude credential is required: `pulumi config set --secret anthropicApiKey <API key>` for a team, or `pulumi config set --secret claudeOauthToken <token from npx claude setup-token>` for your own use",
     );
     expect(stack.hint).toContain("pulumi config set accountId <id> --stack dev");
     expect(stack.hint).toContain("pulumi config set --secret claudeOauthToken");
@@ -371,7 +371,7 @@ describe("validateConfig on a copy", () => {
     const { message, hint } = check(result.checks, "stack-dev");
     expect(message.split("; ")).toEqual([
       "aws:region is not a key of this project (claude-sandbox:*) or of the Cloudflare provider (cloudflare:*)",
-      'Invalid config claude-sandbox:accountId: "not-an-account" is not a Cloudflare account id (32 hex characters)',
+      'Invalid config claude-sandbox:accountId: "not-an-account" is not a Cloudflare account id: it has 32 hex characters (the dashboard shows it on Workers & Pages)',
       'Invalid config claude-sandbox:maxInstances: "0" is not an integer from 1 to 1000',
       `Invalid config claude-sandbox:permissionMode: "yolo" is not one of ${PERMISSION_MODES.join(", ")}`,
     ]);

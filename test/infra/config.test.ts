@@ -171,7 +171,7 @@ describe("Cloudflare Access, adoption and protection", () => {
 
 describe("bad values fail with the key and what it accepts", () => {
   it.each([
-    [{ accountId: undefined }, "Invalid config claude-sandbox:accountId: is required a Cloudflare account id (32 hex characters)"],
+    [{ accountId: undefined }, "Invalid config claude-sandbox:accountId: is not set: `pulumi config set accountId <id>`, with the 32 hex characters of your Cloudflare account id"],
     [{ accountId: "not-an-account" }, 'Invalid config claude-sandbox:accountId: "not-an-account" is not a Cloudflare account id'],
     [{ claudeOauthToken: undefined }, "Invalid config claude-sandbox:claudeOauthToken: a Claude credential is required"],
     [{ claudeOauthToken: "two words" }, "Invalid config claude-sandbox:claudeOauthToken: must be a single token without spaces"],

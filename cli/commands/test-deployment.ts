@@ -2,16 +2,20 @@
  * `test-deployment [url] [token] [--task text]`: checks a running deployment the
  * way a client meets it, each check timed: health (status and platform), a
  * request without a token and one with a wrong token are refused (401), a
- * request without a task is refused (400), the task list answers, and with
- * --task a real task is submitted, its events followed live to its end, and
- * its stored result read back. Works against `npm run dev:stub` and a live
- * deployment. A failure is said once at the top: the deployment out of reach,
- * the token refused (`token_refused`), or which checks failed.
+ * request without a task is refused (400), the task list answers, the
+ * first-deploy check (`POST /diagnostics`: a sandbox of the deployment starts,
+ * reaches an allowed host, is refused another, meets the Anthropic door, holds
+ * no credential; each failure with its next step), and with --task a real task
+ * is submitted, its events followed live to its end, and its stored result
+ * read back. Works against `npm run dev:stub` and a live deployment. A failure
+ * is said once at the top: the deployment out of reach, the token refused
+ * (`token_refused`), the first-deploy check's problems, or which checks failed.
  */
 import { randomBytes } from "node:crypto";
 import type { TaskEvent, TaskStatusDocument } from "../../worker/src/contract.js";
 import { callApi, readFinalResult } from "../lib/api.js";
 import { followEvents } from "../lib/event-stream.js";
+import { isDiagnosticsReport, type ReadCheck, withNextSteps } from "../lib/first-deploy.js";
 import { request, UnreachableError } from "../lib/http.js";
 import { type CommandResult, failure, type Json, type JsonObject } from "../lib/result.js";
 import { resolveTarget, type Target } from "../lib/target.js";
@@ -160,6 +164,29 @@ function steps(options: TestDeploymentOptions): Step[] {
       },
     },
   ];
+  list.push({
+    name: "first_deploy_check",
+    usesToken: true,
+    skip: (context) => (!context.token ? "skipped: no token given" : context.tokenRefused ? "skipped: the token was refused" : null),
+    probe: async ({ url, token }) => {
+      // It starts a container: a cold start can take a couple of minutes.
+      const response = await request(`${url}/diagnostics`, { method: "POST", token, timeoutMs: 600_000 });
+      if (response.status === 404) return { ok: false, message: "POST /diagnostics is not found: the deployment is older than the first-deploy check (deploy this version)", extra: { http_code: 404 } };
+      if (response.status !== 200 || !isDiagnosticsReport(response.body)) {
+        return { ok: false, message: `expected 200 with the first-deploy check's report, got HTTP ${response.status} ${String(field(response.body, "code") ?? "")}`.trim(), extra: { http_code: response.status } };
+      }
+      const diagnostics = withNextSteps(response.body);
+      const failed = diagnostics.filter((check) => !check.ok);
+      return {
+        ok: failed.length === 0,
+        message:
+          failed.length === 0
+            ? `a sandbox started and every check inside it passed (${diagnostics.map((check) => check.name).join(", ")})`
+            : failed.map((check) => `${check.name}: ${check.saw}`).join("; "),
+        extra: { http_code: 200, diagnostics: diagnostics as unknown as Json },
+      };
+    },
+  });
   const task = options.task;
   if (task !== undefined) {
     list.push({
@@ -184,6 +211,16 @@ function summary(checks: Check[], context: StepContext): JsonObject {
       code: "token_refused",
       error: "The token was refused (HTTP 401): the deployment does not accept it",
       hint: "Use the current token: `pulumi stack output serverAuthToken --show-secrets`, or the one npm run dev:stub printed on start (after a second rotation the oldest token no longer works).",
+    });
+  }
+  const firstDeploy = checks.find((check) => check.name === "first_deploy_check");
+  const diagnostics = (Array.isArray(firstDeploy?.diagnostics) ? firstDeploy.diagnostics : []) as unknown as ReadCheck[];
+  const problems = diagnostics.filter((check) => !check.ok && check.next_step !== undefined);
+  if (problems.length > 0 && failed.length === 1) {
+    return failure({
+      code: "first_deploy_check_failed",
+      error: `The first-deploy check found ${problems.length === 1 ? "a problem" : `${problems.length} problems`}: ${problems.map((check) => `${check.name} (${check.saw})`).join("; ")}`,
+      hint: problems.map((check) => check.next_step).join(" "),
     });
   }
   return failure({

@@ -212,19 +212,27 @@ describe("test-deployment", () => {
   it("passes every check against dev:stub, a task followed to its result included, each timed", async () => {
     const result = await testDeployment({ args: [stub.url, token], task: `What is 2 + 2?\n${FAST}` });
     expect(result.ok).toBe(true);
-    expect(result.output).toMatchObject({ success: true, url: stub.url, passed: 6, failed: 0, skipped: 0 });
-    const checks = result.output.checks as { name: string; ok: boolean; duration_ms: number; platform?: string; events?: number }[];
+    expect(result.output).toMatchObject({ success: true, url: stub.url, passed: 7, failed: 0, skipped: 0 });
+    const checks = result.output.checks as { name: string; ok: boolean; duration_ms: number; platform?: string; events?: number; diagnostics?: { name: string; ok: boolean }[] }[];
     expect(checks.map((check) => [check.name, check.ok])).toEqual([
       ["health", true],
       ["rejects_missing_token", true],
       ["rejects_wrong_token", true],
       ["rejects_missing_task", true],
       ["lists_tasks", true],
+      ["first_deploy_check", true],
       ["task_round_trip", true],
     ]);
     expect(checks[0]!.platform).toBe("cloudflare_sandboxes");
+    expect(checks[5]!.diagnostics!.map((check) => [check.name, check.ok])).toEqual([
+      ["container_start", true],
+      ["allowed_host", true],
+      ["blocked_host", true],
+      ["anthropic_door", true],
+      ["no_credential", true],
+    ]);
     // queued, running, init, three texts, a tool call and its result, result, end.
-    expect(checks[5]!.events).toBe(10);
+    expect(checks[6]!.events).toBe(10);
     for (const check of checks) expect(check.duration_ms).toBeTypeOf("number");
     expect(result.secrets).toEqual([token]);
   });
@@ -239,7 +247,7 @@ describe("test-deployment", () => {
   it("skips the token checks without a token, and still passes (exit 0)", async () => {
     const run = await runCli(["test-deployment", stub.url], { env: noEnv });
     expect(run.code).toBe(0);
-    expect(run.json).toMatchObject({ success: true, passed: 3, skipped: 2 });
+    expect(run.json).toMatchObject({ success: true, passed: 3, skipped: 3 });
   });
 
   it("fails against a server that lets anyone in", async () => {
@@ -252,6 +260,7 @@ describe("test-deployment", () => {
       rejects_wrong_token: false,
       rejects_missing_task: false,
       lists_tasks: true,
+      first_deploy_check: false,
     });
   });
 
@@ -259,7 +268,7 @@ describe("test-deployment", () => {
     const port = await freePort();
     const run = await runCli(["test-deployment", `http://127.0.0.1:${port}`, token], { env: noEnv });
     expect(run.code).toBe(1);
-    expect(run.json).toMatchObject({ success: false, passed: 0, failed: 5 });
+    expect(run.json).toMatchObject({ success: false, passed: 0, failed: 6 });
     expectTokenNeverPrinted(run);
   });
 });

@@ -5,12 +5,14 @@
  * SERVER_AUTH_TOKEN when set, else `dev-token`; the webhook signing secret is
  * WEBHOOK_SECRET when set, else a fixed development secret (said on start), and
  * `callbackUrl` may be plain http to localhost. The web console is built first
- * and served under /console/.
+ * and served under /console/. Repository tasks may push and open pull requests:
+ * against a stand-in GitHub on this machine (scripts/stub-github.ts).
  */
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
 import { buildConsole } from "../console/build.js";
 import { freePort } from "./processes.js";
+import { STUB_GITHUB_TOKEN, STUB_PULL_REQUEST_ORIGIN, startStubGitHub } from "./stub-github.js";
 import { DEV_TOKEN, DEV_WEBHOOK_SECRET, stubVars, varArguments } from "./stub-vars.js";
 
 const { values } = parseArgs({
@@ -33,6 +35,8 @@ const token = process.env.SERVER_AUTH_TOKEN || DEV_TOKEN;
 const webhookSecret = process.env.WEBHOOK_SECRET || DEV_WEBHOOK_SECRET;
 
 await buildConsole();
+// Repository tasks push and open pull requests against a stand-in GitHub on this machine.
+const github = await startStubGitHub();
 // The token chosen through SERVER_AUTH_TOKEN is not printed, and the terminal the user tries it from may not have the variable: a placeholder says what to put.
 const shownToken = fromEnvironment ? "<your SERVER_AUTH_TOKEN>" : token;
 const base = `http://${values.ip}:${port}`;
@@ -40,6 +44,7 @@ console.error(
   [
     `claude-sandbox dev stub: ${base} (stand-in sandbox, no container, no Claude)`,
     `Web console: ${base}/console/`,
+    `GitHub: a stand-in on this machine (${github.apiUrl}): --push and --pr work, and pull requests are opened at ${STUB_PULL_REQUEST_ORIGIN}/… (nothing reaches GitHub)`,
     fromEnvironment ? "Bearer token: the value of SERVER_AUTH_TOKEN" : `Bearer token: ${DEV_TOKEN} (set SERVER_AUTH_TOKEN to choose another)`,
     process.env.WEBHOOK_SECRET ? "Webhook secret: the value of WEBHOOK_SECRET" : `Webhook secret: ${DEV_WEBHOOK_SECRET} (set WEBHOOK_SECRET to choose another)`,
     `Try, in another terminal: curl -s -X POST ${base}/tasks -H "Authorization: Bearer ${shownToken}" -H "Content-Type: application/json" -d '{"task":"What is 2 + 2?"}'`,
@@ -68,6 +73,7 @@ const child = spawn(
     String(await freePort()),
     "--show-interactive-dev-session=false",
     ...varArguments(stubVars(token, webhookSecret, process.env.STUB_DIAGNOSTICS_FAIL)),
+    ...varArguments({ GITHUB_TOKEN: STUB_GITHUB_TOKEN, GITHUB_API_URL: github.apiUrl }),
   ],
   {
     stdio: "inherit",
@@ -78,4 +84,6 @@ const child = spawn(
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => child.kill(signal));
 }
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on("exit", (code, signal) => {
+  void github.close().finally(() => process.exit(code ?? (signal ? 1 : 0)));
+});

@@ -311,6 +311,16 @@ describe("repository tasks against dev:stub", () => {
     for (const file of repository.diffStat!.files) expect(text).toContain(`diff --git a/${file.path} b/${file.path}`);
   });
 
+  it("pushes and opens a pull request with --push --pr, against dev:stub's stand-in GitHub, whose pull request's address says so", async () => {
+    const submitted = await submit(`Add a changelog entry\n${FAST}`, { repo: REPO, pullRequest: true, pullRequestTitle: "Add a changelog entry" });
+    expect(submitted.repository).toMatchObject({ push: true, pullRequestRequested: true });
+    const waited = await waitForTask({ args: [...target, submitted.taskId] });
+    expect(waited.ok, JSON.stringify(waited.output)).toBe(true);
+    const repository = (waited.output as unknown as TaskResult).repository as RepositoryDocument;
+    expect(repository.pushed).toBe(true);
+    expect(repository.pullRequest).toEqual({ url: expect.stringMatching(/^https:\/\/stand-in-github\.invalid\/octocat\/Hello-World\/pull\/\d+$/), number: expect.any(Number) });
+  });
+
   it("follows up a repository task on its branch with --continue, linking the chain", async () => {
     const first = await submit(`Add a greeting\n${FAST}`, { repo: REPO, branch: `claude/chain-${Date.now()}` });
     await waitForTask({ args: [...target, first.taskId] });

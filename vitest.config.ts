@@ -1,4 +1,4 @@
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { buildConsole } from "./console/build.js";
 import { WORKER_TEST_BINDINGS, WORKER_TEST_RATE_LIMIT } from "./test/fixtures/worker-bindings.js";

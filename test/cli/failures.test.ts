@@ -157,10 +157,11 @@ describe("test-deployment with a token the deployment refuses", () => {
       ["rejects_wrong_token", true],
       ["rejects_missing_task", false],
       ["lists_tasks", false],
+      ["first_deploy_check", null],
       ["task_round_trip", null],
     ]);
     expect(checks.at(-1)!.message).toBe("skipped: the token was refused");
-    expect(JSON.stringify(result.output).match(/token was refused/g)).toHaveLength(2);
+    expect(JSON.stringify(result.output).match(/token was refused/g)).toHaveLength(3);
   });
 
   it("says the deployment was out of reach when it was", async () => {
@@ -170,6 +171,6 @@ describe("test-deployment with a token the deployment refuses", () => {
 
   it("names the checks that failed otherwise", async () => {
     const result = await testDeployment({ args: [stub.url, stub.token], task: `${FAST}\n@stub exit=1` });
-    expect(result.output).toMatchObject({ success: false, code: "deployment_checks_failed", error: "1 of 6 checks failed: task_round_trip" });
+    expect(result.output).toMatchObject({ success: false, code: "deployment_checks_failed", error: "1 of 7 checks failed: task_round_trip" });
   });
 });

@@ -248,7 +248,7 @@ describe("validate-config on this repository (the built CLI)", () => {
     expect(stack.hint).toContain("pulumi config set --secret claudeOauthToken");
     expect(check(checks, "bindings").message).toBe(
       "worker/wrangler.jsonc binds Sandbox → Sandbox, TASKS → Task, TASK_INDEX → TaskIndex, BRANCH_QUEUES → BranchQueue (migrations v1, v2, v3; container attached to Sandbox), RESULTS and TASK_RATE_LIMIT, " +
-        "compatibility 2026-08-15 [nodejs_compat], as worker/src/contract.ts says",
+        "compatibility 2026-11-03 [nodejs_compat], as worker/src/contract.ts says",
     );
     expect(check(checks, "worker-exports").message).toBe("worker/src/index.ts exports Sandbox, Task, TaskIndex, BranchQueue, ContainerProxy and a default handler");
     expect(result.code).toBe(1);

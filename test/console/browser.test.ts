@@ -156,7 +156,8 @@ describe("the web console", () => {
   it("runs a task from the form and follows it live: texts appear before it ends, then the answer and the list show it", async () => {
     const { page, problems } = await signedInPage();
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New task" }).click();
-    await page.getByLabel("Task", { exact: true }).fill("Summarize the README\n@stub delay=700");
+    const title = `Summarize the README, run ${Date.now().toString(36)}`;
+    await page.getByLabel("Task", { exact: true }).fill(`${title}\n@stub delay=700`);
     const taskId = await runFromForm(page);
 
     const transcript = page.getByRole("log", { name: "Transcript" });
@@ -179,7 +180,8 @@ describe("the web console", () => {
     expect(await toolCall.getByText('"command": "echo hello from the stub"', { exact: false }).count()).toBe(1);
 
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Tasks" }).click();
-    const row = page.getByRole("table", { name: "Tasks" }).getByRole("row").filter({ has: page.getByRole("link", { name: `Task ${taskId.slice(-8)}` }) });
+    // The list names each task by its title, its first line.
+    const row = page.getByRole("table", { name: "Tasks" }).getByRole("row").filter({ has: page.getByRole("link", { name: title, exact: true }) });
     expect(await row.getByRole("cell").first().textContent()).toBe("succeeded");
     expect(problems).toEqual([]);
   });
@@ -197,8 +199,9 @@ describe("the web console", () => {
 
     await page.getByLabel("Status").selectOption("");
     await table.waitFor();
-    const submitted = await submit({ task: "Appears without a reload\n@stub delay=0" });
-    await table.getByRole("link", { name: `Task ${submitted.taskId.slice(-8)}` }).waitFor({ timeout: 15_000 });
+    const title = `Appears without a reload, run ${Date.now().toString(36)}`;
+    await submit({ task: `${title}\n@stub delay=0` });
+    await table.getByRole("link", { name: title, exact: true }).waitFor({ timeout: 15_000 });
     const created = await table.getByRole("row").evaluateAll((rows) => rows.slice(1).map((row) => row.querySelector("time")?.getAttribute("datetime") ?? ""));
     expect(created).toEqual([...created].sort().reverse());
     expect(await page.getByRole("img", { name: /tasks? over \d+ days?/ }).count()).toBe(1);

@@ -75,7 +75,7 @@ async function inputsWith(directory: string, overrides: Partial<WorkerScriptInpu
     scriptName: SCRIPT,
     mainModule: "index.js",
     modules: [{ name: "index.js", path: code, contentType: "application/javascript+module", sha256: createHash("sha256").update(CODE).digest("hex") }],
-    compatibilityDate: "2026-08-15",
+    compatibilityDate: "2026-11-03",
     compatibilityFlags: ["nodejs_compat"],
     bindings: [],
     secrets: { SERVER_AUTH_TOKEN: "server-token-secret" },
@@ -320,7 +320,7 @@ describe("compared with wrangler", () => {
       JSON.stringify({
         name: SCRIPT,
         main: "index.js",
-        compatibility_date: "2026-08-15",
+        compatibility_date: "2026-11-03",
         assets: { directory, run_worker_first: [...CONSOLE_ASSETS.runWorkerFirst] },
       }),
     );

@@ -76,7 +76,7 @@ async function inputs(overrides: Partial<WorkerScriptInputs> = {}): Promise<Work
     modules: [
       { name: "index.js", path, contentType: "application/javascript+module", sha256: createHash("sha256").update(CODE).digest("hex") },
     ],
-    compatibilityDate: "2026-08-15",
+    compatibilityDate: "2026-11-03",
     compatibilityFlags: ["nodejs_compat"],
     bindings: [
       { type: "durable_object_namespace", name: "Sandbox", class_name: "Sandbox" },
@@ -144,7 +144,7 @@ describe("create", () => {
     const { metadata, files } = await uploadParts(put!);
     expect(metadata).toEqual({
       main_module: "index.js",
-      compatibility_date: "2026-08-15",
+      compatibility_date: "2026-11-03",
       compatibility_flags: ["nodejs_compat"],
       bindings: [
         { type: "durable_object_namespace", name: "Sandbox", class_name: "Sandbox" },
@@ -245,7 +245,7 @@ describe("drift: what refresh reads", () => {
         { name: "TASK_RATE_LIMIT", type: "ratelimit" },
         { name: "WEBHOOK_SECRET", type: "secret_text" },
       ],
-      compatibilityDate: "2026-08-15",
+      compatibilityDate: "2026-11-03",
       compatibilityFlags: ["nodejs_compat"],
       observability: true,
       containers: ["Sandbox"],
@@ -311,7 +311,7 @@ describe("deployedSettings", () => {
               { name: "A", type: "secret_text" },
               { name: "OWN", type: "secret_text" },
             ],
-            compatibility_date: "2026-08-15",
+            compatibility_date: "2026-11-03",
             compatibility_flags: ["z", "a"],
             observability: null,
           },
@@ -324,7 +324,7 @@ describe("deployedSettings", () => {
         { name: "A", type: "secret_text" },
         { name: "B", type: "plain_text" },
       ],
-      compatibilityDate: "2026-08-15",
+      compatibilityDate: "2026-11-03",
       compatibilityFlags: ["a", "z"],
       observability: false,
       containers: [],

@@ -70,7 +70,7 @@ export const RATE_LIMIT_BINDING = "TASK_RATE_LIMIT";
 export const RESULTS_BUCKET_BINDING = "RESULTS";
 
 /** Workers compatibility date used by wrangler.jsonc and by infra's upload. */
-export const COMPATIBILITY_DATE = "2026-08-15";
+export const COMPATIBILITY_DATE = "2026-11-03";
 
 /** Workers compatibility flags used by wrangler.jsonc and by infra's upload. */
 export const COMPATIBILITY_FLAGS: readonly string[] = ["nodejs_compat"];

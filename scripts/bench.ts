@@ -16,6 +16,7 @@ import { measureConsole } from "./bench/console.js";
 import { measureCosts } from "./bench/costs.js";
 import type { DevServer } from "./bench/dev-server.js";
 import { benchOutcome, type Figure, renderTable } from "./bench/figures.js";
+import { measureMcp } from "./bench/mcp.js";
 import { measureOverhead } from "./bench/overhead.js";
 import { measureStreaming } from "./bench/streaming.js";
 import { startBareWorker, startMeteredWorker, startStubWorker } from "./bench/workers.js";
@@ -69,6 +70,7 @@ try {
     return outcome.figures;
   });
   await part("event streaming", () => measureStreaming(stub));
+  await part("MCP get_task against plain HTTP", () => measureMcp(stub));
   await part("platform cost per 1000 tasks", () => measureCosts(metered));
   await part("web console", () => measureConsole(stub));
 } catch (error) {

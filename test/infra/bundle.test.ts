@@ -34,7 +34,8 @@ describe("the Worker bundle", () => {
     for (const specifier of bundle.runtimeImports) {
       expect(specifier.startsWith("cloudflare:") || nodeBuiltins.has(specifier), specifier).toBe(true);
     }
-    expect(bundle.code).not.toMatch(/\brequire\(["'](?!node:)/);
+    // A call, not text that starts a string: the MCP SDK's JSON Schema library holds `require("ajv/…")` in the code it generates.
+    expect(bundle.code).not.toMatch(/(?<![`'"])\brequire\(["'](?!node:)/);
   });
 
   it("contains no secret and none of the dev stand-in", () => {

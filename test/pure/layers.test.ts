@@ -12,7 +12,7 @@ const ROOT = resolve("worker/src");
 /** Each layer, from the top; a file belongs to the first entry its path starts with. */
 const LAYERS: readonly (readonly string[])[] = [
   ["index.ts"],
-  ["http/"],
+  ["http/", "mcp/"],
   ["tasks/", "diagnostics/"],
   ["repositories/", "sandbox/", "egress/", "settings.ts"],
   ["events/", "storage/", "webhooks/"],

@@ -58,6 +58,8 @@ const OK_STATUS: Readonly<Record<string, number>> = {
   "GET /tasks/:taskId/result": 404,
   "GET /tasks/:taskId/artifacts/:name": 404,
   "POST /diagnostics": 200,
+  // Past the token, the MCP transport refuses a request that does not accept its answer (JSON or SSE).
+  "POST /mcp": 406,
 };
 
 const routeName = (route: (typeof ROUTES)[number]) => `${route.method} ${route.pattern}`;

@@ -394,6 +394,15 @@ const diagnostics: Handler = async (c) => {
   return json(await runDiagnostics(c.env));
 };
 
+// POST /mcp: the MCP server (Streamable HTTP, stateless). Its tools call this API in-process with the caller's
+// credentials, so they answer with the API's own auth, validation and codes. GET and DELETE /mcp are
+// 405: a stateless server offers no stream of its own and no session to end. The server's module (with the MCP SDK
+// and zod) is evaluated on the first /mcp request, not at the Worker's startup, which it would make several times longer.
+const mcp: Handler = async (c) => {
+  const { serveMcp } = await import("../mcp/server.js");
+  return serveMcp(c.request, (request) => handleRequest(request, c.env));
+};
+
 /** Every route: `open` ones answer anyone; `bearer` ones answer only a request with a valid token (checked before the handler). */
 export const ROUTES: readonly Route<Handler>[] = [
   { method: "GET", pattern: "/", auth: "open", handler: home },
@@ -408,6 +417,7 @@ export const ROUTES: readonly Route<Handler>[] = [
   { method: "GET", pattern: "/tasks/:taskId/result", auth: "bearer", handler: taskResult },
   { method: "GET", pattern: "/tasks/:taskId/artifacts/:name", auth: "bearer", handler: taskArtifact },
   { method: "POST", pattern: "/diagnostics", auth: "bearer", handler: diagnostics },
+  { method: "POST", pattern: "/mcp", auth: "bearer", handler: mcp },
 ];
 
 /** Answers one request: route, handler, error codes, common headers and the log line. */

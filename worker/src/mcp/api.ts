@@ -7,9 +7,7 @@
  * the tool's error text.
  */
 import { createParser } from "eventsource-parser";
-import type { TaskEvent, TaskEventsPage, TaskListDocument, TaskResult, TaskStatus, TaskStatusDocument } from "../contract.js";
-import { ApiError } from "../http/errors.js";
-import { parseTaskId } from "../http/validation.js";
+import { isUuid, type TaskEvent, type TaskEventsPage, type TaskListDocument, type TaskResult, type TaskStatus, type TaskStatusDocument } from "../contract.js";
 import { type ApiErrorBody, describeApiError } from "./text.js";
 
 /** Answers one request as the API does (the `/mcp` route passes the Worker's request handler). */
@@ -184,17 +182,13 @@ function withQuery(path: string, query: Record<string, string | number | undefin
 }
 
 /**
- * The path of a task, from an id the API's own rule accepts. The id goes into
- * a URL path, where `.` or `..` would be folded into another route; so it is
- * held to the rule first, and a refused id is the API's `invalid_task_id`.
+ * The path of a task. The id goes into a URL path, where `.` or `..` (in any
+ * spelling) would be folded into another route; so only a UUID goes in as
+ * given, and anything else as a segment the API refuses the way it refuses
+ * any malformed id: its own `invalid_task_id`.
  */
 function taskPath(taskId: string): string {
-  try {
-    return `/tasks/${parseTaskId(taskId)}`;
-  } catch (error) {
-    if (error instanceof ApiError) throw new ApiAnswerError(error.status, error.toBody() as ApiErrorBody);
-    throw error;
-  }
+  return `/tasks/${isUuid(taskId) ? taskId.toLowerCase() : "not-a-task-id"}`;
 }
 
 /** The error of a non-2xx answer, from its JSON body `{error, code, …}`. */

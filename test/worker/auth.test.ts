@@ -148,7 +148,7 @@ describe("authorize's comparison", () => {
     expect(await authorize(header, tokens)).toBe(outcome);
     // Both slots, every time, whichever matched: digests of equal length, the presented one against each.
     expect(compare).toHaveBeenCalledTimes(2);
-    const [[presented, first], [again, second]] = compare.mock.calls as unknown as [ArrayBuffer, ArrayBuffer][];
+    const [[presented, first], [again, second]] = compare.mock.calls as unknown as [[ArrayBuffer, ArrayBuffer], [ArrayBuffer, ArrayBuffer]];
     for (const digest of [presented, first, again, second]) expect(digest.byteLength).toBe(32);
     expect(new Uint8Array(again)).toEqual(new Uint8Array(presented));
     expect(new Uint8Array(first)).not.toEqual(new Uint8Array(second));

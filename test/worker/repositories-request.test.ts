@@ -261,6 +261,8 @@ describe("parseRepositoryRequest: refused by attack", () => {
     ["a host not allowed", { repo: { url: "https://gitlab.com/octo/hello" } }, "repo_host_not_allowed"],
     ["a look-alike host", { repo: { url: "https://github.com.evil.net/octo/hello" } }, "repo_host_not_allowed"],
     ["the domain of a *. pattern", { repo: { url: "https://example.org/octo/hello" } }, "repo_host_not_allowed"],
+    ["the Anthropic API's host, which has a door of its own", { repo: { url: "https://api.anthropic.com/octo/hello" } }, "repo_host_has_door"],
+    ["the Anthropic API's host in capitals", { repo: { url: "https://API.ANTHROPIC.COM/octo/hello.git" } }, "repo_host_has_door"],
     // Refs.
     ["an option-like ref", { repo: { url, ref: "--upload-pack=touch /tmp/pwned" } }, "invalid_ref"],
     ["a ref that is a short option", { repo: { url, ref: "-o" } }, "invalid_ref"],

@@ -325,6 +325,7 @@ describe("what a deployment allows", () => {
     ["pushing to a repository githubRepos leaves out", { task: "t", repo: { url: REPO }, push: true }, { GITHUB_REPOS: "acme/other" }, 400, "repo_not_granted"],
     ["pushing to a host that is not GitHub", { task: "t", repo: { url: "https://git.example.org/team/app" }, push: true }, { ALLOWED_HOSTS: "git.example.org" }, 400, "push_not_supported"],
     ["a repository on a host the sandbox may not reach", { task: "t", repo: { url: "https://gitlab.com/a/b" } }, {}, 400, "repo_host_not_allowed"],
+    ["a repository on the Anthropic API's host", { task: "t", repo: { url: "https://api.anthropic.com/v1/messages" } }, {}, 400, "repo_host_has_door"],
     ["a URL with credentials", { task: "t", repo: { url: "https://user:pass@github.com/acme/widgets" } }, {}, 400, "invalid_repo_url"],
     ["a branch that looks like an option", { task: "t", repo: { url: REPO }, branch: "--force" }, {}, 400, "invalid_branch"],
     ["a ref with a shell substitution", { task: "t", repo: { url: REPO, ref: "$(id)" } }, {}, 400, "invalid_ref"],

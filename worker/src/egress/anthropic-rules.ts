@@ -86,6 +86,12 @@ export const ALLOWED_MESSAGE_FIELDS: ReadonlySet<string> = new Set<string>([
  */
 export const WEB_SEARCH_TOOL_TYPES: readonly string[] = ["web_search_20250305"];
 
+/** The name of the web search server tool in a `server_tool_use` block. */
+const WEB_SEARCH_TOOL_NAME = "web_search";
+
+/** The content block of a web search's results. */
+const WEB_SEARCH_RESULT_TYPE = "web_search_tool_result";
+
 /** `source.type` values of content blocks that carry their data inline. */
 export const INLINE_SOURCE_TYPES: ReadonlySet<string> = new Set(["base64", "text", "content"]);
 
@@ -224,6 +230,40 @@ function findFetchedContent(value: unknown): boolean {
   return false;
 }
 
+/**
+ * Refuses a content block of a server tool, as the tool itself is refused: a
+ * call (`server_tool_use`, `mcp_tool_use`, any `*_tool_use` but Claude Code's
+ * own `tool_use`) or a result (any `*_tool_result` but `tool_result`), sent
+ * as a prefill would make the API carry on from a fetch or a run it never
+ * made. Web search's own blocks follow the web search setting.
+ */
+function checkServerToolBlock(block: unknown, options: MessageRuleOptions): Refusal | null {
+  if (!isRecord(block) || typeof block.type !== "string") return null;
+  const type = block.type;
+  const webSearch = (type === "server_tool_use" && block.name === WEB_SEARCH_TOOL_NAME) || type === WEB_SEARCH_RESULT_TYPE;
+  if (webSearch) return options.allowWebSearch ? null : refuse("web_search_disabled");
+  if ((type.endsWith("_tool_use") && type !== "tool_use") || (type.endsWith("_tool_result") && type !== "tool_result")) return refuse("tool_not_allowed");
+  return null;
+}
+
+/** Checks the content blocks of every message, and those inside tool results, for server tool blocks. */
+function checkMessageBlocks(messages: unknown, options: MessageRuleOptions): Refusal | null {
+  if (!Array.isArray(messages)) return null;
+  for (const message of messages) {
+    if (!isRecord(message) || !Array.isArray(message.content)) continue;
+    for (const block of message.content) {
+      const refusal = checkServerToolBlock(block, options);
+      if (refusal) return refusal;
+      if (!isRecord(block) || block.type !== "tool_result" || !Array.isArray(block.content)) continue;
+      for (const inner of block.content) {
+        const innerRefusal = checkServerToolBlock(inner, options);
+        if (innerRefusal) return innerRefusal;
+      }
+    }
+  }
+  return null;
+}
+
 /** Checks a parsed Messages request body; null when it may be forwarded. */
 export function checkMessageBody(body: unknown, options: MessageRuleOptions): Refusal | null {
   if (!isRecord(body)) return refuse("body_not_json");
@@ -236,6 +276,8 @@ export function checkMessageBody(body: unknown, options: MessageRuleOptions): Re
       if (refusal) return refusal;
     }
   }
+  const blocks = checkMessageBlocks(body.messages, options);
+  if (blocks) return blocks;
   if (findFetchedContent(body.messages) || findFetchedContent(body.system)) return refuse("content_source_not_allowed");
   return null;
 }

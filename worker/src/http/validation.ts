@@ -4,7 +4,7 @@
  * Order of checks: content type (415), size (413), JSON syntax, JSON shape,
  * then each field; the first failure decides the error code.
  */
-import { isUuid, LIMITS, PERMISSION_MODES, type PermissionMode, TASK_STATUSES, type TaskStatus } from "../contract.js";
+import { isUuid, LIMITS, MODEL_PATTERN, PERMISSION_MODES, type PermissionMode, TASK_STATUSES, type TaskStatus } from "../contract.js";
 import { parseRepositoryRequest, REPOSITORY_FIELDS, type RepositoryRequest, RepositoryRequestError } from "../repositories/request.js";
 import { readRequestAtMost } from "../streams.js";
 import type { TaskRequest } from "../tasks/submission.js";
@@ -27,9 +27,6 @@ export interface RequestDefaults {
   /** The id of the task being created (it names the default work branch). */
   taskId: string;
 }
-
-/** Model names and aliases: `sonnet`, `opus`, `claude-sonnet-4-5-20250929`, `claude-opus-4-1[1m]`. */
-export const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@\-[\]]{0,99}$/;
 
 /** Returns the canonical (lower-case) task id, or throws `invalid_task_id`. */
 export function parseTaskId(raw: string): string {

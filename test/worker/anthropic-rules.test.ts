@@ -11,6 +11,7 @@ import {
   checkRoute,
   type CredentialKind,
   filterBetas,
+  jsonShape,
 } from "../../worker/src/egress/anthropic-rules.js";
 
 const KINDS: CredentialKind[] = ["oauth", "apiKey"];
@@ -256,5 +257,39 @@ describe("checkMessageBody", () => {
     let nested: unknown = { type: "image", source: { type: "url", url: "https://attacker.example" } };
     for (let depth = 0; depth < 100_000; depth++) nested = [nested];
     expect(checkMessageBody(withContent(nested), WEB_SEARCH_ON)).toEqual({ refused: "content_source_not_allowed" });
+  });
+});
+
+describe("jsonShape", () => {
+  const shape = (text: string, limits?: { depth: number; values: number }) => jsonShape(new TextEncoder().encode(text), limits);
+
+  it.each<[string, string, number, number]>([
+    ["an empty object", "{}", 1, 1],
+    ["scalars of every kind", '[1, -2.5e3, true, false, null, "s"]', 1, 7],
+    ["keys count as values", '{"a":1,"b":{"c":[]}}', 3, 7],
+    ["brackets, quotes and escapes inside strings count for nothing", '["[{\\"x\\":[1]}", "a\\\\", "\\u005b"]', 1, 4],
+    ["whitespace between tokens", ' { "a" :\t[ 1 ,\n2 ] } ', 2, 5],
+    ["multi-byte text", '{"t":"é€😀 ]}"}', 1, 3],
+  ])("counts %s", (_name, text, depth, values) => {
+    expect(JSON.parse(text)).toBeDefined();
+    expect(shape(text)).toEqual({ depth, values, over: null });
+  });
+
+  it("counts what the parser makes of a body: every object, array, key and scalar, and the deepest nesting", () => {
+    /** Counted on the parsed value, the other way round. */
+    const walk = (value: unknown, level: number): { depth: number; values: number } => {
+      if (typeof value !== "object" || value === null) return { depth: level - 1, values: 1 };
+      const children = Array.isArray(value) ? value.map((item) => walk(item, level + 1)) : Object.values(value).map((item) => walk(item, level + 1));
+      const keys = Array.isArray(value) ? 0 : Object.keys(value).length;
+      return { depth: Math.max(level, ...children.map((child) => child.depth)), values: 1 + keys + children.reduce((sum, child) => sum + child.values, 0) };
+    };
+    const body = claudeCodeBody({ messages: [{ role: "user", content: [{ type: "tool_result", tool_use_id: "t", content: [{ type: "text", text: 'a "quoted" [text] {x}' }] }] }] });
+    expect(shape(JSON.stringify(body, null, 2))).toEqual({ ...walk(body, 1), over: null });
+  });
+
+  it("stops at the first count past its bound, and says which", () => {
+    expect(shape("[[[[0]]]]", { depth: 3, values: 100 })).toEqual({ depth: 4, values: 4, over: "depth" });
+    expect(shape("[0,0,0,0,0,0]", { depth: 3, values: 4 })).toEqual({ depth: 1, values: 5, over: "values" });
+    expect(shape("[[[0]]]", { depth: 3, values: 4 })).toEqual({ depth: 3, values: 4, over: null });
   });
 });

@@ -16,7 +16,7 @@ import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { forwardToGit, gitAuthorization, type GitGrant } from "../../worker/src/egress/git-door.js";
-import { buildCheckoutScript, buildFinishScript, commitMessage, parseStepResult } from "../../worker/src/repositories/script.js";
+import { buildCheckoutScript, buildFinishScript, buildPushScript, commitMessage, parseStepResult } from "../../worker/src/repositories/script.js";
 import { GIT_ENV, git, makeRemote, runStep, tempDir, writeFiles } from "./fixtures/git-repos.js";
 import { type GitHttpServer, startGitHttpServer } from "./fixtures/git-http-server.js";
 import { serveHandler } from "./fixtures/serve-handler.js";
@@ -258,17 +258,19 @@ describe("the repository steps through the door", () => {
     expect(parseStepResult(checkout.stdout, "checkout")).toMatchObject({ ok: true, defaultBranch: "main" });
     await writeFiles(paths.workDir, { "from-the-steps.txt": "x\n" });
 
-    // A finish told to push another branch is refused by the door…
-    const elsewhere = await runStep(buildFinishScript({ branch: "claude/elsewhere", push: true, message: commitMessage({ taskId: "t" }) }, paths));
-    expect(parseStepResult(elsewhere.stdout, "finish")).toMatchObject({ ok: false, code: "push_failed" });
+    const finished = parseStepResult((await runStep(buildFinishScript({ branch: stepsBranch, message: commitMessage({ taskId: "t" }) }, paths))).stdout, "finish");
+    if (!finished.ok || finished.step !== "finish") throw new Error("finish failed");
+
+    // A push step told to push another branch is refused by the door…
+    const elsewhere = await runStep(buildPushScript({ branch: "claude/elsewhere", head: finished.head }, paths));
+    expect(parseStepResult(elsewhere.stdout, "push")).toEqual({ step: "push", ok: false, code: "push_failed" });
     expect(stepsDoor.answers.at(-1)).toContain('"code":"ref_not_allowed"');
     expect(await remoteRef("claude/elsewhere")).toBe("");
 
     // …and the granted branch is pushed, from the shallow checkout.
-    const granted = await runStep(buildFinishScript({ branch: stepsBranch, push: true, message: commitMessage({ taskId: "t" }) }, paths));
-    const result = parseStepResult(granted.stdout, "finish");
-    expect(result).toMatchObject({ ok: true, changed: true, pushed: true });
-    expect(await remoteRef(stepsBranch)).toBe((await git(paths.workDir, "rev-parse", "HEAD")).trim());
+    const granted = await runStep(buildPushScript({ branch: stepsBranch, head: finished.head }, paths));
+    expect(parseStepResult(granted.stdout, "push")).toEqual({ step: "push", ok: true });
+    expect(await remoteRef(stepsBranch)).toBe(finished.head);
     for (const answer of stepsDoor.answers) for (const form of credentialForms) expect(answer).not.toContain(form);
   });
 });

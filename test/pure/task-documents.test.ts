@@ -32,6 +32,7 @@ const PLAN: RepositoryPlan = {
   push: true,
   pullRequest: null,
   continuedFrom: "01a24a4b-0000-7000-8000-000000000001",
+  defaultBranch: "main",
 };
 
 function submission(overrides: Partial<TaskSubmission> = {}, request: Partial<TaskSubmission["request"]> = {}): TaskSubmission {

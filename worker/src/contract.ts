@@ -381,6 +381,11 @@ export interface RepositoryDocument {
   ref: string | null;
   /** The work branch. */
   branch: string;
+  /**
+   * The repository's default branch, which a task never pushes: read by the
+   * checkout, or kept from the task followed up; null while not known.
+   */
+  defaultBranch?: string | null;
   /** Whether the branch is (to be) pushed, and whether a pull request is (to be) opened. */
   push: boolean;
   pullRequestRequested: boolean;

@@ -64,6 +64,7 @@ export const REPOSITORY_REQUEST_ERRORS = {
   invalid_ref: { status: 400, message: "repo.ref must be a branch, tag, full ref name or commit id valid for git" },
   invalid_branch: { status: 400, message: "branch must be a branch name valid for git, without a leading '-' or 'refs/'" },
   protected_branch: { status: 400, message: "A task never pushes to main, master or the branch it checked out; choose another branch" },
+  branch_is_default: { status: 400, message: "The earlier task's branch is the repository's default branch, which a task never pushes" },
   invalid_push: { status: 400, message: "push must be a boolean" },
   invalid_pull_request: { status: 400, message: "pullRequest must be a boolean or an object with an optional title and body" },
   pull_request_needs_push: { status: 400, message: "pullRequest needs the branch pushed; leave push out or set it to true" },
@@ -320,14 +321,17 @@ export function parseRepositoryRequest(body: Readonly<Record<string, unknown>>, 
 export interface EarlierRepository {
   repo: RepositorySource | null;
   branch: string | null;
+  /** The repository's default branch, when the earlier task knows it. */
+  defaultBranch: string | null;
 }
 
 /**
  * The repository fields of a follow-up once the earlier task is known: its
  * repository and branch, with the follow-up's own push and pull request.
  * Throws `follow_up_without_repository` when the follow-up asks to push but
- * the earlier task had no repository, and `protected_branch` when the earlier
- * branch may not be pushed.
+ * the earlier task had no repository, `protected_branch` when the earlier
+ * branch may not be pushed, and `branch_is_default` when it is the
+ * repository's default branch (in any letter case) as the earlier task knows it.
  */
 export function resolveFollowUp(request: RepositoryRequest, earlier: EarlierRepository): RepositoryRequest {
   if (request.continueFrom === null) return request;
@@ -336,5 +340,6 @@ export function resolveFollowUp(request: RepositoryRequest, earlier: EarlierRepo
     return { ...request, repo: null, branch: null };
   }
   if (request.push && isProtectedBranch(earlier.branch, earlier.repo)) throw new RepositoryRequestError("protected_branch");
+  if (request.push && earlier.defaultBranch?.toLowerCase() === earlier.branch.toLowerCase()) throw new RepositoryRequestError("branch_is_default");
   return { ...request, repo: earlier.repo, branch: earlier.branch };
 }

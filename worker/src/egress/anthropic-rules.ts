@@ -75,13 +75,6 @@ export const FORWARDED_REQUEST_HEADERS = [
   "x-stainless-timeout",
 ] as const;
 
-/**
- * Request headers Claude Code sends that the door sets itself: the credential
- * (in place of the placeholder), the betas it keeps, the body's type, and
- * what the runtime writes for the connection and the body it sends.
- */
-export const DOOR_REQUEST_HEADERS = ["anthropic-beta", "authorization", "connection", "content-length", "content-type", "host", "x-api-key"] as const;
-
 /** Top-level fields of a Messages request that Claude Code sends. */
 export const RECORDED_MESSAGE_FIELDS = [
   "context_management",

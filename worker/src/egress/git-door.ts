@@ -117,7 +117,7 @@ export function checkGitRoute(method: string, url: URL, grant: GitGrant): GitRou
  * may carry (null: any value). Push options (`push-options`), certificates
  * (`push-cert`), `atomic` and everything else are not among them.
  */
-export const PUSH_CAPABILITIES: ReadonlyMap<string, readonly string[] | null> = new Map([
+const PUSH_CAPABILITIES: ReadonlyMap<string, readonly string[] | null> = new Map([
   ["report-status", []],
   ["report-status-v2", []],
   ["side-band-64k", []],
@@ -135,18 +135,19 @@ const SIGNING_CAPABILITIES: readonly string[] = ["push-options", "push-cert"];
  * options and certificates are refused however they are spelled, and so is
  * any capability, or value, a plain push does not send.
  */
-export function checkPushCapabilities(capabilities: string): GitRefusal | null {
+function checkPushCapabilities(capabilities: string): GitRefusal | null {
   // git's own whitespace: space, tab, CR and LF (not vertical tab or form feed, which stay in a name and make it unknown).
   const requested = capabilities.split(/[\t\n\r ]+/).filter((entry) => entry.length > 0);
-  const names = requested.map((entry) => entry.split("=", 1)[0]!);
-  if (names.some((name) => SIGNING_CAPABILITIES.includes(name))) return { refused: "signed_push_not_allowed" };
+  if (requested.some((entry) => SIGNING_CAPABILITIES.includes(entry.split("=", 1)[0]!))) return { refused: "signed_push_not_allowed" };
   for (const entry of requested) {
     const equals = entry.indexOf("=");
     const name = equals === -1 ? entry : entry.slice(0, equals);
+    const value = equals === -1 ? null : entry.slice(equals + 1);
     const values = PUSH_CAPABILITIES.get(name);
     if (values === undefined || !/^[\x21-\x7e]+$/.test(entry)) return { refused: "capability_not_allowed" };
-    const valueAllowed = values === null ? equals !== -1 : equals === -1 ? values.length === 0 : values.includes(entry.slice(equals + 1));
-    if (!valueAllowed) return { refused: "capability_not_allowed" };
+    // `agent` carries a value of its own; the others one of their listed values, or none when they list none.
+    const allowed = values === null ? value !== null : value === null ? values.length === 0 : values.includes(value);
+    if (!allowed) return { refused: "capability_not_allowed" };
   }
   return null;
 }

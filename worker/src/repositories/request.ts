@@ -28,7 +28,7 @@ export { GITHUB_HOST };
  * Hosts the sandbox reaches through a door of their own (the Anthropic API):
  * a repository there would put the git door in its place for the task's sandbox.
  */
-export const HOSTS_WITH_DOORS: readonly string[] = [ANTHROPIC_API_HOST];
+const HOSTS_WITH_DOORS: readonly string[] = [ANTHROPIC_API_HOST];
 
 /** Branches a task never pushes to, whatever the repository's default branch is. */
 export const PROTECTED_BRANCHES: readonly string[] = ["main", "master"];

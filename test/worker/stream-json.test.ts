@@ -67,6 +67,15 @@ describe("parseStreamJsonLine on Claude Code 2.1.332's own output", () => {
     expect(usage).toMatchObject(expected);
   });
 
+  it("keeps at most 16 error texts of a result line, each at most 1 KiB", () => {
+    const errors = Array.from({ length: 50_000 }, (_, index) => `error ${index} ${"x".repeat(index === 0 ? 5_000 : 4)}`);
+    const { final } = parseStreamJsonLine(JSON.stringify({ type: "result", subtype: "error_during_execution", is_error: true, errors }));
+    expect(final!.errors).toHaveLength(16);
+    expect(final!.errors[0]).toMatch(/^error 0 x+$/);
+    expect(bytes(final!.errors[0]!)).toBe(1024);
+    expect(final!.errors[15]).toBe("error 15 xxxx");
+  });
+
   it("bounds an init event: its session id, model and a few hundred short tool names", () => {
     const tools = [...Array.from({ length: 100_000 }, (_, index) => `Tool${index}`), "x".repeat(10_000)];
     const line = JSON.stringify({ type: "system", subtype: "init", session_id: "s".repeat(5_000), model: "m".repeat(5_000), tools });

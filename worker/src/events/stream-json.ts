@@ -10,8 +10,8 @@
  *
  * Everything here comes from the container, so what is kept of identifiers
  * is bounded too: a session id only when it looks like one, model names that
- * look like model names, at most `MAX_USAGE_MODELS` models in a usage and
- * `MAX_INIT_TOOLS` short tool names in an `init`. The deployment's secrets
+ * look like model names, at most `MAX_USAGE_MODELS` models in a usage,
+ * `MAX_INIT_TOOLS` short tool names in an `init`, and a few short error texts. The deployment's secrets
  * are redacted later, where they are known (task-documents.ts, task-store.ts).
  */
 import { type JsonValue, LIMITS, MODEL_PATTERN, type ModelUsage, type TaskEventData, type TaskUsage } from "../contract.js";
@@ -46,6 +46,10 @@ type Json = Record<string, unknown>;
 
 /** The most models a usage keeps (a task uses a handful). */
 export const MAX_USAGE_MODELS = 32;
+
+/** The most error texts a final message keeps, and the most bytes of each. */
+const MAX_RESULT_ERRORS = 16;
+const MAX_RESULT_ERROR_BYTES = 1024;
 
 /** The most tool names an `init` event keeps, and the longest name. */
 export const MAX_INIT_TOOLS = 256;
@@ -219,7 +223,12 @@ export function parseStreamJsonLine(line: string): ParsedLine {
           subtype: str(message.subtype),
           isError: message.is_error === true,
           result: str(message.result) ?? "",
-          errors: Array.isArray(message.errors) ? message.errors.filter((error): error is string => typeof error === "string") : [],
+          errors: Array.isArray(message.errors)
+            ? message.errors
+                .filter((error): error is string => typeof error === "string")
+                .slice(0, MAX_RESULT_ERRORS)
+                .map((error) => cutText(error, MAX_RESULT_ERROR_BYTES).text)
+            : [],
           usage: usageOf(message),
         },
         uuid,

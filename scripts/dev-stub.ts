@@ -1,5 +1,5 @@
 /**
- * `npm run dev:stub [-- --port N] [--state dir]`: the real Worker API on 127.0.0.1 with the
+ * `npm run dev:stub [-- --port N] [--state dir] [--rate-limit N]`: the real Worker API on 127.0.0.1 with the
  * stand-in sandbox (worker/dev/stub-sandbox.ts) instead of containers: no
  * Docker, no Cloudflare account, no Claude credential. The bearer token is
  * SERVER_AUTH_TOKEN when set, else `dev-token`; the webhook signing secret is
@@ -9,9 +9,12 @@
  * against a stand-in GitHub on this machine (scripts/stub-github.ts).
  */
 import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { buildConsole } from "../console/build.js";
 import { freePort } from "./processes.js";
+import { stubWranglerConfig } from "./stub-config.js";
 import { STUB_GITHUB_TOKEN, STUB_PULL_REQUEST_ORIGIN, startStubGitHub } from "./stub-github.js";
 import { DEV_TOKEN, DEV_WEBHOOK_SECRET, stubVars, varArguments } from "./stub-vars.js";
 
@@ -21,6 +24,8 @@ const { values } = parseArgs({
     ip: { type: "string", default: "127.0.0.1" },
     // Where the local R2 and Durable Object data live; separate runs need separate directories.
     state: { type: "string", default: ".wrangler/state-stub" },
+    // Tasks a token may create per minute (worker/wrangler.jsonc's, 60, when not given).
+    "rate-limit": { type: "string" },
   },
 });
 
@@ -28,6 +33,19 @@ const port = Number(values.port);
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
   console.error(`dev:stub: --port must be an integer from 1 to 65535, got "${values.port}"`);
   process.exit(2);
+}
+
+const rateLimit = values["rate-limit"] === undefined ? undefined : Number(values["rate-limit"]);
+if (rateLimit !== undefined && !(Number.isInteger(rateLimit) && rateLimit >= 1)) {
+  console.error(`dev:stub: --rate-limit must be a positive integer, got "${values["rate-limit"]}"`);
+  process.exit(2);
+}
+// With another rate limit, wrangler runs a copy of worker/wrangler.jsonc that has it.
+let config = "worker/wrangler.jsonc";
+if (rateLimit !== undefined) {
+  mkdirSync(values.state, { recursive: true });
+  config = resolve(values.state, "wrangler.json");
+  writeFileSync(config, JSON.stringify(stubWranglerConfig(rateLimit), null, 2));
 }
 
 const fromEnvironment = Boolean(process.env.SERVER_AUTH_TOKEN);
@@ -60,7 +78,7 @@ const child = spawn(
     "dev",
     "worker/dev/stub-entry.ts",
     "--config",
-    "worker/wrangler.jsonc",
+    config,
     "--enable-containers=false",
     "--ip",
     values.ip,

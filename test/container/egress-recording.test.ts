@@ -14,6 +14,10 @@ import { describe, expect, it } from "vitest";
 import {
   ALLOWED_BETAS,
   ALLOWED_ROUTES,
+  FORWARDED_REQUEST_HEADERS,
+  MAX_BODY_DEPTH,
+  MAX_BODY_VALUES,
+  MAX_INSPECTED_BODY_BYTES,
   RECORDED_MESSAGE_FIELDS,
   WEB_SEARCH_TOOL_TYPES,
 } from "../../worker/src/egress/anthropic-rules.js";
@@ -58,6 +62,13 @@ describe("the recording of what Claude Code sends", () => {
   });
 });
 
+/**
+ * Request headers Claude Code sends that the door sets itself: the credential
+ * (in place of the placeholder), the betas it keeps, the body's type, and
+ * what the runtime writes for the connection and the body it sends.
+ */
+const DOOR_REQUEST_HEADERS = ["anthropic-beta", "authorization", "connection", "content-length", "content-type", "host", "x-api-key"];
+
 describe("the door's allowlists equal the recording", () => {
   const requestsOf = (kind: string) => committed().runs.filter((run) => run.credential === kind).flatMap((run) => run.requests);
 
@@ -80,6 +91,25 @@ describe("the door's allowlists equal the recording", () => {
   it("body fields of the Messages API", () => {
     const recorded = [...new Set(committed().runs.flatMap((run) => run.requests.flatMap((request) => request.bodyFields)))].sort();
     expect([...RECORDED_MESSAGE_FIELDS].sort()).toEqual(recorded);
+  });
+
+  it.each(CREDENTIAL_KINDS)("request headers: forwarded, or set by the door itself, for %s", (kind) => {
+    const recorded = [...new Set(requestsOf(kind).flatMap((request) => request.headers))].sort();
+    expect([...FORWARDED_REQUEST_HEADERS].sort()).toEqual(recorded.filter((name) => !DOOR_REQUEST_HEADERS.includes(name)));
+    // The door's own headers are ones Claude Code sends too (the credential of this kind among them).
+    expect(recorded).toEqual(expect.arrayContaining([kind === "oauth" ? "authorization" : "x-api-key", "anthropic-beta", "content-type"]));
+  });
+
+  it("body bounds: nesting four times the deepest recorded, values twice the largest request's density over the largest body", () => {
+    const requests = committed().runs.flatMap((run) => run.requests);
+    const deepest = Math.max(...requests.map((request) => request.depth));
+    expect(MAX_BODY_DEPTH).toBeGreaterThanOrEqual(4 * deepest);
+    expect(MAX_BODY_DEPTH).toBeLessThanOrEqual(16 * deepest);
+    // The largest request is the conversation that grows; its density of values, over the largest body the door reads.
+    const largest = requests.reduce((a, b) => (b.bytesAtMost > a.bytesAtMost || (b.bytesAtMost === a.bytesAtMost && b.valuesAtMost > a.valuesAtMost) ? b : a));
+    const atThatDensity = (largest.valuesAtMost / largest.bytesAtMost) * MAX_INSPECTED_BODY_BYTES;
+    expect(MAX_BODY_VALUES).toBeGreaterThanOrEqual(2 * atThatDensity);
+    expect(MAX_BODY_VALUES).toBeLessThanOrEqual(8 * atThatDensity);
   });
 
   it("server tool types (custom tools run in the container)", () => {

@@ -10,11 +10,13 @@
  * holds the credential.
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { forwardToGit, gitAuthorization, type GitGrant } from "../../worker/src/egress/git-door.js";
-import { buildCheckoutScript, buildFinishScript, commitMessage, parseStepResult } from "../../worker/src/repositories/script.js";
+import { buildCheckoutScript, buildFinishScript, buildPushScript, commitMessage, parseStepResult } from "../../worker/src/repositories/script.js";
 import { GIT_ENV, git, makeRemote, runStep, tempDir, writeFiles } from "./fixtures/git-repos.js";
 import { type GitHttpServer, startGitHttpServer } from "./fixtures/git-http-server.js";
 import { serveHandler } from "./fixtures/serve-handler.js";
@@ -182,6 +184,64 @@ describe("through the git door", () => {
   });
 });
 
+describe("push options spelled as git reads them", () => {
+  const optionsBranch = "claude/options";
+  let optionsDoor: Door;
+  let hookLog: string;
+
+  beforeAll(async () => {
+    // A pre-receive hook that writes down the push options receive-pack hands it.
+    hookLog = join(root, "push-options.log");
+    await writeFile(
+      join(remote, "hooks", "pre-receive"),
+      `#!/bin/sh\ni=0\nwhile [ "$i" -lt "\${GIT_PUSH_OPTION_COUNT:-0}" ]; do eval "printf '%s\\n' \\"\\$GIT_PUSH_OPTION_$i\\"" >> '${hookLog}'; i=$((i + 1)); done\n`,
+      { mode: 0o755 },
+    );
+    optionsDoor = await startDoor({ ...grant, pushBranch: optionsBranch }, server.url);
+  });
+
+  afterAll(async () => {
+    await optionsDoor.close();
+    await rm(join(remote, "hooks", "pre-receive"), { force: true });
+  });
+
+  /** A push of an existing commit to the branch, by hand: its ref update with `capabilities`, the options, an empty pack. */
+  async function handMadePush(capabilities: string, options: string[]): Promise<Response> {
+    const commit = await remoteRef("main");
+    const pkt = (payload: string) => `${(Buffer.byteLength(payload) + 4).toString(16).padStart(4, "0")}${payload}`;
+    const header = Buffer.from([0x50, 0x41, 0x43, 0x4b, 0, 0, 0, 2, 0, 0, 0, 0]);
+    const pack = Buffer.concat([header, createHash("sha1").update(header).digest()]);
+    const section = `${pkt(`${"0".repeat(40)} ${commit} refs/heads/${optionsBranch}\0${capabilities}\n`)}0000`;
+    const commands = options.length === 0 ? section : `${section}${options.map((option) => pkt(`${option}\n`)).join("")}0000`;
+    return fetch(`${optionsDoor.url}${REPOSITORY}.git/git-receive-pack`, {
+      method: "POST",
+      headers: { "content-type": "application/x-git-receive-pack-request" },
+      body: Buffer.concat([Buffer.from(commands), pack]),
+    });
+  }
+
+  it.each([
+    ["push-options=1", "report-status push-options=1 object-format=sha1 agent=git/2.39.5"],
+    ["push-options after a tab", "report-status\tpush-options object-format=sha1 agent=git/2.39.5"],
+  ])("refuses %s before receive-pack hands the options to a hook", async (_name, capabilities) => {
+    const posts = receivePackPosts();
+    const response = await handMadePush(capabilities, ["ci.skip", "bypass-checks"]);
+    expect(await response.text()).toContain('"code":"signed_push_not_allowed"');
+    expect(response.status).toBe(403);
+    expect(receivePackPosts()).toBe(posts);
+    expect(existsSync(hookLog)).toBe(false);
+    expect(await remoteRef(optionsBranch)).toBe("");
+  });
+
+  it("lets the same push through without the options, so the refusal is theirs", async () => {
+    const response = await handMadePush("report-status object-format=sha1 agent=git/2.39.5", []);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain(`ok refs/heads/${optionsBranch}`);
+    expect(await remoteRef(optionsBranch)).toBe(await remoteRef("main"));
+    expect(existsSync(hookLog)).toBe(false);
+  });
+});
+
 describe("the repository steps through the door", () => {
   const stepsBranch = "claude/steps";
   let stepsDoor: Door;
@@ -198,17 +258,19 @@ describe("the repository steps through the door", () => {
     expect(parseStepResult(checkout.stdout, "checkout")).toMatchObject({ ok: true, defaultBranch: "main" });
     await writeFiles(paths.workDir, { "from-the-steps.txt": "x\n" });
 
-    // A finish told to push another branch is refused by the door…
-    const elsewhere = await runStep(buildFinishScript({ branch: "claude/elsewhere", push: true, message: commitMessage({ taskId: "t" }) }, paths));
-    expect(parseStepResult(elsewhere.stdout, "finish")).toMatchObject({ ok: false, code: "push_failed" });
+    const finished = parseStepResult((await runStep(buildFinishScript({ branch: stepsBranch, message: commitMessage({ taskId: "t" }) }, paths))).stdout, "finish");
+    if (!finished.ok || finished.step !== "finish") throw new Error("finish failed");
+
+    // A push step told to push another branch is refused by the door…
+    const elsewhere = await runStep(buildPushScript({ branch: "claude/elsewhere", head: finished.head }, paths));
+    expect(parseStepResult(elsewhere.stdout, "push")).toEqual({ step: "push", ok: false, code: "push_failed" });
     expect(stepsDoor.answers.at(-1)).toContain('"code":"ref_not_allowed"');
     expect(await remoteRef("claude/elsewhere")).toBe("");
 
     // …and the granted branch is pushed, from the shallow checkout.
-    const granted = await runStep(buildFinishScript({ branch: stepsBranch, push: true, message: commitMessage({ taskId: "t" }) }, paths));
-    const result = parseStepResult(granted.stdout, "finish");
-    expect(result).toMatchObject({ ok: true, changed: true, pushed: true });
-    expect(await remoteRef(stepsBranch)).toBe((await git(paths.workDir, "rev-parse", "HEAD")).trim());
+    const granted = await runStep(buildPushScript({ branch: stepsBranch, head: finished.head }, paths));
+    expect(parseStepResult(granted.stdout, "push")).toEqual({ step: "push", ok: true });
+    expect(await remoteRef(stepsBranch)).toBe(finished.head);
     for (const answer of stepsDoor.answers) for (const form of credentialForms) expect(answer).not.toContain(form);
   });
 });

@@ -17,6 +17,7 @@ import {
   repositoryDefaultBranch,
   repositoryToken,
 } from "../../worker/src/repositories/github.js";
+import { gitDoorWithCredentials, type GitAccessGrant } from "../../worker/src/egress/git-credentials.js";
 import { type FakeGitHubApi, startFakeGitHubApi } from "./fixtures/fake-github-api.js";
 
 const APP_ID = "123456";
@@ -190,5 +191,29 @@ describe("pull requests", () => {
   it("opens one with a fine-grained token", async () => {
     const pullRequest = await openPullRequest(PERSONAL_TOKEN, { ...REPOSITORY, head: "claude/pat", base: "main", title: "t", body: "" }, { apiUrl: api.url });
     expect(pullRequest.existing).toBe(false);
+  });
+});
+
+describe("the git door's installation tokens", () => {
+  const grantOf = (pushBranch: string | null): GitAccessGrant => ({ host: "github.com", repositoryPath: "/octo/hello", pushBranch, github: REPOSITORY });
+  // A path the door refuses once it holds the token, so nothing is sent on to github.com.
+  const request = () => new Request("https://github.com/octo/hello/not-a-git-path");
+
+  it.each([
+    ["read, then push", [null, "claude/0199a1b2"], ["read", "write"]],
+    ["push, then read", ["claude/0199a1b2", null], ["write", "read"]],
+  ] as const)("are kept per access: %s mint two tokens", async (_order, branches, levels) => {
+    // A fresh API (its own URL), so no token of another test is in the cache.
+    const fresh = await startFakeGitHubApi({ appId: APP_ID, publicKey: keys.publicKey, installedOn: ["octo/hello"] });
+    try {
+      const env = { GITHUB_APP_ID: APP_ID, GITHUB_APP_PRIVATE_KEY: keys.pkcs1, GITHUB_API_URL: fresh.url, ALLOW_INSECURE_CALLBACKS: "true" };
+      for (const branch of [...branches, ...branches]) expect((await gitDoorWithCredentials(request(), env, grantOf(branch))).status).toBe(403);
+      // Each access minted once (the second round came from the cache), each with its own permissions.
+      const minted = fresh.requests.filter((entry) => entry.path.endsWith("/access_tokens")).map((entry) => entry.body?.permissions);
+      expect(minted).toEqual(levels.map((contents) => ({ contents })));
+      expect([...fresh.tokens.values()].map((token) => token.permissions.contents)).toEqual([...levels]);
+    } finally {
+      await fresh.close();
+    }
   });
 });

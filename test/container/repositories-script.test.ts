@@ -3,16 +3,19 @@
  * and a real git against a local bare repository: checkout of the default
  * branch, a branch, a tag and a commit; the finish with nothing changed, new,
  * changed and deleted files, a binary file and Claude Code's own commits;
- * pushes; failed checkouts; and hostile values that must never become options
- * or shell syntax (a canary file proves nothing ran).
+ * the push of the finish's commit, and its refusal of the remote's default
+ * branch (a remote whose default branch is develop); failed checkouts; and
+ * hostile values that must never become options or shell syntax (a canary
+ * file proves nothing ran).
  */
 import { existsSync } from "node:fs";
-import { chmod, cp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   buildCheckoutScript,
   buildFinishScript,
+  buildPushScript,
   COMMIT_AUTHOR,
   commitMessage,
   type ContainerScript,
@@ -71,11 +74,8 @@ async function checkout(input: { ref?: string | null; branch?: string; push?: bo
   return { outcome, result: parseStepResult(outcome.stdout, "checkout") };
 }
 
-async function finish(input: { push?: boolean; message?: string; branch?: string } = {}) {
-  const script = buildFinishScript(
-    { branch: input.branch ?? BRANCH, push: input.push ?? false, message: input.message ?? commitMessage({ taskId: TASK_ID }) },
-    paths,
-  );
+async function finish(input: { message?: string; branch?: string } = {}) {
+  const script = buildFinishScript({ branch: input.branch ?? BRANCH, message: input.message ?? commitMessage({ taskId: TASK_ID }) }, paths);
   const outcome = await runStep(script, { CANARY: canary });
   const result = parseStepResult(outcome.stdout, "finish");
   const output = (name: string) => readFile(join(paths.outputDir, name));
@@ -138,8 +138,8 @@ describe("finish", () => {
   });
 
   it("reports nothing changed on a clean tree, with an empty patch and diff stat", async () => {
-    const { result, output } = await finish({ push: true });
-    expect(result).toMatchObject({ ok: true, changed: false, pushed: false });
+    const { result, output } = await finish();
+    expect(result).toMatchObject({ ok: true, changed: false });
     expect((await output(OUTPUT_FILES.patch)).byteLength).toBe(0);
     expect(parseDiffStat((await output(OUTPUT_FILES.diffStat)).toString("utf8"))).toEqual({
       filesChanged: 0,
@@ -159,7 +159,9 @@ describe("finish", () => {
     const message = commitMessage({ taskId: TASK_ID, title: "#12 Fix the thing" });
 
     const { result, output } = await finish({ message });
-    expect(result).toMatchObject({ step: "finish", ok: true, changed: true, pushed: false });
+    expect(result).toMatchObject({ step: "finish", ok: true, changed: true });
+    // The finish never pushes: the push is a step of its own.
+    expect(await git(remote, "for-each-ref", "--format=%(refname)", `refs/heads/${BRANCH}`)).toBe("");
     if (!result.ok || result.step !== "finish") throw new Error("finish failed");
     expect(result.head).toBe((await git(paths.workDir, "rev-parse", "HEAD")).trim());
     expect(await git(paths.workDir, "log", "-1", "--format=%an <%ae>|%cn <%ce>")).toBe(
@@ -229,28 +231,100 @@ describe("finish", () => {
     expect(existsSync(canary)).toBe(false);
   });
 
-  it("pushes the work branch when asked, never forced", async () => {
-    await writeFiles(paths.workDir, { "pushed.txt": "pushed\n" });
-    const { result } = await finish({ push: true });
-    expect(result).toMatchObject({ ok: true, changed: true, pushed: true });
+  it("fails with workspace_missing when the working tree is gone", async () => {
+    await rm(paths.workDir, { recursive: true });
+    expect((await finish()).result).toEqual({ step: "finish", ok: false, code: "workspace_missing" });
+  });
+});
+
+describe("push", () => {
+  /** The finish's commit of a change, then the push step for it. */
+  async function commitAndPush(input: { branch?: string; files?: Record<string, string> } = {}) {
+    const branch = input.branch ?? BRANCH;
+    await writeFiles(paths.workDir, input.files ?? { "pushed.txt": "pushed\n" });
+    const finished = (await finish({ branch })).result;
+    if (!finished.ok || finished.step !== "finish") throw new Error(`finish failed: ${JSON.stringify(finished)}`);
+    const outcome = await runStep(buildPushScript({ branch, head: finished.head }, paths), { CANARY: canary });
+    return { head: finished.head, result: parseStepResult(outcome.stdout, "push") };
+  }
+
+  beforeEach(async () => {
+    expect((await checkout()).result.ok).toBe(true);
+  });
+
+  it("pushes the finish's commit to the work branch, never forced", async () => {
+    const { head, result } = await commitAndPush();
+    expect(result).toEqual({ step: "push", ok: true });
+    expect((await git(remote, "rev-parse", BRANCH)).trim()).toBe(head);
     expect(await git(remote, "show", "--format=", "--name-only", BRANCH)).toBe("pushed.txt\n");
     expect(await git(remote, "rev-parse", "main")).toBe(await git(paths.workDir, "rev-parse", "HEAD~1"));
   });
 
-  it("reports a refused push with the commit and patch still in place", async () => {
-    // The remote's branch moved on meanwhile: a plain push is refused, and the finish never forces it.
+  it("pushes the commit the finish reported, even when the branch was moved since", async () => {
+    await writeFiles(paths.workDir, { "reported.txt": "reported\n" });
+    const finished = (await finish()).result;
+    if (!finished.ok || finished.step !== "finish") throw new Error("finish failed");
+    // Something moves the work branch to another commit after the finish.
+    await writeFiles(paths.workDir, { "sneaked.txt": "sneaked\n" });
+    await git(paths.workDir, "add", "-A");
+    await git(paths.workDir, "commit", "-q", "-m", "Sneaked in");
+    const outcome = await runStep(buildPushScript({ branch: BRANCH, head: finished.head }, paths));
+    expect(parseStepResult(outcome.stdout, "push")).toEqual({ step: "push", ok: true });
+    expect((await git(remote, "rev-parse", BRANCH)).trim()).toBe(finished.head);
+  });
+
+  it("reports a refused push: the remote's branch moved on, and the push is never forced", async () => {
     await git(remote, "update-ref", `refs/heads/${BRANCH}`, "feature");
-    await writeFiles(paths.workDir, { "late.txt": "late\n" });
-    const { result, output } = await finish({ push: true });
-    expect(result).toMatchObject({ step: "finish", ok: false, code: "push_failed" });
-    expect(result).toHaveProperty("head");
-    expect((await output(OUTPUT_FILES.patch)).toString("utf8")).toContain("late.txt");
+    const { result } = await commitAndPush({ files: { "late.txt": "late\n" } });
+    expect(result).toEqual({ step: "push", ok: false, code: "push_failed" });
     expect((await git(remote, "rev-parse", BRANCH)).trim()).toBe((await git(remote, "rev-parse", "feature")).trim());
   });
 
-  it("fails with workspace_missing when the working tree is gone", async () => {
-    await rm(paths.workDir, { recursive: true });
-    expect((await finish()).result).toEqual({ step: "finish", ok: false, code: "workspace_missing" });
+  it.each([
+    ["an option-like branch", { branch: "--force", head: "a".repeat(40) }],
+    ["a head that is not a commit id", { branch: BRANCH, head: "HEAD~1" }],
+    ["a head that is an option", { branch: BRANCH, head: "--mirror" }],
+  ])("refuses %s before git runs", async (_name, input) => {
+    const outcome = await runStep(buildPushScript(input, paths), { CANARY: canary });
+    expect(parseStepResult(outcome.stdout, "push")).toEqual({ step: "push", ok: false, code: "invalid_input" });
+    expect(await git(remote, "for-each-ref", "--format=%(refname)", "refs/heads/")).not.toContain(BRANCH);
+  });
+});
+
+describe("a remote whose default branch is develop", () => {
+  beforeEach(async () => {
+    // A remote of its own, whose HEAD is develop.
+    const fresh = join(root, "develop-remote");
+    await mkdir(fresh);
+    remote = await makeRemote(fresh, { "src/app.txt": "one\n" }, { defaultBranch: "develop" });
+    remoteUrl = `file://${remote}`;
+  });
+
+  it.each(["develop", "Develop", "DEVELOP"])("the checkout refuses to push %s: branch_is_default", async (branch) => {
+    expect((await checkout({ branch, push: true })).result).toEqual({ step: "checkout", ok: false, code: "branch_is_default" });
+  });
+
+  it.each(["develop", "Develop"])("the push step refuses to push %s after a checkout that did not push, whatever the task believed", async (branch) => {
+    // A task on develop that did not push, followed up by one that does: the follow-up's steps ask the remote again.
+    expect((await checkout({ branch, push: false })).result).toMatchObject({ ok: true, defaultBranch: "develop" });
+    const before = (await git(remote, "rev-parse", "develop")).trim();
+    await writeFiles(paths.workDir, { "to-develop.txt": "x\n" });
+    const finished = (await finish({ branch })).result;
+    if (!finished.ok || finished.step !== "finish") throw new Error("finish failed");
+    const outcome = await runStep(buildPushScript({ branch, head: finished.head }, paths));
+    expect(parseStepResult(outcome.stdout, "push")).toEqual({ step: "push", ok: false, code: "branch_is_default" });
+    expect((await git(remote, "rev-parse", "develop")).trim()).toBe(before);
+    expect(await git(remote, "for-each-ref", "--format=%(refname)", "refs/heads/")).toBe("refs/heads/develop\nrefs/heads/feature\n");
+  });
+
+  it("the push step pushes another branch of that repository", async () => {
+    expect((await checkout({ branch: "claude/other", push: true })).result).toMatchObject({ ok: true, defaultBranch: "develop" });
+    await writeFiles(paths.workDir, { "x.txt": "x\n" });
+    const finished = (await finish({ branch: "claude/other" })).result;
+    if (!finished.ok || finished.step !== "finish") throw new Error("finish failed");
+    const outcome = await runStep(buildPushScript({ branch: "claude/other", head: finished.head }, paths));
+    expect(parseStepResult(outcome.stdout, "push")).toEqual({ step: "push", ok: true });
+    expect((await git(remote, "rev-parse", "claude/other")).trim()).toBe(finished.head);
   });
 });
 
@@ -299,7 +373,7 @@ describe("hostile values never become options or shell syntax", () => {
   it.each(hostile)("as a commit message: %s", async (_name, value) => {
     expect((await checkout()).result.ok).toBe(true);
     await writeFiles(paths.workDir, { "a.txt": "a\n" });
-    const script = record(buildFinishScript({ branch: BRANCH, push: false, message: value }, paths));
+    const script = record(buildFinishScript({ branch: BRANCH, message: value }, paths));
     const outcome = await runStep(script, { CANARY: canary });
     expect(parseStepResult(outcome.stdout, "finish")).toMatchObject({ ok: true, changed: true });
     expect(await git(paths.workDir, "log", "-1", "--format=%B")).toBe(`${value}\n\n`);
@@ -308,7 +382,7 @@ describe("hostile values never become options or shell syntax", () => {
 
   it("as a branch of the finish: an option-like branch is refused before git runs", async () => {
     expect((await checkout()).result.ok).toBe(true);
-    const outcome = await runStep(record(buildFinishScript({ branch: "--force", push: true, message: "m" }, paths)), { CANARY: canary });
+    const outcome = await runStep(record(buildFinishScript({ branch: "--force", message: "m" }, paths)), { CANARY: canary });
     expect(parseStepResult(outcome.stdout, "finish")).toEqual({ step: "finish", ok: false, code: "invalid_input" });
   });
 
@@ -329,12 +403,12 @@ describe("parseStepResult", () => {
     ["no result line", "git said things\n", { step: "finish", ok: false, code: "step_output_missing" }],
     ["a result of another step", `CLAUDE_SANDBOX_RESULT {"step":"checkout","ok":true,"base":"${sha}","defaultBranch":null}\n`, { step: "finish", ok: false, code: "step_output_missing" }],
     ["an unknown failure code", 'CLAUDE_SANDBOX_RESULT {"step":"finish","ok":false,"code":"rm_rf"}\n', { step: "finish", ok: false, code: "step_output_missing" }],
-    ["a malformed sha", 'CLAUDE_SANDBOX_RESULT {"step":"finish","ok":true,"changed":true,"base":"HEAD","head":"HEAD","pushed":false}\n', { step: "finish", ok: false, code: "step_output_missing" }],
+    ["a malformed sha", 'CLAUDE_SANDBOX_RESULT {"step":"finish","ok":true,"changed":true,"base":"HEAD","head":"HEAD"}\n', { step: "finish", ok: false, code: "step_output_missing" }],
     ["broken JSON", "CLAUDE_SANDBOX_RESULT {\n", { step: "finish", ok: false, code: "step_output_missing" }],
     [
       "the last result line",
-      `CLAUDE_SANDBOX_RESULT {"step":"finish","ok":false,"code":"commit_failed"}\nCLAUDE_SANDBOX_RESULT {"step":"finish","ok":true,"changed":false,"base":"${sha}","head":"${sha}","pushed":false}\n`,
-      { step: "finish", ok: true, changed: false, base: sha, head: sha, pushed: false },
+      `CLAUDE_SANDBOX_RESULT {"step":"finish","ok":false,"code":"commit_failed"}\nCLAUDE_SANDBOX_RESULT {"step":"finish","ok":true,"changed":false,"base":"${sha}","head":"${sha}"}\n`,
+      { step: "finish", ok: true, changed: false, base: sha, head: sha },
     ],
   ])("%s", (_name, stdout, expected) => {
     expect(parseStepResult(stdout, "finish")).toEqual(expected);

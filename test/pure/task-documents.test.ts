@@ -32,6 +32,7 @@ const PLAN: RepositoryPlan = {
   push: true,
   pullRequest: null,
   continuedFrom: "01a24a4b-0000-7000-8000-000000000001",
+  defaultBranch: "main",
 };
 
 function submission(overrides: Partial<TaskSubmission> = {}, request: Partial<TaskSubmission["request"]> = {}): TaskSubmission {
@@ -232,6 +233,18 @@ describe("endEvents", () => {
 });
 
 describe("storedFinal", () => {
+  it("redacts the deployment's secrets from the usage: the session id and the models' names", () => {
+    const final = {
+      ...finalMessage("done", "success"),
+      usage: { ...USAGE, sessionId: SECRET, models: { [`claude-${SECRET}`]: { inputTokens: 1, outputTokens: 2, cacheReadInputTokens: 0, cacheCreationInputTokens: 0, costUsd: 0 } } },
+    };
+    const stored = storedFinal(final, [SECRET]);
+    expect(JSON.stringify(stored)).not.toContain(SECRET);
+    expect(stored.usage.sessionId).toBe("[redacted]");
+    expect(Object.keys(stored.usage.models!)).toEqual(["claude-[redacted]"]);
+    expect(Object.values(stored.usage.models!)).toEqual([{ inputTokens: 1, outputTokens: 2, cacheReadInputTokens: 0, cacheCreationInputTokens: 0, costUsd: 0 }]);
+  });
+
   it("redacts the deployment's secrets from Claude Code's final text and errors", () => {
     const final = { ...finalMessage(`the token is ${SECRET}`, "error_during_execution"), errors: [`auth ${SECRET} failed`] };
     const stored = storedFinal(final, [SECRET]);

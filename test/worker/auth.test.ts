@@ -4,7 +4,7 @@
  * limit on task creation. The routes come from the table itself, so a new
  * route cannot be left out.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ROUTES } from "../../worker/src/http/app.js";
 import { authorize } from "../../worker/src/http/auth.js";
 import { WORKER_TEST_RATE_LIMIT } from "../fixtures/worker-bindings.js";
@@ -136,6 +136,25 @@ describe("authorize", () => {
     ["any token when no current token is bound", "Bearer current-token-value", { current: undefined, previous: "x" }, "not_configured"],
   ] as const)("%s → %s", async (_name, header, slots, outcome) => {
     expect(await authorize(header, slots)).toBe(outcome);
+  });
+});
+
+describe("authorize's comparison", () => {
+  const tokens = { current: "current-token-value", previous: "previous-token-value" };
+  it.each([
+    ["the current token", "Bearer current-token-value", "current"],
+    ["the previous token", "Bearer previous-token-value", "previous"],
+    ["a miss", "Bearer another-token-value-entirely", "unauthorized"],
+    ["no token at all", undefined, "unauthorized"],
+  ] as const)("compares both slots in constant time for %s", async (_name, header, outcome) => {
+    const compare = vi.spyOn(crypto.subtle, "timingSafeEqual");
+    expect(await authorize(header, tokens)).toBe(outcome);
+    // Both slots, every time, whichever matched: digests of equal length, the presented one against each.
+    expect(compare).toHaveBeenCalledTimes(2);
+    const [[presented, first], [again, second]] = compare.mock.calls as unknown as [[ArrayBuffer, ArrayBuffer], [ArrayBuffer, ArrayBuffer]];
+    for (const digest of [presented, first, again, second]) expect(digest.byteLength).toBe(32);
+    expect(new Uint8Array(again)).toEqual(new Uint8Array(presented));
+    expect(new Uint8Array(first)).not.toEqual(new Uint8Array(second));
   });
 });
 

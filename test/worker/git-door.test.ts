@@ -159,6 +159,39 @@ describe("readCommandSection", () => {
     expect(readCommandSection(bytes(text))).toEqual({ refused: "signed_push_not_allowed" });
   });
 
+  // Capabilities as git reads them: any whitespace separates them, and `name=value` names `name`.
+  it.each([
+    ["push options with a value", "report-status push-options=1"],
+    ["push options after a tab", "report-status\tpush-options"],
+    ["push options after a carriage return", "report-status\rpush-options"],
+    ["push options after several spaces", "report-status   push-options"],
+    ["push options first, before a space", " push-options report-status"],
+    ["a push certificate's nonce", "report-status push-cert=1700000000-abcdef"],
+  ])("refuses %s, however it is spelled", (_name, capabilities) => {
+    expect(readCommandSection(bytes(`${pkt(update(`refs/heads/${BRANCH}`, NEW, capabilities))}${FLUSH}`))).toEqual({ refused: "signed_push_not_allowed" });
+  });
+
+  it.each([
+    ["atomic", `${CAPABILITIES} atomic`],
+    ["an unknown capability", `${CAPABILITIES} bypass-checks`],
+    ["push options in capitals (not git's spelling, so not known)", `${CAPABILITIES} PUSH-OPTIONS`],
+    ["another object format", "report-status object-format=md5"],
+    ["a capability with a control character", "report-status\u000bside-band-64k"],
+    ["session-id", `${CAPABILITIES} session-id=abc`],
+  ])("refuses a capability a plain push does not send: %s", (_name, capabilities) => {
+    expect(readCommandSection(bytes(`${pkt(update(`refs/heads/${BRANCH}`, NEW, capabilities))}${FLUSH}`))).toEqual({ refused: "capability_not_allowed" });
+  });
+
+  it.each([
+    ["git 2.39, quiet", " report-status-v2 side-band-64k quiet object-format=sha1 agent=git/2.39.5"],
+    ["git without -q", " report-status-v2 side-band-64k object-format=sha1 agent=git/2.47.1"],
+    ["an older git", "report-status side-band-64k agent=git/2.25.1"],
+    ["SHA-256", " report-status-v2 side-band-64k object-format=sha256 agent=git/2.47.1"],
+    ["no capabilities", ""],
+  ])("accepts the capabilities git sends for a plain push: %s", (_name, capabilities) => {
+    expect(readCommandSection(bytes(`${pkt(update(`refs/heads/${BRANCH}`, NEW, capabilities))}${FLUSH}`))).toMatchObject({ complete: true });
+  });
+
   it("refuses more ref updates than it reads", () => {
     const lines = Array.from({ length: 40 }, (_, index) => pkt(update(`refs/heads/${BRANCH}`, NEW, index === 0 ? CAPABILITIES : null)));
     expect(readCommandSection(bytes(`${lines.join("")}${FLUSH}`))).toEqual({ refused: "commands_too_large" });

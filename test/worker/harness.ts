@@ -13,6 +13,7 @@ import { DEFAULT_DIRECTIVES, type StubRun, stubRun } from "../../worker/dev/stub
 import { PROMPT_ENV_VAR } from "../../worker/src/tasks/claude-command.js";
 import { stepOf } from "../../worker/dev/stub-repository.js";
 import type { GitAccessGrant } from "../../worker/src/egress/git-credentials.js";
+import type { StepName } from "../../worker/src/repositories/script.js";
 
 export default worker;
 export { BranchQueue } from "../../worker/src/index.js";
@@ -86,11 +87,11 @@ export const sandboxScript = {
   /** The next log stream ends after this many frames while the process keeps running (once). */
   endStreamAfterFrames: null as number | null,
   /** Results of the next repository steps, by step, instead of the stand-in's success (raw stdout). */
-  stepOutputs: {} as Partial<Record<"checkout" | "finish" | "pack" | "unpack", string>>,
+  stepOutputs: {} as Partial<Record<StepName, string>>,
   /** The first-deploy checks the next sandboxes fail (see worker/dev/stub-diagnostics.ts). */
   diagnosticsFail: [] as string[],
   /** How long the next command of each kind takes before it runs: a repository step, or the empty command (`probe`) that takes a container. */
-  execDelaysMs: {} as Partial<Record<"probe" | "checkout" | "finish" | "pack" | "unpack", number>>,
+  execDelaysMs: {} as Partial<Record<"probe" | StepName, number>>,
   destroy: "ok" as "ok" | "throw" | "hang",
 };
 
@@ -119,6 +120,8 @@ export const sandboxEvents = {
   grants: [] as { sandboxId: string; grant: unknown }[],
   /** `cwd` of each started process. */
   cwds: [] as (string | undefined)[],
+  /** What happened to each sandbox, in order: `grant:<push branch or read>`, `step:<name>`, `claude` (a started process). */
+  timeline: [] as { sandboxId: string; what: string }[],
 };
 
 export function resetSandboxScript(): void {
@@ -141,6 +144,7 @@ export function resetSandboxScript(): void {
   sandboxEvents.written = [];
   sandboxEvents.grants = [];
   sandboxEvents.cwds = [];
+  sandboxEvents.timeline = [];
   sandboxScript.stepOutputs = {};
   sandboxScript.execDelaysMs = {};
   sandboxScript.diagnosticsFail = [];
@@ -185,6 +189,7 @@ export class Sandbox extends StubSandbox {
 
   override async startProcess(command: string, options?: StubProcessOptions & { cwd?: string }) {
     sandboxEvents.starts.push({ sandboxId: this.ctx.id.toString(), taskId: this.#name, command, env: { ...options?.env } });
+    sandboxEvents.timeline.push({ sandboxId: this.ctx.id.toString(), what: "claude" });
     sandboxEvents.cwds.push(options?.cwd);
     if (sandboxScript.startDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, sandboxScript.startDelayMs));
     const error = sandboxScript.startErrors.shift();
@@ -218,7 +223,10 @@ export class Sandbox extends StubSandbox {
     const step = stepOf(command);
     const startError = sandboxScript.startErrors.shift();
     if (startError !== undefined) throw new Error(startError);
-    if (step !== null) sandboxEvents.steps.push({ sandboxId: this.ctx.id.toString(), step, env: { ...options?.env } });
+    if (step !== null) {
+      sandboxEvents.steps.push({ sandboxId: this.ctx.id.toString(), step, env: { ...options?.env } });
+      sandboxEvents.timeline.push({ sandboxId: this.ctx.id.toString(), what: `step:${step}` });
+    }
     const kind = step ?? (command === "true" ? "probe" : null);
     const delay = kind === null ? undefined : sandboxScript.execDelaysMs[kind];
     if (kind !== null && delay !== undefined) {
@@ -243,6 +251,7 @@ export class Sandbox extends StubSandbox {
 
   override async grantRepository(grant: GitAccessGrant): Promise<void> {
     sandboxEvents.grants.push({ sandboxId: this.ctx.id.toString(), grant });
+    sandboxEvents.timeline.push({ sandboxId: this.ctx.id.toString(), what: `grant:${grant.pushBranch ?? "read"}` });
     return super.grantRepository(grant);
   }
 

@@ -4,11 +4,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { REDACTED, redactorFor, redactSecrets } from "../../worker/src/redaction.js";
+import { deploymentSecrets } from "../../worker/src/secrets.js";
 
 /** Shaped like a real token: letters, digits, `-` and `_`. */
 const TOKEN = "fake-oauth01-Zx9_Qw-redaction-test-token";
 /** Has every character URL encoding and base64 treat specially. */
 const AWKWARD = "pa ss/wo+rd?&=%é€_test";
+/** The same without letters outside ASCII, whose case changes their UTF-8 bytes. */
+const ASCII_AWKWARD = "pa ss/wo+rd?&=%_test";
 
 const base64 = (text: string) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
 const base64Url = (text: string) => base64(text).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
@@ -61,6 +64,31 @@ describe("redactSecrets", () => {
     expect(redactSecrets(text, [TOKEN, other])).toBe([REDACTED, REDACTED, REDACTED, REDACTED].join(" "));
   });
 
+  it.each([
+    ["in upper case", TOKEN.toUpperCase()],
+    ["in lower case", TOKEN.toLowerCase()],
+    ["in mixed case", [...TOKEN].map((c, i) => (i % 2 === 0 ? c.toUpperCase() : c.toLowerCase())).join("")],
+    ["percent-encoded, in upper case", encodeURIComponent(ASCII_AWKWARD.toUpperCase())],
+  ])("removes a secret written %s", (_case, shown) => {
+    const redacted = redactSecrets(`before ${shown} after`, [TOKEN, ASCII_AWKWARD]);
+    expect(redacted).toBe(`before ${REDACTED} after`);
+  });
+
+  it.each<[string, (secret: string) => string]>([
+    ["verbatim", (secret) => secret],
+    ["in another case", (secret) => secret.toUpperCase()],
+    ["percent-encoded", (secret) => [...secret].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("")],
+    ["base64", base64],
+    ["URL-safe base64", base64Url],
+    ["inside Basic credentials", (secret) => base64(`user:${secret}`)],
+  ])("redacts an 8-character secret %s, and leaves a 7-character one", (_form, encode) => {
+    const eight = "k3y-8chr";
+    const seven = "k3y-7ch";
+    expect(redactSecrets(`a ${encode(eight)} b`, [eight])).not.toContain(encode(eight).slice(2, -2));
+    expect(redactSecrets(`a ${encode(eight)} b`, [eight])).toContain(REDACTED);
+    expect(redactSecrets(`a ${encode(seven)} b`, [seven])).toBe(`a ${encode(seven)} b`);
+  });
+
   it("leaves secrets shorter than 8 characters and ordinary text alone", () => {
     expect(redactSecrets("the word secret stays", ["secret"])).toBe("the word secret stays");
     expect(redactSecrets("nothing to hide here", [TOKEN])).toBe("nothing to hide here");
@@ -81,5 +109,21 @@ describe("redactSecrets", () => {
     const pattern = "a.b*c+d?(e)[f]{g}|h^$\\";
     expect(redactSecrets("aXbbbcddd(e)[f]{g}|h^$\\", [pattern])).toBe("aXbbbcddd(e)[f]{g}|h^$\\");
     expect(redactSecrets(`<${pattern}>`, [pattern])).toBe(`<${REDACTED}>`);
+  });
+});
+
+describe("deploymentSecrets", () => {
+  const key = btoa("test-webhook-signing-key-32bytes");
+
+  it("holds the webhook secret's key without its whsec_ prefix, so the key alone is redacted too", () => {
+    const secrets = deploymentSecrets({ SERVER_AUTH_TOKEN: "current-token-value", WEBHOOK_SECRET: `whsec_${key}` });
+    expect(secrets).toContain(`whsec_${key}`);
+    expect(secrets).toContain(key);
+    expect(redactSecrets(`the key is ${key}.`, secrets)).toBe(`the key is ${REDACTED}.`);
+  });
+
+  it("holds each configured secret once, and nothing for unset ones", () => {
+    expect(deploymentSecrets({ SERVER_AUTH_TOKEN: "current-token-value", GITHUB_TOKEN: "" })).toEqual(["current-token-value"]);
+    expect(deploymentSecrets({ WEBHOOK_SECRET: "not-a-whsec-value-0123" })).toEqual(["not-a-whsec-value-0123"]);
   });
 });

@@ -5,7 +5,7 @@
  * then any git host's, which a task may read but not push.
  */
 import { describe, expect, it } from "vitest";
-import { captureLogs, freshState, postWithEnv, storedResult, testEnv } from "./helpers.js";
+import { captureLogs, freshState, postWithEnv, sandboxIdOf, storedResult, testEnv } from "./helpers.js";
 import { sandboxEvents } from "./harness.js";
 
 freshState();
@@ -55,7 +55,9 @@ describe("with GITHUB_API_URL pointing at GitHub Enterprise Server", () => {
     expect(follow.status).toBe(202);
     const { taskId } = (await follow.json()) as { taskId: string };
     await storedResult(taskId);
-    expect(sandboxEvents.grants.at(-1)!.grant).toEqual({
+    // The grant of its push step.
+    const grants = sandboxEvents.grants.filter((entry) => entry.sandboxId === sandboxIdOf(taskId)).map((entry) => entry.grant as { pushBranch: string | null });
+    expect(grants.find((grant) => grant.pushBranch !== null)).toEqual({
       host: "ghe.example.org",
       repositoryPath: "/Octo/Hello",
       pushBranch: `claude/${firstId}`,

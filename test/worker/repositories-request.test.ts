@@ -171,9 +171,9 @@ describe("parseRepositoryRequest: accepted", () => {
   it("takes a follow-up with push, and resolves it against the earlier task", () => {
     const request = parse({ continueFrom: EARLIER_TASK_ID.toUpperCase(), push: true })!;
     expect(request).toEqual({ repo: null, branch: null, push: true, pullRequest: null, continueFrom: EARLIER_TASK_ID });
-    const earlier = parse({ repo: { url: "https://github.com/octo/hello" } })!;
+    const earlier = { ...parse({ repo: { url: "https://github.com/octo/hello" } })!, defaultBranch: "main" };
     expect(resolveFollowUp(request, earlier)).toMatchObject({ repo: earlier.repo, branch: `claude/${TASK_ID}`, push: true, continueFrom: EARLIER_TASK_ID });
-    expect(resolveFollowUp(parse({ continueFrom: EARLIER_TASK_ID })!, { repo: null, branch: null })).toMatchObject({ repo: null, push: false });
+    expect(resolveFollowUp(parse({ continueFrom: EARLIER_TASK_ID })!, { repo: null, branch: null, defaultBranch: null })).toMatchObject({ repo: null, push: false });
   });
 });
 
@@ -269,6 +269,8 @@ describe("parseRepositoryRequest: refused by attack", () => {
     ["a host not allowed", { repo: { url: "https://gitlab.com/octo/hello" } }, "repo_host_not_allowed"],
     ["a look-alike host", { repo: { url: "https://github.com.evil.net/octo/hello" } }, "repo_host_not_allowed"],
     ["the domain of a *. pattern", { repo: { url: "https://example.org/octo/hello" } }, "repo_host_not_allowed"],
+    ["the Anthropic API's host, which has a door of its own", { repo: { url: "https://api.anthropic.com/octo/hello" } }, "repo_host_has_door"],
+    ["the Anthropic API's host in capitals", { repo: { url: "https://API.ANTHROPIC.COM/octo/hello.git" } }, "repo_host_has_door"],
     // Refs.
     ["an option-like ref", { repo: { url, ref: "--upload-pack=touch /tmp/pwned" } }, "invalid_ref"],
     ["a ref that is a short option", { repo: { url, ref: "-o" } }, "invalid_ref"],
@@ -363,9 +365,22 @@ describe("parseRepositoryRequest: refused by attack", () => {
 
   it("refuses a follow-up that pushes when the earlier task has no repository, or pushes a protected branch", () => {
     const followUp = parse({ continueFrom: EARLIER_TASK_ID, pullRequest: true })!;
-    expect(() => resolveFollowUp(followUp, { repo: null, branch: null })).toThrow(REPOSITORY_REQUEST_ERRORS.follow_up_without_repository.message);
-    const earlier = parse({ repo: { url: "https://github.com/octo/hello" }, branch: "main" })!;
+    expect(() => resolveFollowUp(followUp, { repo: null, branch: null, defaultBranch: null })).toThrow(REPOSITORY_REQUEST_ERRORS.follow_up_without_repository.message);
+    const earlier = { ...parse({ repo: { url: "https://github.com/octo/hello" }, branch: "main" })!, defaultBranch: null };
     expect(() => resolveFollowUp(followUp, earlier)).toThrow(REPOSITORY_REQUEST_ERRORS.protected_branch.message);
+  });
+
+  it.each([
+    ["the default branch", "develop", "develop"],
+    ["the default branch in another case", "Develop", "develop"],
+  ])("refuses a follow-up that pushes %s the earlier task read: branch_is_default", (_name, branch, defaultBranch) => {
+    const earlier = { ...parse({ repo: { url: "https://github.com/octo/hello" }, branch })!, defaultBranch };
+    for (const body of [{ push: true }, { pullRequest: true }]) {
+      expect(() => resolveFollowUp(parse({ continueFrom: EARLIER_TASK_ID, ...body })!, earlier)).toThrow(REPOSITORY_REQUEST_ERRORS.branch_is_default.message);
+    }
+    // Working on it without a push is a follow-up like any other, and so is a push when the default branch is not known.
+    expect(resolveFollowUp(parse({ continueFrom: EARLIER_TASK_ID })!, earlier)).toMatchObject({ branch, push: false });
+    expect(resolveFollowUp(parse({ continueFrom: EARLIER_TASK_ID, push: true })!, { ...earlier, defaultBranch: null })).toMatchObject({ branch, push: true });
   });
 
   it("has a 400 status and a distinct message for every code", () => {

@@ -60,6 +60,7 @@ describe("a repository task", () => {
       url: REPO,
       ref: null,
       branch: `claude/${taskId}`,
+      defaultBranch: "main",
       push: false,
       pullRequestRequested: false,
       base: "1111111111111111111111111111111111111111",
@@ -71,7 +72,7 @@ describe("a repository task", () => {
     } satisfies RepositoryDocument);
 
     // The steps ran in order, Claude Code in the working tree with the task's own session id.
-    expect(sandboxEvents.steps.map((step) => step.step)).toEqual(["checkout", "finish", "pack"]);
+    expect(sandboxEvents.steps.map((step) => step.step)).toEqual(["checkout", "stop", "finish", "pack"]);
     expect(sandboxEvents.steps[0]!.env.CLAUDE_SANDBOX_BRANCH).toBe(`claude/${taskId}`);
     expect(sandboxEvents.cwds).toEqual(["/workspace/repo"]);
     expect(sandboxEvents.starts[0]!.command).toContain(`'--session-id' '${taskId}'`);
@@ -97,7 +98,7 @@ describe("a repository task", () => {
     const result = await storedResult(taskId);
     expect(result.status).toBe("succeeded");
     expect(result.repository).toMatchObject({ push: true, pullRequestRequested: true, pushed: true, pullRequest: { url: expect.stringMatching(/^https:\/\/github\.com\/acme\/widgets\/pull\/\d+$/) } });
-    expect(sandboxEvents.grants[0]!.grant).toMatchObject({ pushBranch: `claude/${taskId}` });
+    expect(sandboxEvents.grants.map((entry) => entry.grant)).toContainEqual(expect.objectContaining({ pushBranch: `claude/${taskId}` }));
     const opened = (await githubRequests()).filter((request) => request.body.startsWith("POST /repos/acme/widgets/pulls"));
     const pull = JSON.parse(opened.at(-1)!.body.split("\n").slice(1).join("\n")) as Record<string, unknown>;
     expect(pull).toMatchObject({ title: "Fix the bug", head: `claude/${taskId}`, base: "develop" });
@@ -147,7 +148,7 @@ describe("follow-ups", () => {
     expect(follow.continuedFrom).toBe(first.taskId);
     const result = await storedResult(follow.taskId);
     expect(result).toMatchObject({ status: "succeeded", continuedFrom: first.taskId, repository: { branch: `claude/${first.taskId}`, url: REPO } });
-    expect(sandboxEvents.steps.map((step) => step.step)).toEqual(["unpack", "finish", "pack"]);
+    expect(sandboxEvents.steps.map((step) => step.step)).toEqual(["unpack", "stop", "finish", "pack"]);
     expect(sandboxEvents.written).toEqual([expect.objectContaining({ sandboxId: sandboxIdOf(follow.taskId), path: "/workspace/.claude-sandbox/workspace.tar.gz" })]);
     const command = sandboxEvents.starts.at(-1)!.command;
     expect(command).toContain(`'--resume' '${first.taskId}' '--fork-session' '--session-id' '${follow.taskId}'`);
@@ -183,6 +184,86 @@ describe("follow-ups", () => {
     const response = await submit({ task: "x", continueFrom: plain.taskId });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { code: string }).code).toBe("follow_up_without_repository");
+  });
+});
+
+describe("the repository's default branch and the push grant", () => {
+  /** What happened to a task's sandbox, in order. */
+  const timelineOf = (taskId: string) => sandboxEvents.timeline.filter((entry) => entry.sandboxId === sandboxIdOf(taskId)).map((entry) => entry.what);
+  const checkoutOn = (defaultBranch: string | null) =>
+    `${RESULT_MARKER}${JSON.stringify({ step: "checkout", ok: true, base: "1111111111111111111111111111111111111111", defaultBranch })}\n`;
+
+  it("keeps the default branch the checkout read, in the status document and the result", async () => {
+    sandboxScript.stepOutputs.checkout = checkoutOn("develop");
+    const { taskId } = await submitted({ task: "Read it", repo: { url: REPO }, branch: "feature/read-default" });
+    expect((await storedResult(taskId)).repository).toMatchObject({ defaultBranch: "develop" });
+    expect((await getJson<TaskStatusDocument>(`/tasks/${taskId}`)).body.repository).toMatchObject({ defaultBranch: "develop" });
+  });
+
+  it("refuses at submission a follow-up that would push the repository's default branch: 400 branch_is_default", async () => {
+    sandboxScript.stepOutputs.checkout = checkoutOn("develop");
+    const first = await submitted({ task: "On develop, no push", repo: { url: REPO }, branch: "develop" });
+    await storedResult(first.taskId);
+    const steps = sandboxEvents.steps.length;
+    for (const body of [{ push: true }, { pullRequest: true }]) {
+      const response = await submit({ task: "Now push it", continueFrom: first.taskId, ...body });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ code: "branch_is_default" });
+    }
+    expect(sandboxEvents.steps.length).toBe(steps);
+    // Without a push, the follow-up may still work on that branch.
+    expect((await submit({ task: "Keep going", continueFrom: first.taskId })).status).toBe(202);
+  });
+
+  it("never grants a follow-up the push of a default branch learnt after it was accepted", async () => {
+    sandboxScript.stepOutputs.checkout = checkoutOn("develop");
+    // The first task's checkout is slow, so the follow-up is accepted before the default branch is known.
+    sandboxScript.execDelaysMs.checkout = 1_000;
+    const first = await submitted({ task: "On develop, no push", repo: { url: REPO }, branch: "develop" });
+    const follow = await submitted({ task: "Push it", continueFrom: first.taskId, push: true });
+    expect(follow.repository).toMatchObject({ branch: "develop", push: true, defaultBranch: null });
+    const result = await storedResult(follow.taskId);
+    expect(result).toMatchObject({ status: "failed", error: { code: "repository_failed" }, repository: { defaultBranch: "develop", pushed: false } });
+    expect(result.error!.message).toContain("branch_is_default");
+    expect(timelineOf(follow.taskId).filter((entry) => entry.startsWith("grant:"))).toEqual(["grant:read", "grant:read"]);
+    expect(timelineOf(follow.taskId)).not.toContain("step:push");
+    // The patch is kept.
+    expect(await testEnv.RESULTS.head(artifactKey(follow.taskId, "changes.patch"))).not.toBeNull();
+  });
+
+  it("opens the write grant only for the push step, after Claude Code ended and the processes it left were stopped", async () => {
+    const { taskId } = await submitted({ task: "Push", repo: { url: REPO }, branch: "feature/grant", push: true });
+    const result = await storedResult(taskId);
+    expect(result.repository).toMatchObject({ pushed: true });
+    expect(timelineOf(taskId)).toEqual([
+      "grant:read",
+      "step:checkout",
+      "claude",
+      "grant:read",
+      "step:stop",
+      "step:finish",
+      "grant:feature/grant",
+      "step:push",
+      "grant:read",
+      "step:pack",
+    ]);
+  });
+
+  it("never opens the write grant for a task that does not push", async () => {
+    const { taskId } = await submitted({ task: "Look only", repo: { url: REPO }, branch: "feature/no-push" });
+    await storedResult(taskId);
+    expect(timelineOf(taskId).filter((entry) => entry.startsWith("grant:"))).toEqual(["grant:read", "grant:read"]);
+    expect(timelineOf(taskId)).not.toContain("step:push");
+  });
+
+  it("does not push when the processes Claude Code left cannot be stopped, and keeps the patch", async () => {
+    sandboxScript.stepOutputs.stop = `${RESULT_MARKER}${JSON.stringify({ step: "stop", ok: false, code: "stop_failed" })}\n`;
+    const { taskId } = await submitted({ task: "Push", repo: { url: REPO }, branch: "feature/unstoppable", push: true });
+    const result = await storedResult(taskId);
+    expect(result).toMatchObject({ status: "failed", error: { code: "repository_failed" }, repository: { pushed: false } });
+    expect(result.error!.message).toContain("stop_failed");
+    expect(timelineOf(taskId).filter((entry) => entry.startsWith("grant:"))).toEqual(["grant:read", "grant:read"]);
+    expect(await testEnv.RESULTS.head(artifactKey(taskId, "changes.patch"))).not.toBeNull();
   });
 });
 
@@ -242,6 +323,7 @@ describe("one task at a time per repository and branch", () => {
         push: false,
         pullRequest: null,
         continuedFrom: null,
+        defaultBranch: null,
       },
     };
     await runInDurableObject(testEnv.TASKS.get(testEnv.TASKS.newUniqueId()), async (_instance, state) => {
@@ -301,7 +383,7 @@ describe("a repository task without a container", () => {
     const { taskId } = await submitted({ task: "Patient", repo: { url: REPO }, branch: "feature/capacity" });
     const result = await storedResult(taskId, 15_000);
     expect(result.status).toBe("succeeded");
-    expect(sandboxEvents.steps.map((step) => step.step)).toEqual(["checkout", "finish", "pack"]);
+    expect(sandboxEvents.steps.map((step) => step.step)).toEqual(["checkout", "stop", "finish", "pack"]);
     const statuses = (await eventsOf(taskId)).filter((event) => event.type === "status").map((event) => event.data);
     expect(statuses).toEqual([{ status: "queued" }, { status: "running" }]);
   });
@@ -333,6 +415,7 @@ describe("what a deployment allows", () => {
     ["pushing to a repository githubRepos leaves out", { task: "t", repo: { url: REPO }, push: true }, { GITHUB_REPOS: "acme/other" }, 400, "repo_not_granted"],
     ["pushing to a host that is not GitHub", { task: "t", repo: { url: "https://git.example.org/team/app" }, push: true }, { ALLOWED_HOSTS: "git.example.org" }, 400, "push_not_supported"],
     ["a repository on a host the sandbox may not reach", { task: "t", repo: { url: "https://gitlab.com/a/b" } }, {}, 400, "repo_host_not_allowed"],
+    ["a repository on the Anthropic API's host", { task: "t", repo: { url: "https://api.anthropic.com/v1/messages" } }, {}, 400, "repo_host_has_door"],
     ["a URL with credentials", { task: "t", repo: { url: "https://user:pass@github.com/acme/widgets" } }, {}, 400, "invalid_repo_url"],
     ["a branch that looks like an option", { task: "t", repo: { url: REPO }, branch: "--force" }, {}, 400, "invalid_branch"],
     ["a ref with a shell substitution", { task: "t", repo: { url: REPO, ref: "$(id)" } }, {}, 400, "invalid_ref"],

@@ -357,7 +357,8 @@ describe("the git door, opened by Sandbox.grantRepository", () => {
   async function sandboxWith(grant: GitAccessGrant | RepositoryPlan | null, env: EnvOverrides = {}) {
     const { container } = await startRealSandbox(envWith(env), async (sandbox) => {
       if (grant === null) return;
-      if ("repo" in grant) await grantRepository(sandbox as unknown as TaskSandbox, grant);
+      // A plan's grant as its push step gets it (with the push branch when the plan pushes).
+      if ("repo" in grant) await grantRepository(sandbox as unknown as TaskSandbox, grant, grant.push ? grant.branch : null);
       else await sandbox.grantRepository(grant);
     });
     const interception = container.interceptions.findLast(({ call, address }) => call === "interceptOutboundHttps" && address === "*");
@@ -520,7 +521,7 @@ describe("the git door, opened by Sandbox.grantRepository", () => {
     function planFor(env: EnvOverrides, url: string, push: boolean): RepositoryPlan {
       const request = parseTaskRequest(JSON.stringify({ task: "t", repo: { url }, push }), { ...readSettings(envWith(env)), taskId: crypto.randomUUID() });
       const { repo, branch } = request.repository!;
-      return { repo: repo!, branch: branch!, push, pullRequest: null, continuedFrom: null };
+      return { repo: repo!, branch: branch!, push, pullRequest: null, continuedFrom: null, defaultBranch: null };
     }
 
     it("treats a repository on its host as a GitHub one: owner/repo, push, and a token minted by its API", async () => {

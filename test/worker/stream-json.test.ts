@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../worker/src/contract.js";
 import { LineSplitter } from "../../worker/src/events/lines.js";
 import { type ProcessLogFrame, ProcessLogParser } from "../../worker/src/events/process-log.js";
-import { cutText, parseStreamJsonLine } from "../../worker/src/events/stream-json.js";
+import { cutText, MAX_INIT_TOOLS, MAX_USAGE_MODELS, parseStreamJsonLine } from "../../worker/src/events/stream-json.js";
 import { lastBytes, OutputTail } from "../../worker/src/tasks/output-tail.js";
 import budgetRun from "../fixtures/claude-stream-json/budget.jsonl?raw";
 import textRun from "../fixtures/claude-stream-json/text.jsonl?raw";
@@ -42,6 +42,50 @@ describe("parseStreamJsonLine on Claude Code 2.1.332's own output", () => {
 
   it("reads a budget stop with Claude Code's error text", () => {
     expect(parseAll(budgetRun).at(-1)!.final).toMatchObject({ subtype: "error_max_budget_usd", isError: true, errors: ["Reached maximum budget ($0.0001)"] });
+  });
+
+  it("bounds the usage of a result line: a few dozen models with short names, and an id-like session", () => {
+    const models = Object.fromEntries(Array.from({ length: 100_000 }, (_, index) => [`m${index}`, { inputTokens: 1, costUSD: 0.5 }]));
+    const line = JSON.stringify({ type: "result", subtype: "success", result: "x", session_id: "4c2e7a61-0b8e-4f0c-9d57-1c1e2b3a4d5e", modelUsage: models });
+    const { usage } = parseStreamJsonLine(line).final!;
+    expect(Object.keys(usage.models!)).toHaveLength(MAX_USAGE_MODELS);
+    expect(Object.keys(usage.models!)).toEqual(Array.from({ length: MAX_USAGE_MODELS }, (_, index) => `m${index}`));
+    expect(usage.sessionId).toBe("4c2e7a61-0b8e-4f0c-9d57-1c1e2b3a4d5e");
+    expect(bytes(JSON.stringify(usage))).toBeLessThan(8 * 1024);
+  });
+
+  it.each([
+    ["a long model name", { modelUsage: { [`claude-${"x".repeat(200)}`]: { inputTokens: 1 } } }, { models: null }],
+    ["a model name with markup", { modelUsage: { "<img src=x onerror=alert(1)>": { inputTokens: 1 } } }, { models: null }],
+    ["a model name that is empty", { modelUsage: { "": { inputTokens: 1 } } }, { models: null }],
+    ["a model's usage that is not an object", { modelUsage: { "claude-x": 5 } }, { models: null }],
+    ["a long session id", { session_id: "s".repeat(500) }, { sessionId: null }],
+    ["a session id with spaces", { session_id: "not an id at all" }, { sessionId: null }],
+    ["a session id that is not a string", { session_id: { id: 1 } }, { sessionId: null }],
+  ])("keeps nothing of %s", (_name, fields, expected) => {
+    const { usage } = parseStreamJsonLine(JSON.stringify({ type: "result", subtype: "success", result: "x", ...fields })).final!;
+    expect(usage).toMatchObject(expected);
+  });
+
+  it("keeps at most 16 error texts of a result line, each at most 1 KiB", () => {
+    const errors = Array.from({ length: 50_000 }, (_, index) => `error ${index} ${"x".repeat(index === 0 ? 5_000 : 4)}`);
+    const { final } = parseStreamJsonLine(JSON.stringify({ type: "result", subtype: "error_during_execution", is_error: true, errors }));
+    expect(final!.errors).toHaveLength(16);
+    expect(final!.errors[0]).toMatch(/^error 0 x+$/);
+    expect(bytes(final!.errors[0]!)).toBe(1024);
+    expect(final!.errors[15]).toBe("error 15 xxxx");
+  });
+
+  it("bounds an init event: its session id, model and a few hundred short tool names", () => {
+    const tools = [...Array.from({ length: 100_000 }, (_, index) => `Tool${index}`), "x".repeat(10_000)];
+    const line = JSON.stringify({ type: "system", subtype: "init", session_id: "s".repeat(5_000), model: "m".repeat(5_000), tools });
+    const [init] = parseStreamJsonLine(line).events;
+    const data = init!.data as { sessionId: string | null; model: string | null; tools: string[] };
+    expect(data.tools).toHaveLength(MAX_INIT_TOOLS);
+    expect(data.tools.every((tool) => tool.length <= 128)).toBe(true);
+    expect(data.sessionId).toBeNull();
+    expect(data.model).toBeNull();
+    expect(bytes(JSON.stringify(data))).toBeLessThan(16 * 1024);
   });
 
   it.each([

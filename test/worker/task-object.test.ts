@@ -33,6 +33,7 @@ import {
   submitted,
   taskStorage,
   testEnv,
+  WEBHOOK_SECRET,
 } from "./helpers.js";
 
 freshState();
@@ -420,10 +421,12 @@ describe("secrets", () => {
   it("never appear in a result or an event, even when the container prints them", async () => {
     const token = "test-token-current-0123456789abcdef";
     const oauth = "fake-oauth-test-oauth-credential";
+    // The webhook secret's key alone, without its whsec_ prefix, and a token in upper case.
+    const webhookKey = WEBHOOK_SECRET.slice("whsec_".length);
     sandboxScript.runs.push({
       steps: [
-        { kind: "stdout", delayMs: 0, text: `${JSON.stringify({ type: "assistant", uuid: "a1", message: { content: [{ type: "text", text: `leak ${token} ${oauth}` }] } })}\n` },
-        { kind: "stderr", delayMs: 0, text: `env: ${oauth}\n` },
+        { kind: "stdout", delayMs: 0, text: `${JSON.stringify({ type: "assistant", uuid: "a1", message: { content: [{ type: "text", text: `leak ${token} ${oauth} ${webhookKey} ${token.toUpperCase()}` }] } })}\n` },
+        { kind: "stderr", delayMs: 0, text: `env: ${oauth} ${webhookKey} ${oauth.toUpperCase()}\n` },
         { kind: "stdout", delayMs: 0, text: `${JSON.stringify({ type: "result", subtype: "success", is_error: false, result: `done ${token}` })}\n` },
       ],
       exitCode: 0,
@@ -434,8 +437,10 @@ describe("secrets", () => {
     const stored = await Promise.all([resultKey(taskId), eventsKey(taskId)].map(async (key) => (await testEnv.RESULTS.get(key))!.text()));
     const everything = JSON.stringify(result) + JSON.stringify(await eventsOf(taskId)) + stored.join("");
     expect(stored[0]).toContain("done [redacted]");
-    expect(everything).not.toContain(token);
-    expect(everything).not.toContain(oauth);
+    for (const secret of [token, oauth, webhookKey]) {
+      expect(everything).not.toContain(secret);
+      expect(everything.toLowerCase()).not.toContain(secret.toLowerCase());
+    }
     expect(result.result).toBe("done [redacted]");
   });
 });

@@ -7,7 +7,7 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, inject, it } from "vitest";
 import type { TaskStatusDocument } from "../../worker/src/contract.js";
 import { WEBHOOK_RETRY_DELAYS_MS } from "../../worker/src/webhooks/delivery.js";
-import { taskEvents } from "./harness.js";
+import { sandboxScript, taskEvents } from "./harness.js";
 import {
   captureLogs,
   eventually,
@@ -18,6 +18,7 @@ import {
   submit,
   submitted,
   taskStorage,
+  testEnv,
   WEBHOOK_SECRET,
 } from "./helpers.js";
 
@@ -161,5 +162,35 @@ describe("callbackUrl", () => {
     const response = await postWithEnv("/tasks", { task: "t", callbackUrl: "https://hooks.example.com/x" }, { WEBHOOK_SECRET: "not-a-whsec" });
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ error: "Webhook signing secret is not configured", code: "webhook_not_configured" });
+  });
+});
+
+describe("usage from the container", () => {
+  it.each([5_000, 80_000])("is redacted and bounded in the status document, the result, the index and the webhook (%i models)", async (count) => {
+    const secret = testEnv.SERVER_AUTH_TOKEN!;
+    // A forged result line of under 1 MiB: the token as the session id and as a model's name, then many more models.
+    const models = Object.fromEntries(Array.from({ length: count }, (_, index) => [`m${index.toString(36)}`, {}]));
+    const forged = { type: "result", subtype: "success", is_error: false, result: "done", session_id: secret, modelUsage: { [`claude-${secret}`]: { inputTokens: 1 }, ...models } };
+    expect(JSON.stringify(forged).length).toBeLessThan(1024 * 1024);
+    sandboxScript.runs.push({ steps: [{ kind: "stdout", delayMs: 0, text: `${JSON.stringify(forged)}\n` }], exitCode: 0 });
+    const name = hookName();
+    const { taskId } = await submitted({ task: "forged usage", callbackUrl: `${sink}/hooks/${name}` });
+    const [delivery] = await eventually(async () => {
+      const deliveries = await received(name);
+      return deliveries.length > 0 ? deliveries : undefined;
+    });
+    const result = await storedResult(taskId);
+    expect(result).toMatchObject({ status: "succeeded", result: "done" });
+    const status = (await getJson<TaskStatusDocument>(`/tasks/${taskId}`)).body;
+    const indexed = taskEvents.indexed.filter((document) => document.taskId === taskId).at(-1)!;
+    const webhook = (JSON.parse(delivery!.body) as { task: TaskStatusDocument }).task;
+    for (const usage of [result.usage, status.usage, indexed.usage, webhook.usage]) {
+      expect(JSON.stringify(usage)).not.toContain(secret);
+      expect(usage!.sessionId).toBe("[redacted]");
+      expect(Object.keys(usage!.models!)).toHaveLength(32);
+      expect(Object.keys(usage!.models!)[0]).toBe("claude-[redacted]");
+      expect(JSON.stringify(usage).length).toBeLessThan(8 * 1024);
+    }
+    expect(delivery!.body.length).toBeLessThan(16 * 1024);
   });
 });

@@ -1,7 +1,7 @@
 /**
- * The stand-in's repository steps: what the checkout, finish, pack and unpack
- * scripts (worker/src/repositories/) would print and leave behind, with no git
- * and no network. The finish step leaves a small patch (a NOTES.md quoting the
+ * The stand-in's repository steps: what the checkout, stop, finish, push,
+ * pack and unpack scripts (worker/src/repositories/) would print and leave
+ * behind, with no git, no network and no processes to stop. The finish step leaves a small patch (a NOTES.md quoting the
  * commit's subject) and its diff stat, so clients and the CLI can try
  * repository tasks with `npm run dev:stub`.
  */
@@ -14,7 +14,7 @@ export const STUB_HEAD_COMMIT = "2222222222222222222222222222222222222222";
 
 /** The step a command runs, read from its prelude (`"step":"<name>"`), or null for another command. */
 export function stepOf(command: string): StepName | null {
-  const match = /\\"step\\":\\"(checkout|finish|pack|unpack)\\"/.exec(command);
+  const match = /\\"step\\":\\"(checkout|stop|finish|push|pack|unpack)\\"/.exec(command);
   return match ? (match[1] as StepName) : null;
 }
 
@@ -50,12 +50,15 @@ export function runStubStep(
   switch (step) {
     case "checkout":
       return result({ ok: true, base: STUB_BASE_COMMIT, defaultBranch: "main" });
+    case "stop":
+    case "push":
+      return result({ ok: true });
     case "finish": {
       const patch = stubPatch(env[STEP_ENV.commitMessage] ?? "");
       files.set(`${out}/${OUTPUT_FILES.patch}`, encoder.encode(patch));
       const diffStat = { filesChanged: 1, insertions: 2, deletions: 0, files: [{ path: "NOTES.md", insertions: 2, deletions: 0, binary: false }], truncated: false };
       files.set(`${out}/${OUTPUT_FILES.diffStat}`, encoder.encode(JSON.stringify(diffStat)));
-      return result({ ok: true, changed: true, base: STUB_BASE_COMMIT, head: STUB_HEAD_COMMIT, pushed: env[STEP_ENV.push] === "1" });
+      return result({ ok: true, changed: true, base: STUB_BASE_COMMIT, head: STUB_HEAD_COMMIT });
     }
     case "pack": {
       const archive = encoder.encode(`stub workspace archive of ${env[STEP_ENV.workDir] ?? "/workspace/repo"}\n`);

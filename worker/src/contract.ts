@@ -244,6 +244,9 @@ export type PermissionMode = (typeof PERMISSION_MODES)[number];
 export const CREDENTIAL_MODES = ["proxy", "env"] as const;
 export type CredentialMode = (typeof CREDENTIAL_MODES)[number];
 
+/** Model names and aliases: `sonnet`, `opus`, `claude-sonnet-4-5-20250929`, `claude-opus-4-1[1m]`. */
+export const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@\-[\]]{0,99}$/;
+
 /** Request and task limits of the HTTP API (documented in docs/api.md). */
 export const LIMITS = {
   /** Largest accepted `POST /execute` body, in bytes. */
@@ -390,6 +393,11 @@ export interface RepositoryDocument {
   ref: string | null;
   /** The work branch. */
   branch: string;
+  /**
+   * The repository's default branch, which a task never pushes: read by the
+   * checkout, or kept from the task followed up; null while not known.
+   */
+  defaultBranch?: string | null;
   /** Whether the branch is (to be) pushed, and whether a pull request is (to be) opened. */
   push: boolean;
   pullRequestRequested: boolean;

@@ -2,9 +2,9 @@
  * Removing secrets from text the Worker returns or stores (task output, error
  * messages). Best effort, by design: it replaces each configured secret (8
  * characters or longer) where it appears
- * - verbatim;
+ * - verbatim, in any letter case;
  * - percent-encoded, wholly or in part, with upper- or lower-case hex (what
- *   `encodeURIComponent`, `encodeURI` and form encoders produce);
+ *   `encodeURIComponent`, `encodeURI` and form encoders produce), in any letter case;
  * - in standard and URL-safe base64, with or without padding, also inside a
  *   longer base64 text (such as `Basic` credentials) at any byte alignment: the
  *   characters that depend on the secret alone are replaced, leaving at most two
@@ -55,28 +55,18 @@ function base64Forms(secret: string): string[] {
 
 const escapeRegExp = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
 
-/** A regular expression for one hex digit, in either case. */
-function hexDigit(digit: string): string {
-  return /[A-F]/.test(digit) ? `[${digit}${digit.toLowerCase()}]` : digit;
-}
-
 /**
- * Matches `secret` with any of its characters percent-encoded (as the UTF-8
- * bytes of that character, in either hex case) or left as they are, and a
- * space also as `+`.
+ * Matches `secret` in any letter case, with any of its characters
+ * percent-encoded (as the UTF-8 bytes of that character, in either hex case)
+ * or left as they are, and a space also as `+`.
  */
 function percentEncodedPattern(secret: string): RegExp {
   const characters = [...secret].map((character) => {
-    const encoded = [...utf8.encode(character)]
-      .map((byte) => {
-        const hex = byte.toString(16).toUpperCase().padStart(2, "0");
-        return `%${hexDigit(hex[0]!)}${hexDigit(hex[1]!)}`;
-      })
-      .join("");
+    const encoded = [...utf8.encode(character)].map((byte) => `%${byte.toString(16).padStart(2, "0")}`).join("");
     const literal = character === " " ? "(?: |\\+)" : escapeRegExp(character);
     return `(?:${literal}|${encoded})`;
   });
-  return new RegExp(characters.join(""), "g");
+  return new RegExp(characters.join(""), "gi");
 }
 
 /** Replaces secrets in a text. */

@@ -20,17 +20,24 @@ export interface WorkerSecrets {
   GITHUB_APP_PRIVATE_KEY?: string;
 }
 
-/** Every secret value of the deployment: none of them may appear in a result, an event or a log. */
+/** The prefix of a Standard Webhooks secret (`whsec_<base64>`); the key is the base64 text after it. */
+export const WEBHOOK_SECRET_PREFIX = "whsec_";
+
+/**
+ * Every secret value of the deployment: none of them may appear in a result,
+ * an event or a log. The webhook secret counts twice: whole, and its key
+ * without the `whsec_` prefix (what signs the deliveries).
+ */
 export function deploymentSecrets(env: WorkerSecrets): string[] {
+  const webhookKey = env.WEBHOOK_SECRET?.startsWith(WEBHOOK_SECRET_PREFIX) ? env.WEBHOOK_SECRET.slice(WEBHOOK_SECRET_PREFIX.length) : undefined;
   return [
     env.SERVER_AUTH_TOKEN,
     env.SERVER_AUTH_TOKEN_PREVIOUS,
     env.CLAUDE_CODE_OAUTH_TOKEN,
     env.ANTHROPIC_API_KEY,
     env.WEBHOOK_SECRET,
+    webhookKey,
     env.GITHUB_TOKEN,
     env.GITHUB_APP_PRIVATE_KEY,
-  ].filter(
-    (value): value is string => typeof value === "string" && value.length > 0,
-  );
+  ].filter((value): value is string => typeof value === "string" && value.length > 0);
 }

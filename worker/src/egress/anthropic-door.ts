@@ -21,6 +21,10 @@ import {
   EGRESS_REFUSALS,
   type EgressRefusalCode,
   filterBetas,
+  FORWARDED_REQUEST_HEADERS,
+  jsonShape,
+  MAX_BODY_DEPTH,
+  MAX_BODY_VALUES,
   MAX_INSPECTED_BODY_BYTES,
 } from "./anthropic-rules.js";
 import { refusalResponse } from "./refusal.js";
@@ -78,27 +82,20 @@ export interface CheckedRequest {
   betas: string[];
 }
 
-/** Headers never copied from the container's request to the API. */
-const DROPPED_HEADERS = [
-  "authorization",
-  "x-api-key",
-  "host",
-  "anthropic-beta",
-  "content-length",
-  "content-encoding",
-  "transfer-encoding",
-];
-
 /**
  * Builds the request to the Anthropic API from a checked request of the
  * container: always https://api.anthropic.com, the checked path, query and
- * body, the kept betas, and the real credential in place of whatever
- * credential headers (the placeholder) the container sent. Redirects are not
- * followed, so the credential can never be carried to another URL.
+ * body, only the headers Claude Code sends (`FORWARDED_REQUEST_HEADERS`), the
+ * kept betas, and the real credential in place of whatever credential headers
+ * (the placeholder) the container sent. Redirects are not followed, so the
+ * credential can never be carried to another URL.
  */
 export function withAnthropicCredential(request: Request, credential: ClaudeCredential, checked: CheckedRequest): Request {
-  const headers = new Headers(request.headers);
-  for (const name of DROPPED_HEADERS) headers.delete(name);
+  const headers = new Headers();
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = request.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
   headers.set("content-type", "application/json");
   if (checked.betas.length > 0) headers.set("anthropic-beta", checked.betas.join(","));
   if (credential.kind === "oauth") headers.set("authorization", `Bearer ${credential.token}`);
@@ -145,6 +142,10 @@ export async function forwardToAnthropic(
 
   const bytes = await readRequestAtMost(request, MAX_INSPECTED_BODY_BYTES);
   if (bytes === null) return refusal("body_too_large");
+  // Parsing costs memory and stack by the body's shape: a body past the bounds is refused unparsed.
+  const shape = jsonShape(bytes, { depth: MAX_BODY_DEPTH, values: MAX_BODY_VALUES });
+  if (shape.over === "depth") return refusal("body_too_deep");
+  if (shape.over === "values") return refusal("body_too_many_values");
   const body = parseJson(bytes);
   const bodyRefusal = checkMessageBody(body, { allowWebSearch: webSearchAllowed(env) });
   if (bodyRefusal) return refusal(bodyRefusal.refused);

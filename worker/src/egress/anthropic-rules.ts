@@ -52,6 +52,29 @@ export const ALLOWED_BETAS: Readonly<Record<CredentialKind, readonly string[]>> 
   apiKey: API_KEY_BETAS,
 };
 
+/**
+ * Request headers Claude Code sends that the door passes on as they are.
+ * Everything else the container sends is dropped (proxy and forwarding
+ * headers, method overrides, cookies, an organization of its choosing).
+ */
+export const FORWARDED_REQUEST_HEADERS = [
+  "accept",
+  "accept-encoding",
+  "anthropic-dangerous-direct-browser-access",
+  "anthropic-version",
+  "user-agent",
+  "x-app",
+  "x-claude-code-session-id",
+  "x-stainless-arch",
+  "x-stainless-lang",
+  "x-stainless-os",
+  "x-stainless-package-version",
+  "x-stainless-retry-count",
+  "x-stainless-runtime",
+  "x-stainless-runtime-version",
+  "x-stainless-timeout",
+] as const;
+
 /** Top-level fields of a Messages request that Claude Code sends. */
 export const RECORDED_MESSAGE_FIELDS = [
   "context_management",
@@ -86,6 +109,12 @@ export const ALLOWED_MESSAGE_FIELDS: ReadonlySet<string> = new Set<string>([
  */
 export const WEB_SEARCH_TOOL_TYPES: readonly string[] = ["web_search_20250305"];
 
+/** The name of the web search server tool in a `server_tool_use` block. */
+const WEB_SEARCH_TOOL_NAME = "web_search";
+
+/** The content block of a web search's results. */
+const WEB_SEARCH_RESULT_TYPE = "web_search_tool_result";
+
 /** `source.type` values of content blocks that carry their data inline. */
 export const INLINE_SOURCE_TYPES: ReadonlySet<string> = new Set(["base64", "text", "content"]);
 
@@ -97,12 +126,103 @@ export const INLINE_SOURCE_TYPES: ReadonlySet<string> = new Set(["base64", "text
  */
 export const MAX_INSPECTED_BODY_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The deepest nesting the door parses. Claude Code's requests nest 10 deep
+ * (the recording keeps the figure); tool inputs add a few levels. Parsing
+ * and walking a body this deep costs nothing, and a deeper one is refused
+ * before it is parsed, so no check can overflow the stack.
+ */
+export const MAX_BODY_DEPTH = 64;
+
+/**
+ * The most JSON values a body the door parses may hold. Memory follows the
+ * number of values, not the bytes: 16 MiB of empty arrays would take about
+ * 280 MB of heap to parse, where an isolate has 128 MB. Claude Code's largest
+ * recorded request holds at most 1,024 values in at most 64 KiB; a
+ * conversation grows by the same kind of content, so a body of the largest
+ * size read (16 MiB) holds about 256 Ki values at that density, and the bound
+ * is twice that. At the bound, the heaviest body (empty objects in
+ * `messages`, which the rules walk) is checked and forwarded within a 128 MB
+ * heap (test/container/egress-door-memory.test.ts).
+ */
+export const MAX_BODY_VALUES = 512 * 1024;
+
+/** How deep a JSON text nests and how many values it holds. */
+export interface JsonShape {
+  /** The deepest nesting of arrays and objects (a top-level object is 1). */
+  depth: number;
+  /** Objects, arrays, strings (keys included), numbers, booleans and nulls. */
+  values: number;
+}
+
+/**
+ * Measures a JSON text over its UTF-8 bytes without parsing it: the nesting
+ * of `[` and `{` and the number of values, counted outside strings. It reads
+ * each byte once and keeps nothing, so it costs no memory whatever the text,
+ * and it stops as soon as a count passes its bound (`limits`), answering
+ * which one. The counts are exact for valid JSON; any other text is refused
+ * by the parser afterwards.
+ */
+export function jsonShape(bytes: Uint8Array, limits: JsonShape = { depth: Infinity, values: Infinity }): JsonShape & { over: keyof JsonShape | null } {
+  let depth = 0;
+  let deepest = 0;
+  let values = 0;
+  let inString = false;
+  let escaped = false;
+  let inScalar = false;
+  for (let index = 0; index < bytes.length; index++) {
+    const byte = bytes[index]!;
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (byte === 0x5c) escaped = true;
+      else if (byte === 0x22) inString = false;
+      continue;
+    }
+    switch (byte) {
+      case 0x22: // "
+        inString = true;
+        inScalar = false;
+        values++;
+        break;
+      case 0x5b: // [
+      case 0x7b: // {
+        depth++;
+        values++;
+        inScalar = false;
+        if (depth > deepest) deepest = depth;
+        break;
+      case 0x5d: // ]
+      case 0x7d: // }
+        depth--;
+        inScalar = false;
+        break;
+      case 0x2c: // ,
+      case 0x3a: // :
+      case 0x20:
+      case 0x09:
+      case 0x0a:
+      case 0x0d:
+        inScalar = false;
+        break;
+      default:
+        // The first byte of a number, true, false or null.
+        if (!inScalar) values++;
+        inScalar = true;
+    }
+    if (deepest > limits.depth) return { depth: deepest, values, over: "depth" };
+    if (values > limits.values) return { depth: deepest, values, over: "values" };
+  }
+  return { depth: deepest, values, over: null };
+}
+
 /** The reasons the door refuses a request, each with its status and fixed message. */
 export const EGRESS_REFUSALS = {
   path_invalid: { status: 403, message: "The request path cannot be read" },
   route_not_allowed: { status: 403, message: "This method and path of the Anthropic API are not open to the sandbox" },
   query_not_allowed: { status: 403, message: "The request has query parameters that are not allowed" },
   body_too_large: { status: 413, message: "The request body is larger than the egress door inspects" },
+  body_too_deep: { status: 400, message: "The request body nests deeper than the egress door parses" },
+  body_too_many_values: { status: 413, message: "The request body holds more JSON values than the egress door parses" },
   body_not_json: { status: 403, message: "The request body is not a JSON object" },
   body_field_not_allowed: { status: 403, message: "The request body has fields that are not allowed" },
   mcp_servers_not_allowed: { status: 403, message: "MCP servers reached by the API are not allowed" },
@@ -224,6 +344,40 @@ function findFetchedContent(value: unknown): boolean {
   return false;
 }
 
+/**
+ * Refuses a content block of a server tool, as the tool itself is refused: a
+ * call (`server_tool_use`, `mcp_tool_use`, any `*_tool_use` but Claude Code's
+ * own `tool_use`) or a result (any `*_tool_result` but `tool_result`), sent
+ * as a prefill would make the API carry on from a fetch or a run it never
+ * made. Web search's own blocks follow the web search setting.
+ */
+function checkServerToolBlock(block: unknown, options: MessageRuleOptions): Refusal | null {
+  if (!isRecord(block) || typeof block.type !== "string") return null;
+  const type = block.type;
+  const webSearch = (type === "server_tool_use" && block.name === WEB_SEARCH_TOOL_NAME) || type === WEB_SEARCH_RESULT_TYPE;
+  if (webSearch) return options.allowWebSearch ? null : refuse("web_search_disabled");
+  if ((type.endsWith("_tool_use") && type !== "tool_use") || (type.endsWith("_tool_result") && type !== "tool_result")) return refuse("tool_not_allowed");
+  return null;
+}
+
+/** Checks the content blocks of every message, and those inside tool results, for server tool blocks. */
+function checkMessageBlocks(messages: unknown, options: MessageRuleOptions): Refusal | null {
+  if (!Array.isArray(messages)) return null;
+  for (const message of messages) {
+    if (!isRecord(message) || !Array.isArray(message.content)) continue;
+    for (const block of message.content) {
+      const refusal = checkServerToolBlock(block, options);
+      if (refusal) return refusal;
+      if (!isRecord(block) || block.type !== "tool_result" || !Array.isArray(block.content)) continue;
+      for (const inner of block.content) {
+        const innerRefusal = checkServerToolBlock(inner, options);
+        if (innerRefusal) return innerRefusal;
+      }
+    }
+  }
+  return null;
+}
+
 /** Checks a parsed Messages request body; null when it may be forwarded. */
 export function checkMessageBody(body: unknown, options: MessageRuleOptions): Refusal | null {
   if (!isRecord(body)) return refuse("body_not_json");
@@ -236,6 +390,8 @@ export function checkMessageBody(body: unknown, options: MessageRuleOptions): Re
       if (refusal) return refusal;
     }
   }
+  const blocks = checkMessageBlocks(body.messages, options);
+  if (blocks) return blocks;
   if (findFetchedContent(body.messages) || findFetchedContent(body.system)) return refuse("content_source_not_allowed");
   return null;
 }

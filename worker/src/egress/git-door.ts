@@ -14,7 +14,8 @@
  * before the packfile. The door reads that section only, up to a bound, and
  * refuses the push unless every update sets `refs/heads/<the task's branch>`
  * (never deletes it); compressed, signed and push-option requests are refused
- * because they would hide or add to what is checked. The rest of the body,
+ * because they would hide or add to what is checked, and so is any capability
+ * a plain push of git does not send. The rest of the body,
  * and the whole response, stream through untouched.
  *
  * The credential, when the task holds one, is added only to requests the
@@ -47,6 +48,7 @@ export const GIT_DOOR_REFUSALS = {
   commands_unreadable: { status: 403, message: "The push's ref updates cannot be read" },
   commands_too_large: { status: 413, message: "The push's ref updates are larger than the git door reads" },
   signed_push_not_allowed: { status: 403, message: "Signed pushes and push options are not open to the sandbox" },
+  capability_not_allowed: { status: 403, message: "The push asks for a capability a plain push of git does not send" },
   ref_not_allowed: { status: 403, message: "A task may push only its own work branch" },
   ref_deletion_not_allowed: { status: 403, message: "A task may not delete its work branch" },
   git_credential_unavailable: { status: 502, message: "The repository's credential could not be obtained" },
@@ -109,6 +111,47 @@ export function checkGitRoute(method: string, url: URL, grant: GitGrant): GitRou
   return route;
 }
 
+/**
+ * The capabilities git sends with a plain push (`git push` of one branch,
+ * quiet or not, with either object format), by name, each with the values it
+ * may carry (null: any value). Push options (`push-options`), certificates
+ * (`push-cert`), `atomic` and everything else are not among them.
+ */
+const PUSH_CAPABILITIES: ReadonlyMap<string, readonly string[] | null> = new Map([
+  ["report-status", []],
+  ["report-status-v2", []],
+  ["side-band-64k", []],
+  ["quiet", []],
+  ["object-format", ["sha1", "sha256"]],
+  ["agent", null],
+]);
+
+/** Capabilities that would add to or vouch for what the door checks: push options and signed pushes. */
+const SIGNING_CAPABILITIES: readonly string[] = ["push-options", "push-cert"];
+
+/**
+ * Checks the capabilities of a push's first ref update as receive-pack reads
+ * them: any of git's whitespace separates them, and `name=value` names `name`. Push
+ * options and certificates are refused however they are spelled, and so is
+ * any capability, or value, a plain push does not send.
+ */
+function checkPushCapabilities(capabilities: string): GitRefusal | null {
+  // git's own whitespace: space, tab, CR and LF (not vertical tab or form feed, which stay in a name and make it unknown).
+  const requested = capabilities.split(/[\t\n\r ]+/).filter((entry) => entry.length > 0);
+  if (requested.some((entry) => SIGNING_CAPABILITIES.includes(entry.split("=", 1)[0]!))) return { refused: "signed_push_not_allowed" };
+  for (const entry of requested) {
+    const equals = entry.indexOf("=");
+    const name = equals === -1 ? entry : entry.slice(0, equals);
+    const value = equals === -1 ? null : entry.slice(equals + 1);
+    const values = PUSH_CAPABILITIES.get(name);
+    if (values === undefined || !/^[\x21-\x7e]+$/.test(entry)) return { refused: "capability_not_allowed" };
+    // `agent` carries a value of its own; the others one of their listed values, or none when they list none.
+    const allowed = values === null ? value !== null : value === null ? values.length === 0 : values.includes(value);
+    if (!allowed) return { refused: "capability_not_allowed" };
+  }
+  return null;
+}
+
 const OBJECT_ID = "([0-9a-f]{40}|[0-9a-f]{64})";
 const COMMAND_LINE = new RegExp(`^${OBJECT_ID} ${OBJECT_ID} (\\S+)$`);
 const SHALLOW_LINE = new RegExp(`^shallow ${OBJECT_ID}$`);
@@ -147,7 +190,8 @@ export function readCommandSection(bytes: Uint8Array): CommandSection {
     if (updates.length === 0 && SHALLOW_LINE.test(line)) continue;
     const [command, capabilities, ...rest] = line.split("\0");
     if (rest.length > 0 || (capabilities !== undefined && updates.length > 0)) return { refused: "commands_unreadable" };
-    if (capabilities?.split(" ").includes("push-options")) return { refused: "signed_push_not_allowed" };
+    const refusedCapability = capabilities === undefined ? null : checkPushCapabilities(capabilities);
+    if (refusedCapability) return refusedCapability;
     const parts = COMMAND_LINE.exec(command!);
     if (!parts || parts[1]!.length !== parts[2]!.length) return { refused: "commands_unreadable" };
     updates.push({ oldId: parts[1]!, newId: parts[2]!, ref: parts[3]! });

@@ -7,8 +7,14 @@
  * the task object emits `result` and `end` when the task ends.
  * Tool inputs and results are cut to `LIMITS.eventToolBytes`, texts to
  * `LIMITS.eventTextBytes`, each marked `truncated: true` when cut.
+ *
+ * Everything here comes from the container, so what is kept of identifiers
+ * is bounded too: a session id only when it looks like one, model names that
+ * look like model names, at most `MAX_USAGE_MODELS` models in a usage,
+ * `MAX_INIT_TOOLS` short tool names in an `init`, and a few short error texts. The deployment's secrets
+ * are redacted later, where they are known (task-documents.ts, task-store.ts).
  */
-import { type JsonValue, LIMITS, type ModelUsage, type TaskEventData, type TaskUsage } from "../contract.js";
+import { type JsonValue, LIMITS, MODEL_PATTERN, type ModelUsage, type TaskEventData, type TaskUsage } from "../contract.js";
 
 /** An event before the task object numbers and stamps it. */
 export type EventDraft = {
@@ -38,8 +44,24 @@ const EMPTY: ParsedLine = { events: [], final: null, uuid: null };
 
 type Json = Record<string, unknown>;
 
+/** The most models a usage keeps (a task uses a handful). */
+export const MAX_USAGE_MODELS = 32;
+
+/** The most error texts a final message keeps, and the most bytes of each. */
+const MAX_RESULT_ERRORS = 16;
+const MAX_RESULT_ERROR_BYTES = 1024;
+
+/** The most tool names an `init` event keeps, and the longest name. */
+export const MAX_INIT_TOOLS = 256;
+const MAX_TOOL_NAME_LENGTH = 128;
+
+/** A session id as Claude Code gives it (a UUID), or any short id of the same characters. */
+const SESSION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
 const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | null => (typeof value === "string" ? value : null);
+/** `value` when it is a string that matches `pattern`, else null. */
+const matching = (value: unknown, pattern: RegExp): string | null => (typeof value === "string" && pattern.test(value) ? value : null);
 const count = (value: unknown): number | null => (typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : null);
 
 const encoder = new TextEncoder();
@@ -114,11 +136,16 @@ function userEvents(message: Json): EventDraft[] {
   return events;
 }
 
+/** The usage per model: the first `MAX_USAGE_MODELS` entries with a model's name and an object of counts. */
 function modelUsage(value: unknown): Record<string, ModelUsage> | null {
   if (!isObject(value)) return null;
   const models: Record<string, ModelUsage> = {};
-  for (const [model, usage] of Object.entries(value)) {
-    if (!isObject(usage)) continue;
+  let kept = 0;
+  for (const model in value) {
+    if (kept === MAX_USAGE_MODELS) break;
+    const usage = value[model];
+    if (!Object.hasOwn(value, model) || !MODEL_PATTERN.test(model) || !isObject(usage)) continue;
+    kept += 1;
     models[model] = {
       inputTokens: count(usage.inputTokens),
       outputTokens: count(usage.outputTokens),
@@ -140,9 +167,20 @@ export function usageOf(message: Json): TaskUsage {
     cacheReadInputTokens: count(usage.cache_read_input_tokens),
     costUsd: count(message.total_cost_usd),
     numTurns: count(message.num_turns),
-    sessionId: str(message.session_id),
+    sessionId: matching(message.session_id, SESSION_ID_PATTERN),
     models: modelUsage(message.modelUsage),
   };
+}
+
+/** The tool names of an `init` message: the first `MAX_INIT_TOOLS` strings of at most `MAX_TOOL_NAME_LENGTH` characters. */
+function initTools(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  const tools: string[] = [];
+  for (const tool of value) {
+    if (tools.length === MAX_INIT_TOOLS) break;
+    if (typeof tool === "string" && tool.length > 0 && tool.length <= MAX_TOOL_NAME_LENGTH) tools.push(tool);
+  }
+  return tools;
 }
 
 /** Parses one line of Claude Code's stream-json output; anything else means nothing. */
@@ -165,9 +203,9 @@ export function parseStreamJsonLine(line: string): ParsedLine {
           {
             type: "init",
             data: {
-              sessionId: str(message.session_id),
-              model: str(message.model),
-              tools: Array.isArray(message.tools) ? message.tools.filter((tool): tool is string => typeof tool === "string") : [],
+              sessionId: matching(message.session_id, SESSION_ID_PATTERN),
+              model: matching(message.model, MODEL_PATTERN),
+              tools: initTools(message.tools),
             },
           },
         ],
@@ -185,7 +223,12 @@ export function parseStreamJsonLine(line: string): ParsedLine {
           subtype: str(message.subtype),
           isError: message.is_error === true,
           result: str(message.result) ?? "",
-          errors: Array.isArray(message.errors) ? message.errors.filter((error): error is string => typeof error === "string") : [],
+          errors: Array.isArray(message.errors)
+            ? message.errors
+                .filter((error): error is string => typeof error === "string")
+                .slice(0, MAX_RESULT_ERRORS)
+                .map((error) => cutText(error, MAX_RESULT_ERROR_BYTES).text)
+            : [],
           usage: usageOf(message),
         },
         uuid,

@@ -110,11 +110,12 @@ function errorResponse(log: RequestLog, error: ApiError): Response {
 /**
  * What a repository task will work on, checked against the deployment: a
  * follow-up takes the earlier task's repository and branch (which must still
- * have a workspace to restore), and pushing needs a GitHub repository, a
- * credential, and a repository `githubRepos` allows.
+ * have a workspace to restore) and the default branch it knows, and pushing
+ * needs a GitHub repository, a credential, and a repository `githubRepos` allows.
  */
 async function repositoryPlan(c: RequestContext, request: RepositoryRequest, settings: Settings): Promise<RepositoryPlan> {
   let resolved = request;
+  let defaultBranch: string | null = null;
   if (request.continueFrom !== null) {
     const earlier = await findStatus(c.env, request.continueFrom);
     if (!earlier) throw new ApiError("continue_from_unavailable");
@@ -124,7 +125,8 @@ async function repositoryPlan(c: RequestContext, request: RepositoryRequest, set
     }
     try {
       const repo = { ...parseRepositoryUrl(earlier.repository.url, settings.allowedHosts, settings.githubHost), ref: earlier.repository.ref };
-      resolved = resolveFollowUp(request, { repo, branch: earlier.repository.branch });
+      defaultBranch = earlier.repository.defaultBranch ?? null;
+      resolved = resolveFollowUp(request, { repo, branch: earlier.repository.branch, defaultBranch });
     } catch (error) {
       if (error instanceof RepositoryRequestError) throw new ApiError(error.code);
       throw error;
@@ -138,7 +140,7 @@ async function repositoryPlan(c: RequestContext, request: RepositoryRequest, set
     const name = `${repo.github.owner}/${repo.github.repo}`.toLowerCase();
     if (settings.githubRepos.length > 0 && !settings.githubRepos.includes(name)) throw new ApiError("repo_not_granted");
   }
-  return { repo, branch, push: resolved.push, pullRequest: resolved.pullRequest, continuedFrom: resolved.continueFrom };
+  return { repo, branch, push: resolved.push, pullRequest: resolved.pullRequest, continuedFrom: resolved.continueFrom, defaultBranch };
 }
 
 /** Validates a task request and hands it to a new Task object; returns its first status document. */

@@ -19,6 +19,10 @@ export const API_ERRORS = {
   invalid_permission_mode: { status: 400, message: "permissionMode is not one of the allowed modes" },
   invalid_max_budget: { status: 400, message: "maxBudgetUsd must be a number above 0 and within the deployment's cap" },
   invalid_callback_url: { status: 400, message: "callbackUrl must be an https:// URL without credentials" },
+  callback_url_not_public: {
+    status: 400,
+    message: "callbackUrl must name a public host: not a loopback, private, link-local or shared address, nor a name only a local network resolves",
+  },
   unknown_field: { status: 400, message: "Request body has unknown fields" },
   invalid_task_id: { status: 400, message: "Task id must be a UUID" },
   invalid_query: { status: 400, message: "Query parameter is not valid" },

@@ -4,10 +4,11 @@
  * Order of checks: content type (415), size (413), JSON syntax, JSON shape,
  * then each field; the first failure decides the error code.
  */
-import { isUuid, LIMITS, PERMISSION_MODES, type PermissionMode, TASK_STATUSES, type TaskStatus } from "../contract.js";
+import { isUuid, LIMITS, MODEL_PATTERN, PERMISSION_MODES, type PermissionMode, TASK_STATUSES, type TaskStatus } from "../contract.js";
 import { parseRepositoryRequest, REPOSITORY_FIELDS, type RepositoryRequest, RepositoryRequestError } from "../repositories/request.js";
 import { readRequestAtMost } from "../streams.js";
 import type { TaskRequest } from "../tasks/submission.js";
+import { callbackUrlProblem } from "./callback-url.js";
 import { ApiError, type ApiErrorCode } from "./errors.js";
 
 /** What a request may ask for, given the deployment's settings. */
@@ -17,7 +18,7 @@ export interface RequestDefaults {
   permissionMode: PermissionMode;
   /** Largest `maxBudgetUsd`; null: no cap beyond `LIMITS.maxBudgetUsd`. */
   maxBudgetUsd: number | null;
-  /** Whether `callbackUrl` may be plain http to localhost. */
+  /** Whether `callbackUrl` may reach loopback, over plain http too (local development). */
   allowInsecureCallbacks: boolean;
   /** Hosts the container may reach (a repository's host must be one). */
   allowedHosts: readonly string[];
@@ -25,29 +26,6 @@ export interface RequestDefaults {
   githubHost: string;
   /** The id of the task being created (it names the default work branch). */
   taskId: string;
-}
-
-/** Model names and aliases: `sonnet`, `opus`, `claude-sonnet-4-5-20250929`, `claude-opus-4-1[1m]`. */
-export const MODEL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@\-[\]]{0,99}$/;
-
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
-/**
- * Whether `raw` may receive webhooks: an absolute `https://` URL without
- * credentials or fragment; plain `http://` only to a loopback host and only when
- * `allowInsecure` (local development).
- */
-export function isAcceptableCallbackUrl(raw: string, allowInsecure: boolean): boolean {
-  if (raw.length > LIMITS.maxCallbackUrlLength || /[\s\u0000-\u001f\u007f]/.test(raw)) return false;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return false;
-  }
-  if (url.username !== "" || url.password !== "" || url.hash !== "" || url.hostname === "") return false;
-  if (url.protocol === "https:") return true;
-  return url.protocol === "http:" && allowInsecure && LOOPBACK_HOSTS.has(url.hostname);
 }
 
 /** Returns the canonical (lower-case) task id, or throws `invalid_task_id`. */
@@ -107,7 +85,7 @@ function fieldError(field: Field, value: unknown, defaults: RequestDefaults): Ap
         ? undefined
         : "invalid_max_budget";
     case "callbackUrl":
-      return typeof value === "string" && isAcceptableCallbackUrl(value, defaults.allowInsecureCallbacks) ? undefined : "invalid_callback_url";
+      return typeof value === "string" ? (callbackUrlProblem(value, defaults.allowInsecureCallbacks) ?? undefined) : "invalid_callback_url";
   }
 }
 

@@ -11,7 +11,7 @@
  * Pull request titles and bodies go only to the GitHub API as JSON, never to
  * git or a shell, so they may hold any text except control characters.
  */
-import { ALLOWED_HOST_PATTERN, isUuid } from "../contract.js";
+import { ALLOWED_HOST_PATTERN, ANTHROPIC_API_HOST, isUuid } from "../contract.js";
 import { GITHUB_HOST } from "./github.js";
 import { isValidBranchName, isValidRefName } from "./ref-format.js";
 
@@ -23,6 +23,12 @@ export const REPOSITORY_FIELDS = ["repo", "branch", "push", "pullRequest", "cont
  * API is another (`Settings.githubHost`, passed to the parsers below).
  */
 export { GITHUB_HOST };
+
+/**
+ * Hosts the sandbox reaches through a door of their own (the Anthropic API):
+ * a repository there would put the git door in its place for the task's sandbox.
+ */
+const HOSTS_WITH_DOORS: readonly string[] = [ANTHROPIC_API_HOST];
 
 /** Branches a task never pushes to, whatever the repository's default branch is. */
 export const PROTECTED_BRANCHES: readonly string[] = ["main", "master"];
@@ -54,9 +60,11 @@ export const REPOSITORY_REQUEST_ERRORS = {
     message: "repo.url must be an https:// URL of a repository (https://<host>/<owner>/<repo> on GitHub), without credentials, port, query or fragment",
   },
   repo_host_not_allowed: { status: 400, message: "repo.url's host is not one of the hosts the sandbox may reach" },
+  repo_host_has_door: { status: 400, message: "repo.url's host is the Anthropic API, which the sandbox reaches through a door of its own; it holds no repositories" },
   invalid_ref: { status: 400, message: "repo.ref must be a branch, tag, full ref name or commit id valid for git" },
   invalid_branch: { status: 400, message: "branch must be a branch name valid for git, without a leading '-' or 'refs/'" },
   protected_branch: { status: 400, message: "A task never pushes to main, master or the branch it checked out; choose another branch" },
+  branch_is_default: { status: 400, message: "The earlier task's branch is the repository's default branch, which a task never pushes" },
   invalid_push: { status: 400, message: "push must be a boolean" },
   invalid_pull_request: { status: 400, message: "pullRequest must be a boolean or an object with an optional title and body" },
   pull_request_needs_push: { status: 400, message: "pullRequest needs the branch pushed; leave push out or set it to true" },
@@ -186,7 +194,7 @@ export function defaultBranch(taskId: string): string {
 }
 
 /**
- * Parses `repo.url`; throws `invalid_repo_url` or `repo_host_not_allowed`. A
+ * Parses `repo.url`; throws `invalid_repo_url`, `repo_host_has_door` or `repo_host_not_allowed`. A
  * repository on `githubHost` (the deployment's GitHub, `Settings.githubHost`)
  * must be `/<owner>/<repo>` and gets `github`.
  */
@@ -225,11 +233,12 @@ export function parseRepositoryUrl(raw: unknown, allowedHosts: readonly string[]
   } else if (bare.length < 1 || bare.length > REPOSITORY_LIMITS.maxPathSegments || !bare.every((segment) => PATH_SEGMENT_PATTERN.test(segment))) {
     return fail();
   }
+  if (HOSTS_WITH_DOORS.includes(host)) throw new RepositoryRequestError("repo_host_has_door");
   if (!isHostAllowed(host, allowedHosts)) throw new RepositoryRequestError("repo_host_not_allowed");
   return { url: `https://${host}${path}`, host, path: `/${bare.join("/")}`, github };
 }
 
-/** Parses `repo`; throws `invalid_repo`, `invalid_repo_url`, `repo_host_not_allowed` or `invalid_ref`. */
+/** Parses `repo`; throws `invalid_repo`, `invalid_repo_url`, `repo_host_has_door`, `repo_host_not_allowed` or `invalid_ref`. */
 function parseRepo(raw: unknown, context: RepositoryRequestContext): RepositorySource {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new RepositoryRequestError("invalid_repo");
   const fields = raw as Record<string, unknown>;
@@ -316,14 +325,17 @@ export function parseRepositoryRequest(body: Readonly<Record<string, unknown>>, 
 export interface EarlierRepository {
   repo: RepositorySource | null;
   branch: string | null;
+  /** The repository's default branch, when the earlier task knows it. */
+  defaultBranch: string | null;
 }
 
 /**
  * The repository fields of a follow-up once the earlier task is known: its
  * repository and branch, with the follow-up's own push and pull request.
  * Throws `follow_up_without_repository` when the follow-up asks to push but
- * the earlier task had no repository, and `protected_branch` when the earlier
- * branch may not be pushed.
+ * the earlier task had no repository, `protected_branch` when the earlier
+ * branch may not be pushed, and `branch_is_default` when it is the
+ * repository's default branch (in any letter case) as the earlier task knows it.
  */
 export function resolveFollowUp(request: RepositoryRequest, earlier: EarlierRepository): RepositoryRequest {
   if (request.continueFrom === null) return request;
@@ -332,5 +344,6 @@ export function resolveFollowUp(request: RepositoryRequest, earlier: EarlierRepo
     return { ...request, repo: null, branch: null };
   }
   if (request.push && isProtectedBranch(earlier.branch, earlier.repo)) throw new RepositoryRequestError("protected_branch");
+  if (request.push && earlier.defaultBranch?.toLowerCase() === earlier.branch.toLowerCase()) throw new RepositoryRequestError("branch_is_default");
   return { ...request, repo: earlier.repo, branch: earlier.branch };
 }

@@ -1,8 +1,11 @@
 /**
  * The in-container steps of a repository task, as bash scripts built by pure
  * functions: `buildCheckoutScript` runs before Claude Code (a shallow fetch of
- * the ref into the working directory, and the work branch), `buildFinishScript`
- * after it (commit, `changes.patch`, `diff-stat.json`, push when asked).
+ * the ref into the working directory, and the work branch); after it,
+ * `buildStopScript` stops every process Claude Code left running,
+ * `buildFinishScript` commits and writes `changes.patch` and `diff-stat.json`,
+ * and, when asked, `buildPushScript` pushes the commit (the only step that
+ * runs while the git door lets the task push).
  *
  * Each script is a constant command plus an environment: every value, ours or
  * the caller's, travels in an environment variable and reaches git only as a
@@ -75,6 +78,7 @@ export const STEP_ENV = {
   branch: "CLAUDE_SANDBOX_BRANCH",
   push: "CLAUDE_SANDBOX_PUSH",
   commitMessage: "CLAUDE_SANDBOX_COMMIT_MESSAGE",
+  head: "CLAUDE_SANDBOX_HEAD",
   authorName: "CLAUDE_SANDBOX_AUTHOR_NAME",
   authorEmail: "CLAUDE_SANDBOX_AUTHOR_EMAIL",
   workDir: "CLAUDE_SANDBOX_WORKDIR",
@@ -91,6 +95,7 @@ export const STEP_FAILURES = {
   repository_unreachable: { message: "The repository could not be reached or read; check its URL and the deployment's access to it" },
   ref_not_found: { message: "The ref could not be fetched from the repository" },
   branch_is_default: { message: "The work branch is the repository's default branch, which a task never pushes" },
+  stop_failed: { message: "The processes left in the container could not be stopped, so the branch was not pushed" },
   checkout_failed: { message: "The work branch could not be created" },
   workspace_missing: { message: "The working tree of the task is missing" },
   commit_failed: { message: "The changes could not be committed" },
@@ -104,12 +109,14 @@ export const STEP_FAILURES = {
 
 export type StepFailureCode = keyof typeof STEP_FAILURES;
 
-export type StepName = "checkout" | "finish" | "pack" | "unpack";
+export type StepName = "checkout" | "stop" | "finish" | "push" | "pack" | "unpack";
 
-/** What a step reports. A failed finish may still carry `base` and `head` (a push that failed after the commit). */
+/** What a step reports. A failed finish may still carry `base` and `head` (a patch that failed after the commit). */
 export type StepResult =
   | { step: "checkout"; ok: true; base: string; defaultBranch: string | null }
-  | { step: "finish"; ok: true; changed: boolean; base: string; head: string; pushed: boolean }
+  | { step: "stop"; ok: true }
+  | { step: "finish"; ok: true; changed: boolean; base: string; head: string }
+  | { step: "push"; ok: true }
   | { step: "pack"; ok: true; bytes: number }
   | { step: "unpack"; ok: true; base: string | null }
   | { step: StepName; ok: false; code: StepFailureCode; base?: string; head?: string };
@@ -155,7 +162,7 @@ g remote add -- origin "\${${STEP_ENV.repoUrl}}" || fail invalid_input
 g config user.name "\${${STEP_ENV.authorName}}" && g config user.email "\${${STEP_ENV.authorEmail}}" || fail checkout_failed
 heads=$(gnet ls-remote --symref -- origin HEAD) || fail repository_unreachable
 default=$(printf '%s\\n' "$heads" | sed -n 's|^ref: refs/heads/\\(.*\\)\\tHEAD$|\\1|p' | head -n 1)
-if [ "$push" = 1 ] && [ -n "$default" ] && [ "$default" = "$branch" ]; then fail branch_is_default; fi
+if [ "$push" = 1 ] && [ -n "$default" ] && [ "\${default,,}" = "\${branch,,}" ]; then fail branch_is_default; fi
 gnet fetch -q --depth=1 --no-tags -- origin "\${ref:-HEAD}" || fail ref_not_found
 base=$(g rev-parse --verify -q 'FETCH_HEAD^{commit}') || fail ref_not_found
 g update-ref -- "refs/heads/$branch" "$base" || fail checkout_failed
@@ -196,16 +203,52 @@ process.stdin.on("end", () => {
 export const MAX_DIFF_STAT_FILES = 1000;
 
 /**
- * The finish, after Claude Code: stages everything, commits it with the fixed
- * author when anything is staged (Claude Code may also have committed itself),
- * points the work branch at the result and checks it out, writes the patch and
- * the diff stat of `base..HEAD`, and pushes the work branch (never forced)
- * when asked and when it moved. A failed push still leaves the commit, the
- * patch and the diff stat.
+ * The stop, once Claude Code has ended and before anything is committed or
+ * pushed: every process that started after the sandbox's server (the step's
+ * parent) is frozen and killed, but the step itself and the helpers it starts,
+ * round after round until none is left, so nothing Claude Code started (a
+ * background job, a daemon that detached itself, one that respawns) can touch
+ * the commit or use the git door's write grant that the push step gets. Zombies
+ * and kernel threads are left alone. Only bash builtins read `/proc`, so the
+ * step starts no process while it looks. It fails with `stop_failed` when
+ * `/proc` is not the kernel's or processes are still there after 100 rounds.
+ */
+const STOP_BODY = `
+[[ $(stat -f -c %T /proc) == proc ]] || fail stop_failed
+read -r stat < "/proc/$$/stat" || fail stop_failed
+set -- \${stat##*') '}
+read -r stat < "/proc/$2/stat" || fail stop_failed
+set -- \${stat##*') '}
+since=\${20}
+for ((round = 0; round < 100; round++)); do
+  found=()
+  for entry in /proc/[0-9]*; do
+    pid=\${entry#/proc/}
+    [ "$pid" = "$$" ] && continue
+    read -r stat 2>/dev/null < "$entry/stat" || continue
+    set -- \${stat##*') '}
+    # Fields from the state on: $1 state, $2 parent, $7 flags (0x200000: a kernel thread), $20 start time.
+    case $1 in Z|X|x) continue ;; esac
+    [ "$2" = "$$" ] && continue
+    (( ($7 & 0x200000) == 0 && \${20} > since )) || continue
+    kill -STOP "$pid" 2>/dev/null && found+=("$pid")
+  done
+  (( \${#found[@]} == 0 )) && break
+  kill -KILL "\${found[@]}" 2>/dev/null
+  sleep 0.05
+done
+(( \${#found[@]} == 0 )) || fail stop_failed
+result "{\\"step\\":\\"stop\\",\\"ok\\":true}"
+`;
+
+/**
+ * The finish, after Claude Code and the stop: stages everything, commits it
+ * with the fixed author when anything is staged (Claude Code may also have
+ * committed itself), points the work branch at the result and checks it out,
+ * and writes the patch and the diff stat of `base..HEAD`.
  */
 const FINISH_BODY = `
-branch=\${${STEP_ENV.branch}} push=\${${STEP_ENV.push}}
-case "$push" in 0|1) ;; *) fail invalid_input ;; esac
+branch=\${${STEP_ENV.branch}}
 case "$branch" in -*|+*) fail invalid_input ;; esac
 git check-ref-format "refs/heads/$branch" || fail invalid_input
 cd -- "$work" 2>/dev/null && g rev-parse --git-dir >/dev/null 2>&1 || fail workspace_missing
@@ -224,12 +267,27 @@ range=",\\"base\\":\\"$base\\",\\"head\\":\\"$head\\""
 g diff --binary --full-index --no-renames --no-ext-diff --no-textconv --no-color "$base" "$head" -- > "$out/${OUTPUT_FILES.patch}" || fail patch_failed "$range"
 g diff --numstat -z --no-renames --no-ext-diff --no-textconv "$base" "$head" -- | node -e ${shellQuote(DIFF_STAT_PROGRAM)} ${MAX_DIFF_STAT_FILES} > "$out/${OUTPUT_FILES.diffStat}" || fail patch_failed "$range"
 if [ "$head" = "$base" ]; then changed=false; else changed=true; fi
-pushed=false
-if [ "$push" = 1 ] && [ "$changed" = true ]; then
-  gnet push -q --no-verify -- origin "refs/heads/$branch:refs/heads/$branch" || fail push_failed "$range"
-  pushed=true
-fi
-result "{\\"step\\":\\"finish\\",\\"ok\\":true,\\"changed\\":$changed$range,\\"pushed\\":$pushed}"
+result "{\\"step\\":\\"finish\\",\\"ok\\":true,\\"changed\\":$changed$range}"
+`;
+
+/**
+ * The push, the one step that runs with the git door's write grant: asks the
+ * remote for its default branch (its HEAD, as the checkout does) and refuses
+ * to push the work branch when it is that branch, in any letter case, whatever
+ * the task believed; then pushes the finish step's commit (by its id, so a ref
+ * moved since cannot change what leaves) to the work branch, never forced.
+ */
+const PUSH_BODY = `
+branch=\${${STEP_ENV.branch}} head=\${${STEP_ENV.head}}
+case "$branch" in -*|+*) fail invalid_input ;; esac
+git check-ref-format "refs/heads/$branch" || fail invalid_input
+[[ $head =~ ^[0-9a-f]{40}([0-9a-f]{24})?$ ]] || fail invalid_input
+cd -- "$work" 2>/dev/null && g rev-parse --git-dir >/dev/null 2>&1 || fail workspace_missing
+heads=$(gnet ls-remote --symref -- origin HEAD) || fail repository_unreachable
+default=$(printf '%s\\n' "$heads" | sed -n 's|^ref: refs/heads/\\(.*\\)\\tHEAD$|\\1|p' | head -n 1)
+if [ -n "$default" ] && [ "\${default,,}" = "\${branch,,}" ]; then fail branch_is_default; fi
+gnet push -q --no-verify -- origin "$head:refs/heads/$branch" || fail push_failed
+result "{\\"step\\":\\"push\\",\\"ok\\":true}"
 `;
 
 /** The environment every step shares: our paths and the git timeout. */
@@ -272,7 +330,6 @@ export function buildCheckoutScript(input: CheckoutInput, paths: RepositoryPaths
 
 export interface FinishInput {
   branch: string;
-  push: boolean;
   /** The commit message (see `commitMessage`). */
   message: string;
   author?: CommitAuthor;
@@ -286,11 +343,30 @@ export function buildFinishScript(input: FinishInput, paths: RepositoryPaths = R
     env: {
       ...pathEnv(paths),
       [STEP_ENV.branch]: input.branch,
-      [STEP_ENV.push]: input.push ? "1" : "0",
       [STEP_ENV.commitMessage]: input.message,
       [STEP_ENV.authorName]: author.name,
       [STEP_ENV.authorEmail]: author.email,
     },
+  };
+}
+
+/** Builds the stop step. */
+export function buildStopScript(paths: RepositoryPaths = REPOSITORY_PATHS): ContainerScript {
+  return { command: `${stepPrelude("stop")}\n${STOP_BODY}`, env: pathEnv(paths) };
+}
+
+export interface PushInput {
+  /** The validated work branch. */
+  branch: string;
+  /** The commit to push: the finish step's `head`. */
+  head: string;
+}
+
+/** Builds the push step. */
+export function buildPushScript(input: PushInput, paths: RepositoryPaths = REPOSITORY_PATHS): ContainerScript {
+  return {
+    command: `${stepPrelude("push")}\n${PUSH_BODY}`,
+    env: { ...pathEnv(paths), [STEP_ENV.branch]: input.branch, [STEP_ENV.head]: input.head },
   };
 }
 
@@ -341,10 +417,13 @@ export function parseStepResult(stdout: string, step: StepName): StepResult {
       if (!isSha(base) || !(defaultBranch === null || typeof defaultBranch === "string")) return missing;
       return { step, ok: true, base, defaultBranch };
     }
+    case "stop":
+    case "push":
+      return { step, ok: true };
     case "finish": {
-      const { changed, base, head, pushed } = parsed;
-      if (typeof changed !== "boolean" || !isSha(base) || !isSha(head) || typeof pushed !== "boolean") return missing;
-      return { step, ok: true, changed, base, head, pushed };
+      const { changed, base, head } = parsed;
+      if (typeof changed !== "boolean" || !isSha(base) || !isSha(head)) return missing;
+      return { step, ok: true, changed, base, head };
     }
     case "pack": {
       const { bytes } = parsed;

@@ -46,4 +46,6 @@ export interface RepositoryPlan {
   pullRequest: { title: string | null; body: string | null } | null;
   /** The task whose workspace a follow-up restores. */
   continuedFrom: string | null;
+  /** The repository's default branch as the task followed up knew it when this one was accepted; null when not known. */
+  defaultBranch: string | null;
 }

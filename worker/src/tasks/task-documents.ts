@@ -6,7 +6,7 @@
  */
 import { LIMITS, type RepositoryDocument, type TaskResult, type TaskStatusDocument, type TerminalStatus } from "../contract.js";
 import type { ClaudeResultMessage, EventDraft } from "../events/stream-json.js";
-import { redactSecrets } from "../redaction.js";
+import { redactorFor, redactSecrets } from "../redaction.js";
 import { isTerminal } from "./lifecycle.js";
 import type { TaskRecord } from "./task-record.js";
 
@@ -108,9 +108,26 @@ export function taskResult(record: TaskRecord, output: TaskOutput, secrets: read
   };
 }
 
-/** Claude Code's final `result` message as the record keeps it: its texts redacted of the deployment's `secrets`. */
+/**
+ * Claude Code's final `result` message as the record keeps it: every text
+ * from the container redacted of the deployment's `secrets` (Claude's text,
+ * the errors, the session id and the models' names), so the status document,
+ * the result, the index and the webhook built from it hold none of them. Its
+ * size was bounded when it was read (events/stream-json.ts).
+ */
 export function storedFinal(final: ClaudeResultMessage, secrets: readonly string[]): ClaudeResultMessage {
-  return { ...final, result: redactSecrets(final.result, secrets), errors: final.errors.map((error) => redactSecrets(error, secrets)) };
+  const redact = redactorFor(secrets);
+  const { usage } = final;
+  return {
+    ...final,
+    result: redact(final.result),
+    errors: final.errors.map(redact),
+    usage: {
+      ...usage,
+      sessionId: usage.sessionId === null ? null : redact(usage.sessionId),
+      models: usage.models === null ? null : Object.fromEntries(Object.entries(usage.models).map(([model, counts]) => [redact(model), counts])),
+    },
+  };
 }
 
 /** The last two events of an ended task (its status and error already set): `result`, then `end`. */

@@ -324,7 +324,7 @@ export class Task extends DurableObject<WorkerEnv> {
       return;
     }
     running.repository!.document.base = prepared.base;
-    running.repository!.defaultBranch = prepared.defaultBranch;
+    running.repository!.document.defaultBranch = prepared.defaultBranch;
     running.repository!.phase = "claude";
     this.#store.save(running);
     const invocation = invocationFor(running.submission, credential);
@@ -469,7 +469,6 @@ export class Task extends DurableObject<WorkerEnv> {
         taskId: record.submission.taskId,
         task: record.submission.request.task,
         document: record.repository.document,
-        defaultBranch: record.repository.defaultBranch,
       });
     } catch {
       this.#containerLost();

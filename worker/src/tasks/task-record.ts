@@ -18,8 +18,6 @@ export interface RepositoryState {
   position: number;
   /** When it reached the head of its branch's queue (its queue timeout counts from then). */
   headAt: number | null;
-  /** The repository's default branch, once the checkout read it. */
-  defaultBranch: string | null;
   /** Claude Code's outcome, kept while the finish step runs. */
   claudeOutcome: RunOutcome | null;
   document: RepositoryDocument;
@@ -85,7 +83,6 @@ export function newTaskRecord(submission: TaskSubmission, now: number): TaskReco
           phase: "waiting",
           position: 0,
           headAt: null,
-          defaultBranch: null,
           claudeOutcome: null,
           document: initialRepositoryDocument(submission.repository, submission.taskId),
         }
@@ -99,6 +96,7 @@ export function initialRepositoryDocument(plan: RepositoryPlan, taskId: string):
     url: plan.repo.url,
     ref: plan.repo.ref,
     branch: plan.branch,
+    defaultBranch: plan.defaultBranch,
     push: plan.push,
     pullRequestRequested: plan.pullRequest !== null,
     base: null,

@@ -4,9 +4,7 @@
  * `v1,<base64 HMAC-SHA256>` keyed by the base64-decoded part of the
  * `whsec_<base64>` secret. Receivers verify with any Standard Webhooks library.
  */
-
-/** The secret's prefix in the Standard Webhooks format. */
-export const WEBHOOK_SECRET_PREFIX = "whsec_";
+import { WEBHOOK_SECRET_PREFIX } from "../secrets.js";
 
 /** The signing key of a `whsec_<base64>` secret, or null when the secret is not in that form. */
 export function webhookKey(secret: string): Uint8Array | null {

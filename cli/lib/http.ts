@@ -112,6 +112,9 @@ const BAD_REQUEST_HINTS: Readonly<Record<string, string>> = {
   repo_not_granted: `The deployment may not push to this repository: add it to githubRepos (docs/configuration.md) and run pulumi up; or ${TAKE_THE_PATCH}.`,
   push_not_supported: `Tasks push and open pull requests only on GitHub repositories: ${TAKE_THE_PATCH}.`,
   follow_up_without_repository: "Only a repository task can be followed up, and the earlier task had no repository: submit a new task instead.",
+  branch_is_default: "The earlier task worked on the repository's default branch, which a task never pushes: follow it up without --push, or submit a new task with --repo (the default branch as --ref) and a --branch of its own.",
+  repo_host_has_door: "That host is the Anthropic API, not a git host: give the URL of the repository on its git host (github.com, …).",
+  callback_url_not_public: "The webhook would go to a private or local address (loopback, a private network, a metadata service): give a public https:// URL (plain http to localhost only on npm run dev:stub).",
 };
 
 /** The seconds of a Retry-After header; null without one, or for one that is not a number of seconds. */

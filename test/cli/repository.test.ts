@@ -162,6 +162,9 @@ describe("submit with a repository (the API's refusals)", () => {
     ["push_not_supported", "claude-sandbox artifact <taskId> changes.patch"],
     ["repo_host_not_allowed", "allowedHosts"],
     ["protected_branch", "--branch"],
+    ["branch_is_default", "without --push"],
+    ["repo_host_has_door", "git host"],
+    ["callback_url_not_public", "public https:// URL"],
   ])("%s comes with a hint that says what to do (exit 1)", async (code, hint) => {
     const api = await standIn((_request, response) => response.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: "Refused", code })));
     try {

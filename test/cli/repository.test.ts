@@ -165,7 +165,7 @@ describe("submit with a repository (the API's refusals)", () => {
     ["branch_is_default", "without --push"],
     ["repo_host_has_door", "git host"],
     ["callback_url_not_public", "public https:// URL"],
-  ])("%s comes with a hint that says what to do (exit 1)", async (code, hint) => {
+  ])("%s comes with a hint that says what to do", async (code, hint) => {
     const api = await standIn((_request, response) => response.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: "Refused", code })));
     try {
       const result = await submitTask({ args: [api.url, TOKEN, "a task"], repo: REPO, push: true });

@@ -6,7 +6,9 @@
  * WEBHOOK_SECRET when set, else a fixed development secret (said on start), and
  * `callbackUrl` may be plain http to localhost. The web console is built first
  * and served under /console/. Repository tasks may push and open pull requests:
- * against a stand-in GitHub on this machine (scripts/stub-github.ts).
+ * against a stand-in GitHub on this machine (scripts/stub-github.ts). With
+ * ACCESS_TEAM_DOMAIN and ACCESS_AUDIENCE set, the API lets in requests with a
+ * valid Cloudflare Access assertion, as a deployment behind Access does.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -92,6 +94,12 @@ const child = spawn(
     "--show-interactive-dev-session=false",
     ...varArguments(stubVars(token, webhookSecret, process.env.STUB_DIAGNOSTICS_FAIL)),
     ...varArguments({ GITHUB_TOKEN: STUB_GITHUB_TOKEN, GITHUB_API_URL: github.apiUrl }),
+    // Cloudflare Access in front of the stub, when both are set (a loopback http:// team origin serves the keys locally).
+    ...varArguments(
+      process.env.ACCESS_TEAM_DOMAIN && process.env.ACCESS_AUDIENCE
+        ? { ACCESS_TEAM_DOMAIN: process.env.ACCESS_TEAM_DOMAIN, ACCESS_AUDIENCE: process.env.ACCESS_AUDIENCE }
+        : {},
+    ),
   ],
   {
     stdio: "inherit",

@@ -90,6 +90,8 @@ export const sandboxScript = {
   /** How long the next command of each kind takes before it runs: a repository step, or the empty command (`probe`) that takes a container. */
   execDelaysMs: {} as Partial<Record<"probe" | "checkout" | "finish" | "pack" | "unpack", number>>,
   destroy: "ok" as "ok" | "throw" | "hang",
+  /** Whether processes end at their `timeout(1)` wrapper's time (exit 124), as in a container; false plays a container that no longer answers. */
+  wrapperTimeout: true,
 };
 
 export interface RecordedStart {
@@ -131,6 +133,7 @@ export function resetSandboxScript(): void {
   sandboxScript.loseContainerAfterFrames = null;
   sandboxScript.endStreamAfterFrames = null;
   sandboxScript.destroy = "ok";
+  sandboxScript.wrapperTimeout = true;
   sandboxEvents.starts = [];
   sandboxEvents.kills = [];
   sandboxEvents.destroyed = [];
@@ -173,6 +176,10 @@ export class Sandbox extends StubSandbox {
 
   override async configure(configuration: unknown): Promise<void> {
     this.#name = (configuration as { sandboxName?: { name?: string } }).sandboxName?.name ?? this.#name;
+  }
+
+  protected override timeoutFor(command: string): number | null {
+    return sandboxScript.wrapperTimeout ? super.timeoutFor(command) : null;
   }
 
   protected override runFor(task: string): StubRun {

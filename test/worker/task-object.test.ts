@@ -152,6 +152,8 @@ describe("a cancel during each phase wins", () => {
 
 describe("deadlines", () => {
   it("ends a task that never stops at timeout + grace by the alarm, with nobody connected", async () => {
+    // A container that no longer answers: nothing ends Claude Code but the object's own deadline.
+    sandboxScript.wrapperTimeout = false;
     const { taskId } = await submitted({ task: "never ends\n@stub hang", timeout: 1000 });
     const started = Date.now();
     const status = await statusBecomes(taskId, "timed_out", 10_000);
@@ -166,8 +168,20 @@ describe("deadlines", () => {
     expect(sandboxEvents.kills.length).toBe(1);
   });
 
+  it("ends at the timeout when timeout(1) stops Claude Code (the stand-in plays it): timed_out with exit 124, before the grace", async () => {
+    const { taskId } = await submitted({ task: "never ends\n@stub hang", timeout: 2000 });
+    const started = Date.now();
+    const result = await storedResult(taskId);
+    const elapsed = Date.now() - started;
+    expect(result).toMatchObject({ status: "timed_out", timedOut: true, exitCode: 124, error: { code: "task_timeout", message: "The task did not finish within 2000 ms" } });
+    // timeout(1) ends it at 2 s; the object's deadline would have come 300 ms (the test grace) later, with no exit code.
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+    expect(elapsed).toBeLessThan(2000 + 2500);
+  });
+
   it("reports Claude Code stopped by timeout(1) at the task timeout (exit 124) as timed_out", async () => {
-    sandboxScript.runs.push({ steps: [{ kind: "stdout", delayMs: 1100, text: "partial output\n" }], exitCode: 124 });
+    // It printed, then hung until timeout(1) stopped it.
+    sandboxScript.runs.push({ steps: [{ kind: "stdout", delayMs: 0, text: "partial output\n" }], exitCode: null });
     const { taskId } = await submitted({ task: "slow", timeout: 1000 });
     const result = await storedResult(taskId);
     expect(result).toMatchObject({ status: "timed_out", timedOut: true, exitCode: 124, error: { code: "task_timeout" } });

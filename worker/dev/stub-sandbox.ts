@@ -4,8 +4,10 @@
  * output for each task (stub-script.ts) as a background process, with the
  * methods the task object uses (sandbox/control.ts) and the container's log
  * stream format (Server-Sent Events with `stdout`, `stderr` and `exit` frames,
- * earlier output replayed first). Clients and the CLI can follow a live task
- * with no Docker and no Claude credential.
+ * earlier output replayed first). Like the container, it ends a process at the
+ * time its `timeout(1)` wrapper gives (exit 124), and it names on its stderr
+ * (dev:stub's output) every `@stub` directive it could not take as written.
+ * Clients and the CLI can follow a live task with no Docker and no Claude credential.
  * It is never part of the deployed bundle (the deployed entry is src/index.ts).
  */
 import { DurableObject } from "cloudflare:workers";
@@ -13,7 +15,7 @@ import type { GitAccessGrant } from "../src/egress/git-credentials.js";
 import type { ExecOutcome, SandboxProcessInfo } from "../src/sandbox/control.js";
 import { PROMPT_ENV_VAR } from "../src/tasks/claude-command.js";
 import { runStubStep, stepOf } from "./stub-repository.js";
-import { type StubRun, stubRun } from "./stub-script.js";
+import { problemLine, type StubRun, stubRun, wrapperTimeoutMs } from "./stub-script.js";
 
 /** The process options the task object sends (a subset of the SDK's ProcessOptions). */
 export interface StubProcessOptions {
@@ -22,6 +24,9 @@ export interface StubProcessOptions {
 }
 
 const encoder = new TextEncoder();
+
+/** What `timeout(1)` exits with when it stopped the command at its timeout. */
+const TIMEOUT_EXIT_CODE = 124;
 
 /** 64 KiB of filler lines: what `@stub bytes=N` prints, chunk by chunk. */
 const FILLER_CHUNK = `${"x".repeat(1023)}\n`.repeat(64);
@@ -45,11 +50,15 @@ export class StubProcess {
   #stdout = "";
   #stderr = "";
   #listeners = new Set<Listener>();
+  #timeout: ReturnType<typeof setTimeout> | null = null;
 
+  /** `timeoutMs`: when the command's `timeout(1)` wrapper ends it (null: never). */
   constructor(
     readonly command: string,
     run: StubRun,
+    timeoutMs: number | null,
   ) {
+    if (timeoutMs !== null) this.#timeout = setTimeout(() => this.end("completed", TIMEOUT_EXIT_CODE), timeoutMs);
     void this.#play(run);
   }
 
@@ -85,6 +94,7 @@ export class StubProcess {
   /** Ends the process: `completed` with an exit code, or `killed`. */
   end(status: "completed" | "killed", exitCode: number | null): void {
     if (this.ended) return;
+    clearTimeout(this.#timeout);
     this.status = status;
     this.exitCode = exitCode;
     this.#emit({ type: "exit", exitCode, data: `Process ${status} with exit code ${exitCode}` });
@@ -145,7 +155,9 @@ export class StubSandbox extends DurableObject {
   async configure(_configuration: unknown): Promise<void> {}
 
   async startProcess(command: string, options?: StubProcessOptions & { cwd?: string }): Promise<{ id: string; command: string; status: string }> {
-    const process = new StubProcess(command, this.runFor(options?.env?.[PROMPT_ENV_VAR] ?? ""));
+    const run = this.runFor(options?.env?.[PROMPT_ENV_VAR] ?? "");
+    for (const problem of run.problems ?? []) console.error(problemLine(problem).trimEnd());
+    const process = new StubProcess(command, run, this.timeoutFor(command));
     this.#processes.set(process.id, process);
     return { id: process.id, command, status: process.status };
   }
@@ -201,6 +213,11 @@ export class StubSandbox extends DurableObject {
     for (const process of this.#processes.values()) process.end("killed", null);
     this.#processes.clear();
     this.#files.clear();
+  }
+
+  /** When the container would end a process that runs `command` (the test harness can play one that never answers). */
+  protected timeoutFor(command: string): number | null {
+    return wrapperTimeoutMs(command);
   }
 
   /** What the process of `task` prints (the test harness plays other runs). */

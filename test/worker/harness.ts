@@ -23,6 +23,8 @@ export const storageScript = {
   failPuts: 0,
   /** GITHUB_API_URL of the task objects (the local receiver's `/github`, set by the tests that need it). */
   githubApiUrl: undefined as string | undefined,
+  /** The next this-many status documents sent to the task index fail as an unreachable object would. */
+  failIndexRecords: 0,
 };
 
 /** What the Task objects did, for the tests. */
@@ -35,11 +37,15 @@ export const taskEvents = {
   eventReads: 0,
 };
 
-/** The real task index, with what it is told recorded. */
+/** The real task index, with what it is told recorded, and refusals when `storageScript.failIndexRecords` says so. */
 export class TaskIndex extends RealTaskIndex {
-  override async record(document: TaskStatusDocument): Promise<void> {
+  override async record(document: TaskStatusDocument, takeUnknown?: boolean): Promise<boolean> {
+    if (storageScript.failIndexRecords > 0) {
+      storageScript.failIndexRecords--;
+      throw new Error("Durable Object reset because its code was updated.");
+    }
     taskEvents.indexed.push(document);
-    return super.record(document);
+    return super.record(document, takeUnknown);
   }
 }
 
@@ -124,6 +130,7 @@ export const sandboxEvents = {
 export function resetSandboxScript(): void {
   storageScript.failPuts = 0;
   storageScript.githubApiUrl = undefined;
+  storageScript.failIndexRecords = 0;
   sandboxScript.startErrors = [];
   sandboxScript.startDelayMs = 0;
   taskEvents.alarms = [];

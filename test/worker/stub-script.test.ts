@@ -11,6 +11,7 @@ describe("parseStubDirectives", () => {
     ["delay", "@stub delay=1500", { delayMs: 1500 }],
     ["exit", "@stub exit=3", { exitCode: 3 }],
     ["bytes", "@stub bytes=1000000", { bytes: 1_000_000 }],
+    ["start", "@stub start=2000", { startMs: 2000 }],
     ["hang", "@stub hang", { hang: true }],
     ["budget", "@stub budget", { budget: true }],
     ["one a line, with spaces", "  @stub events=0  \nfix it\n@stub delay=5", { events: 0, delayMs: 5 }],
@@ -24,14 +25,14 @@ describe("parseStubDirectives", () => {
   });
 
   it.each([
-    ["an unknown directive", "@stub explode=1", {}, "unknown directive `explode=1` (known: events=N, delay=MS, exit=CODE, bytes=N, hang, budget); ignored"],
-    ["an unknown flag beside good ones", "@stub events=2 fast delay=0", { events: 2, delayMs: 0 }, "unknown directive `fast` (known: events=N, delay=MS, exit=CODE, bytes=N, hang, budget); ignored"],
+    ["an unknown directive", "@stub explode=1", {}, "unknown directive `explode=1` (known: events=N, delay=MS, exit=CODE, bytes=N, start=MS, hang, budget); ignored"],
+    ["an unknown flag beside good ones", "@stub events=2 fast delay=0", { events: 2, delayMs: 0 }, "unknown directive `fast` (known: events=N, delay=MS, exit=CODE, bytes=N, start=MS, hang, budget); ignored"],
     ["a value that is not a number", "@stub events=lots", {}, "`events=lots`: events takes a whole number from 0 to 1000 (events=N); ignored"],
     ["a number without its value", "@stub delay", {}, "`delay`: delay takes a whole number from 0 to 60000 (delay=MS); ignored"],
     ["a negative number", "@stub exit=-1", {}, "`exit=-1`: exit takes a whole number from 0 to 255 (exit=CODE); ignored"],
     ["a flag with a value", "@stub hang=yes", {}, "`hang=yes`: hang takes no value (write `@stub hang`); ignored"],
     ["a number over its maximum, which is used at the maximum", "@stub events=999999", { events: 1000 }, "`events=999999`: events is at most 1000; 1000 is used"],
-    ["`@stub` alone", "fix it\n@stub", {}, "`@stub` without a directive (known: events=N, delay=MS, exit=CODE, bytes=N, hang, budget)"],
+    ["`@stub` alone", "fix it\n@stub", {}, "`@stub` without a directive (known: events=N, delay=MS, exit=CODE, bytes=N, start=MS, hang, budget)"],
   ])("names %s, and takes the rest", (_name, task, changes, problem) => {
     expect(parseStubDirectives(task)).toEqual({ directives: { ...DEFAULT_DIRECTIVES, ...changes }, problems: [problem] });
   });
@@ -39,7 +40,7 @@ describe("parseStubDirectives", () => {
   it("names each bad directive of a task, in order", () => {
     expect(parseStubDirectives("@stub events=x\nwork\n@stub boom hang=1").problems).toEqual([
       "`events=x`: events takes a whole number from 0 to 1000 (events=N); ignored",
-      "unknown directive `boom` (known: events=N, delay=MS, exit=CODE, bytes=N, hang, budget); ignored",
+      "unknown directive `boom` (known: events=N, delay=MS, exit=CODE, bytes=N, start=MS, hang, budget); ignored",
       "`hang=1`: hang takes no value (write `@stub hang`); ignored",
     ]);
   });

@@ -121,6 +121,15 @@ describe("a cancel during each phase wins", () => {
     expect((await eventsOf(taskId)).map((event) => event.type)).toEqual(["status", "result", "end"]);
   });
 
+  it("during the stand-in's cold start (`@stub start=MS`): the start ends with the container, and no process ever runs", async () => {
+    const { taskId } = await submitted({ task: "cold\n@stub start=60000" });
+    await eventually(async () => (sandboxEvents.starts.length === 1 ? true : undefined), 5_000, "the start");
+    expect((await getJson<TaskStatusDocument>(`/tasks/${taskId}`)).body.status).toBe("queued");
+    await cancelDuring(taskId, () => true, "the start");
+    expect((await eventsOf(taskId)).map((event) => event.type)).toEqual(["status", "result", "end"]);
+    expect(sandboxEvents.kills).toEqual([]);
+  });
+
   it("while a repository task takes its container: no step runs", async () => {
     sandboxScript.execDelaysMs = { probe: 500 };
     const { taskId } = await submitted({ task: "probe", repo: { url: REPO } });
@@ -454,3 +463,14 @@ describe("secrets", () => {
   });
 });
 
+
+describe("a container's cold start, as the stand-in plays it (`@stub start=MS`)", () => {
+  it("keeps the task queued until Claude Code has started, then it runs to its end", async () => {
+    const { taskId } = await submitted({ task: "cold\n@stub start=800" });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect((await getJson<TaskStatusDocument>(`/tasks/${taskId}`)).body.status).toBe("queued");
+    expect((await storedResult(taskId)).status).toBe("succeeded");
+    const { body } = await getJson<TaskStatusDocument>(`/tasks/${taskId}`);
+    expect(Date.parse(body.startedAt!) - Date.parse(body.createdAt)).toBeGreaterThanOrEqual(800);
+  });
+});

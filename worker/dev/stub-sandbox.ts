@@ -151,15 +151,34 @@ export class StubSandbox extends DurableObject {
   /** The git door grants, newest last. */
   protected grants: GitAccessGrant[] = [];
 
+  /** Starts under way (`@stub start=MS`), each with what ends it when the container is destroyed first. */
+  #starting = new Set<() => void>();
+
   /** Called by `getSandbox()` with the sandbox name and options. */
   async configure(_configuration: unknown): Promise<void> {}
 
   async startProcess(command: string, options?: StubProcessOptions & { cwd?: string }): Promise<{ id: string; command: string; status: string }> {
     const run = this.runFor(options?.env?.[PROMPT_ENV_VAR] ?? "");
     for (const problem of run.problems ?? []) console.error(problemLine(problem).trimEnd());
+    if (run.startMs) await this.#coldStart(run.startMs);
     const process = new StubProcess(command, run, this.timeoutFor(command));
     this.#processes.set(process.id, process);
     return { id: process.id, command, status: process.status };
+  }
+
+  /** Waits `ms` as a container's cold start does; a destroy meanwhile fails the start. */
+  #coldStart(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const destroyed = () => {
+        clearTimeout(timer);
+        reject(new Error("The container was destroyed before it started"));
+      };
+      const timer = setTimeout(() => {
+        this.#starting.delete(destroyed);
+        resolve();
+      }, ms);
+      this.#starting.add(destroyed);
+    });
   }
 
   /** Runs a repository step (see stub-repository.ts); any other command prints nothing and succeeds. */
@@ -208,8 +227,10 @@ export class StubSandbox extends DurableObject {
     this.#processes.get(processId)?.end("killed", null);
   }
 
-  /** Stops every process and forgets them and the files, as destroying the container does. */
+  /** Ends the starts under way, stops every process and forgets them and the files, as destroying the container does. */
   async destroy(): Promise<void> {
+    for (const destroyed of this.#starting) destroyed();
+    this.#starting.clear();
     for (const process of this.#processes.values()) process.end("killed", null);
     this.#processes.clear();
     this.#files.clear();

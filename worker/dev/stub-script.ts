@@ -10,6 +10,7 @@
  * - `delay=MS`  pause before each assistant text (0-60000)
  * - `exit=CODE` exit code of the process (0-255)
  * - `bytes=N`   N bytes of extra stdout (not JSON), printed after `init`
+ * - `start=MS`  Claude Code starts MS after it is asked to, as after a container's cold start (0-120000)
  * - `hang`      never ends by itself
  * - `budget`    ends as Claude Code does at `--max-budget-usd`
  *
@@ -19,6 +20,7 @@
  */
 
 export interface StubDirectives {
+  startMs: number;
   events: number;
   delayMs: number;
   exitCode: number | null;
@@ -35,6 +37,8 @@ export type StubStep =
   | { kind: "stderr"; delayMs: number; text: string };
 
 export interface StubRun {
+  /** How long the start takes, in ms: the process exists (and prints) only after it. */
+  startMs?: number;
   steps: StubStep[];
   /** The exit code after the last step, or null when the run never ends (`hang`). */
   exitCode: number | null;
@@ -57,6 +61,7 @@ const NUMBERS = {
   delay: { field: "delayMs", max: 60_000, what: "MS" },
   exit: { field: "exitCode", max: 255, what: "CODE" },
   bytes: { field: "bytes", max: 1024 ** 3, what: "N" },
+  start: { field: "startMs", max: 120_000, what: "MS" },
 } as const;
 
 /** The directives that take no value. */
@@ -65,7 +70,7 @@ const FLAGS = { hang: "hang", budget: "budget" } as const;
 const KNOWN = [...Object.entries(NUMBERS).map(([key, { what }]) => `${key}=${what}`), ...Object.keys(FLAGS)].join(", ");
 
 /** The run of a task without directives. */
-export const DEFAULT_DIRECTIVES: StubDirectives = { events: 3, delayMs: 300, exitCode: null, bytes: 0, hang: false, budget: false };
+export const DEFAULT_DIRECTIVES: StubDirectives = { startMs: 0, events: 3, delayMs: 300, exitCode: null, bytes: 0, hang: false, budget: false };
 
 /** Applies one directive (`key=value` or `key`) to `directives`; returns what was wrong with it, or null. */
 function applyDirective(directives: StubDirectives, token: string): string | null {
@@ -156,7 +161,8 @@ export function stubRun(task: string, sessionId: string, defaults: StubDirective
       });
     }
   }
-  if (directives.hang) return { steps, exitCode: null, problems };
+  const run = { startMs: directives.startMs, problems };
+  if (directives.hang) return { ...run, steps, exitCode: null };
 
   const inputTokens = Math.ceil(task.length / 4);
   const usage = { input_tokens: inputTokens, output_tokens: 12 * Math.max(1, directives.events), cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
@@ -168,8 +174,8 @@ export function stubRun(task: string, sessionId: string, defaults: StubDirective
       delayMs: 0,
       text: line({ type: "result", subtype: "error_max_budget_usd", is_error: true, errors: ["Reached maximum budget ($0.01)"], ...common }),
     });
-    return { steps, exitCode: directives.exitCode ?? 1, problems };
+    return { ...run, steps, exitCode: directives.exitCode ?? 1 };
   }
   steps.push({ kind: "stdout", delayMs: 0, text: line({ type: "result", subtype: "success", is_error: false, result: stubAnswer(task), ...common }) });
-  return { steps, exitCode: directives.exitCode ?? 0, problems };
+  return { ...run, steps, exitCode: directives.exitCode ?? 0 };
 }

@@ -467,10 +467,14 @@ describe("secrets", () => {
 describe("a container's cold start, as the stand-in plays it (`@stub start=MS`)", () => {
   it("keeps the task queued until Claude Code has started, then it runs to its end", async () => {
     const { taskId } = await submitted({ task: "cold\n@stub start=800" });
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect((await getJson<TaskStatusDocument>(`/tasks/${taskId}`)).body.status).toBe("queued");
     expect((await storedResult(taskId)).status).toBe("succeeded");
     const { body } = await getJson<TaskStatusDocument>(`/tasks/${taskId}`);
+    // Queued from its acceptance until Claude Code started, 800 ms later at the earliest.
     expect(Date.parse(body.startedAt!) - Date.parse(body.createdAt)).toBeGreaterThanOrEqual(800);
+    expect((await eventsOf(taskId)).slice(0, 3).map((event) => [event.type, event.data])).toEqual([
+      ["status", { status: "queued" }],
+      ["status", { status: "running" }],
+      ["init", expect.anything()],
+    ]);
   });
 });

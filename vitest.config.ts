@@ -6,20 +6,23 @@ import { WORKER_TEST_BINDINGS, WORKER_TEST_RATE_LIMIT } from "./test/fixtures/wo
 // worker/wrangler.jsonc serves the console's assets from dist/assets: they exist before any runtime starts.
 await buildConsole();
 
+/** The Workers runtime the tests of test/worker run in: the Worker under test (harness.ts) with its test bindings. */
+export function workerPool() {
+  return cloudflareTest({
+    main: "./test/worker/harness.ts",
+    wrangler: { configPath: "./worker/wrangler.jsonc" },
+    miniflare: {
+      bindings: WORKER_TEST_BINDINGS,
+      ratelimits: { TASK_RATE_LIMIT: { namespace_id: "1001", simple: { limit: WORKER_TEST_RATE_LIMIT, period: 60 } } },
+    },
+  });
+}
+
 export default defineConfig({
   test: {
     projects: [
       {
-        plugins: [
-          cloudflareTest({
-            main: "./test/worker/harness.ts",
-            wrangler: { configPath: "./worker/wrangler.jsonc" },
-            miniflare: {
-              bindings: WORKER_TEST_BINDINGS,
-              ratelimits: { TASK_RATE_LIMIT: { namespace_id: "1001", simple: { limit: WORKER_TEST_RATE_LIMIT, period: 60 } } },
-            },
-          }),
-        ],
+        plugins: [workerPool()],
         test: {
           name: "worker",
           include: ["test/worker/**/*.test.ts"],

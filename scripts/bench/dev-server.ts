@@ -34,6 +34,10 @@ export interface DevServerOptions {
 export interface DevServer {
   name: string;
   url: string;
+  /** Where wrangler's inspector proxy serves the Worker's isolate (Chrome DevTools protocol, `/json` lists it). */
+  inspectorUrl: string;
+  /** The source map of the bundle the Worker runs. */
+  sourceMap: string;
   /** The process ids of the runtime (wrangler and its workerd processes), for CPU readings. */
   processIds(): number[];
   /** What the server printed so far. */
@@ -76,7 +80,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   // In a folder of its own: wrangler watches the module's folder, which must not hold the state it writes.
   mkdirSync(join(directory, "module"));
   const mainPath = join(directory, "module", "worker.js");
-  writeFileSync(mainPath, (await bundleWorker(resolve(ROOT, options.entry))).code);
+  const bundle = await bundleWorker(resolve(ROOT, options.entry));
+  writeFileSync(mainPath, bundle.code);
   const configPath = join(directory, "wrangler.json");
   writeFileSync(configPath, JSON.stringify({ ...options.config, main: mainPath }, null, 2));
   // Durable Object and R2 state on a memory file system where there is one: local disk syncs are not what a deployment pays.
@@ -84,6 +89,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const logPath = join(directory, "output.log");
   const logFd = openSync(logPath, "a");
   const port = await freePort();
+  const inspectorPort = await freePort();
   const args = [
     join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
     "dev",
@@ -98,7 +104,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     "--persist-to",
     stateDirectory,
     "--inspector-port",
-    String(await freePort()),
+    String(inspectorPort),
     "--show-interactive-dev-session=false",
     ...varArguments(options.vars ?? {}),
   ];
@@ -138,7 +144,15 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       await new Promise((resolveWait) => setTimeout(resolveWait, 250));
     }
   }
-  return { name: options.name, url, processIds: () => (child.pid === undefined ? [] : processTree(child.pid)), log, stop };
+  return {
+    name: options.name,
+    url,
+    inspectorUrl: `http://127.0.0.1:${inspectorPort}`,
+    sourceMap: bundle.sourceMap,
+    processIds: () => (child.pid === undefined ? [] : processTree(child.pid)),
+    log,
+    stop,
+  };
 }
 
 /** Total CPU time (user + system, in clock ticks) of `pids`. */

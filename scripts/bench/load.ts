@@ -26,6 +26,8 @@ export interface LoadResult {
   statuses: Record<string, number>;
   /** Latency of each expected answer, in ms, sorted. */
   latencies: number[];
+  /** The `Location` header of each answer that had one (a created task's), in no particular order. */
+  locations: string[];
 }
 
 /** The `q` quantile of sorted `values` (nearest rank). */
@@ -39,7 +41,7 @@ export function median(values: readonly number[]): number {
   return quantile([...values].sort((a, b) => a - b), 0.5);
 }
 
-function send(agent: Agent, options: LoadOptions, url: URL): Promise<number> {
+function send(agent: Agent, options: LoadOptions, url: URL): Promise<{ status: number; location: string | undefined }> {
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest(
       {
@@ -55,7 +57,7 @@ function send(agent: Agent, options: LoadOptions, url: URL): Promise<number> {
       },
       (response) => {
         response.on("data", () => undefined);
-        response.on("end", () => resolve(response.statusCode ?? 0));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, location: response.headers.location }));
         response.on("error", reject);
       },
     );
@@ -70,6 +72,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
+  const locations: string[] = [];
   let errors = 0;
   const until = performance.now() + options.durationMs;
   const client = async () => {
@@ -77,7 +80,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const sent = performance.now();
       let status: number;
       try {
-        status = await send(agent, options, url);
+        const answer = await send(agent, options, url);
+        status = answer.status;
+        if (answer.location !== undefined) locations.push(answer.location);
       } catch {
         errors += 1;
         statuses.network = (statuses.network ?? 0) + 1;
@@ -91,5 +96,5 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   await Promise.all(Array.from({ length: options.concurrency }, client));
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  return { requests: latencies.length, errors, statuses, latencies };
+  return { requests: latencies.length, errors, statuses, latencies, locations };
 }

@@ -1,9 +1,9 @@
 /**
- * The Worker's overhead: requests per second and latency of `GET /health` and
- * of task submission (`POST /tasks` with a task the stand-in ends at once),
- * at 1 and 32 concurrent clients, against our Worker and against the bare
- * Worker in the same runtime, with the CPU time the runtime's processes spend
- * per request. The two are measured alternately, in rounds whose order flips
+ * The Worker's overhead: requests per second and latency of `GET /health`, of
+ * accepting a task (`POST /tasks` while the stand-in keeps its container
+ * starting) and of a whole task (one the stand-in ends at once), against our
+ * Worker and against the bare Worker in the same runtime, with the CPU time
+ * the runtime's processes spend per request. The two are measured alternately, in rounds whose order flips
  * each time, after both runtimes have gone idle, so that background work and
  * drifting machine load fall on both alike.
  */
@@ -11,14 +11,31 @@ import { availableParallelism } from "node:os";
 import { cpuTicks, type DevServer, machineBusyTicks, waitUntilIdle } from "./dev-server.js";
 import { type Budget, type Figure, ms, num } from "./figures.js";
 import { type LoadOptions, type LoadResult, quantile, runLoad } from "./load.js";
+import type { Submission } from "./cpu-profile.js";
 import { BENCH_TOKEN } from "./workers.js";
 
 /** Least share of the bare Worker's `/health` throughput ours must keep. */
 export const HEALTH_THROUGHPUT_BUDGET = 0.8;
 
-/** The budget of ours against the bare Worker's `/health` throughput (ratio: ours over theirs). */
-export function throughputBudget(ratio: number): Budget {
-  return { rule: `≥ ${HEALTH_THROUGHPUT_BUDGET.toFixed(2)}× the bare Worker's`, met: ratio >= HEALTH_THROUGHPUT_BUDGET };
+/** Least share of the bare Worker's throughput our task submissions must keep at 32 clients. */
+export const SUBMISSION_THROUGHPUT_BUDGET = 0.25;
+
+/** Most runtime CPU a task submission may take, in ms. */
+export const SUBMISSION_CPU_BUDGET_MS = 10;
+
+/** The budget of ours against the bare Worker's throughput (ratio: ours over theirs). */
+export function throughputBudget(ratio: number, least: number = HEALTH_THROUGHPUT_BUDGET): Budget {
+  return { rule: `≥ ${least.toFixed(2)}× the bare Worker's`, met: ratio >= least };
+}
+
+/** The budget of a submission's runtime CPU. */
+export function submissionCpuBudget(cpuMs: number): Budget {
+  return { rule: `≤ ${SUBMISSION_CPU_BUDGET_MS} ms runtime CPU/req`, met: cpuMs <= SUBMISSION_CPU_BUDGET_MS };
+}
+
+/** Budgets that must all be met, as one: their rules joined, met when each is. */
+export function allOf(...budgets: readonly Budget[]): Budget {
+  return { rule: budgets.map((budget) => budget.rule).join(" and "), met: budgets.every((budget) => budget.met) };
 }
 
 /** Length of a measured sample, and of the unmeasured one before them. */
@@ -28,30 +45,83 @@ const WARMUP_MS = 1_000;
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
+/** What ours did in a case, against the bare Worker, for its budgets. */
+interface Measured {
+  concurrency: number;
+  /** Ours over the bare Worker's throughput. */
+  ratio: number;
+  /** Our runtime CPU per request, in ms. */
+  cpuMs: number;
+}
+
 interface Case {
   name: string;
   request: Pick<LoadOptions, "method" | "headers" | "body"> & { path: string; expectStatus: number };
-  /** Whether ours must keep HEALTH_THROUGHPUT_BUDGET of the bare Worker's throughput. */
-  budgeted: boolean;
+  concurrencies: readonly number[];
   /** Samples per Worker (submissions leave work behind, so each of their samples costs a wait). */
   rounds: number;
+  /** The budget of a row, if it has one. */
+  budget?: (measured: Measured) => Budget | undefined;
+  /** Undoes what a sample of ours left behind, unmeasured, before the next one: here, the tasks it created. */
+  cleanUp?: (server: DevServer, result: LoadResult) => Promise<void>;
 }
 
-const CASES: Case[] = [
-  { name: "GET /health", request: { path: "/health", method: "GET", expectStatus: 200 }, budgeted: true, rounds: 6 },
-  {
-    // The stand-in prints its `init` and result at once: the task ends right away.
-    name: "POST /tasks (`@stub events=0`)",
-    request: {
-      path: "/tasks",
-      method: "POST",
-      headers: { Authorization: `Bearer ${BENCH_TOKEN}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ task: "@stub events=0" }),
-      expectStatus: 202,
-    },
-    budgeted: false,
-    rounds: 3,
+const SUBMIT = {
+  path: "/tasks",
+  method: "POST",
+  headers: { Authorization: `Bearer ${BENCH_TOKEN}`, "Content-Type": "application/json" },
+  expectStatus: 202,
+} as const;
+
+/** Cancels the tasks a load created (their `Location`s), a few at a time. */
+async function cancelTasks(server: DevServer, result: LoadResult): Promise<void> {
+  const pending = [...result.locations];
+  const worker = async () => {
+    for (let location = pending.pop(); location !== undefined; location = pending.pop()) {
+      const response = await fetch(`${server.url}${location}/cancel`, { method: "POST", headers: { Authorization: SUBMIT.headers.Authorization } });
+      await response.arrayBuffer();
+      if (response.status !== 202) throw new Error(`POST ${location}/cancel answered ${response.status}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+}
+
+/** The submissions measured: a task accepted, and a whole task. */
+export const SUBMISSIONS = {
+  /**
+   * What accepting a task costs: the Worker, the task's object, its index shard, and the first request for a
+   * container, which the stand-in keeps starting (its longest cold start) until the task is cancelled afterwards.
+   */
+  accepted: {
+    name: "a task accepted (its container still starting)",
+    load: { ...SUBMIT, body: JSON.stringify({ task: "@stub events=0 start=120000" }) },
+    cleanUp: cancelTasks,
   },
+  /**
+   * A whole task, which the stand-in ends at once; measured until the runtime is idle again, so it holds the run,
+   * its events, the result and events written to R2, and the storage cleared.
+   */
+  whole: { name: "a whole task (`@stub events=0`), to its end", load: { ...SUBMIT, body: JSON.stringify({ task: "@stub events=0" }) } },
+} satisfies Record<string, Submission>;
+
+export const CASES: readonly Case[] = [
+  {
+    name: "GET /health",
+    request: { path: "/health", method: "GET", expectStatus: 200 },
+    concurrencies: [1, 32],
+    rounds: 6,
+    budget: ({ ratio }) => throughputBudget(ratio),
+  },
+  {
+    name: `POST /tasks: ${SUBMISSIONS.accepted.name}`,
+    request: SUBMISSIONS.accepted.load,
+    concurrencies: [1, 32],
+    rounds: 3,
+    budget: ({ concurrency, ratio, cpuMs }) =>
+      concurrency === 32 ? allOf(throughputBudget(ratio, SUBMISSION_THROUGHPUT_BUDGET), submissionCpuBudget(cpuMs)) : submissionCpuBudget(cpuMs),
+    cleanUp: SUBMISSIONS.accepted.cleanUp,
+  },
+  { name: `POST /tasks: ${SUBMISSIONS.whole.name}`, request: SUBMISSIONS.whole.load, concurrencies: [1], rounds: 3 },
 ];
 
 /** The samples of one Worker together: answers over total time, latencies pooled. */
@@ -78,15 +148,16 @@ function addSample(into: Samples, result: LoadResult, seconds: number, ticks: nu
   for (const [status, count] of Object.entries(result.statuses)) into.statuses[status] = (into.statuses[status] ?? 0) + count;
 }
 
-function describe(samples: Samples): { perSecond: number; text: string } {
+function describe(samples: Samples): { perSecond: number; cpuMs: number; text: string } {
   const sorted = [...samples.latencies].sort((a, b) => a - b);
   const perSecond = samples.requests / samples.seconds;
-  const cpu = `${ms(samples.cpuMs / (samples.requests + samples.errors))} runtime CPU/req`;
+  const cpuMs = samples.cpuMs / (samples.requests + samples.errors);
+  const cpu = `${ms(cpuMs)} runtime CPU/req`;
   const statuses = Object.entries(samples.statuses)
     .map(([status, count]) => `${status}: ${count}`)
     .join(", ");
   const errors = samples.errors === 0 ? "" : ` · ${samples.errors} unexpected answers (${statuses})`;
-  return { perSecond, text: `${num(perSecond)} req/s · p50 ${ms(quantile(sorted, 0.5))} · p99 ${ms(quantile(sorted, 0.99))} · ${cpu}${errors}` };
+  return { perSecond, cpuMs, text: `${num(perSecond)} req/s · p50 ${ms(quantile(sorted, 0.5))} · p99 ${ms(quantile(sorted, 0.99))} · ${cpu}${errors}` };
 }
 
 export interface OverheadOutcome {
@@ -112,7 +183,7 @@ function ownTicks(servers: readonly DevServer[]): number {
 }
 
 /** Measures one sample of `server`: the load, then the CPU its runtime spent until the work left behind is done. */
-async function sample(server: DevServer, servers: readonly DevServer[], options: LoadOptions, into: Samples, elsewhere: OtherLoad): Promise<void> {
+async function sample(server: DevServer, servers: readonly DevServer[], options: LoadOptions, into: Samples, elsewhere: OtherLoad): Promise<LoadResult> {
   const processes = server.processIds();
   const ticks = cpuTicks(processes);
   const [machine, own] = [machineBusyTicks(), ownTicks(servers)];
@@ -123,6 +194,7 @@ async function sample(server: DevServer, servers: readonly DevServer[], options:
   elsewhere.seconds += seconds;
   await waitUntilIdle([server]);
   addSample(into, result, seconds, cpuTicks(processes) - ticks);
+  return result;
 }
 
 /** The runtime's output lines about the unexpected statuses (its request lines and our log lines), a few of each. */
@@ -139,22 +211,27 @@ export async function measureOverhead(ours: DevServer, bare: DevServer): Promise
   const problems: string[] = [];
   const warnings: string[] = [];
   const elsewhere: OtherLoad = { busyTicks: 0, seconds: 0 };
-  for (const { name, request, budgeted, rounds } of CASES) {
-    for (const concurrency of [1, 32]) {
+  for (const { name, request, concurrencies, rounds, budget, cleanUp } of CASES) {
+    for (const concurrency of concurrencies) {
       const { path, ...load } = request;
       const options = (server: DevServer, durationMs: number): LoadOptions => ({ ...load, url: `${server.url}${path}`, concurrency, durationMs });
       const samples = new Map([
         [ours, noSamples()],
         [bare, noSamples()],
       ]);
+      const undo = async (server: DevServer, result: LoadResult) => {
+        if (server !== ours || !cleanUp) return;
+        await cleanUp(server, result);
+        await waitUntilIdle([server]);
+      };
       for (const server of [ours, bare]) {
         await waitUntilIdle([ours, bare]);
-        await runLoad(options(server, WARMUP_MS));
+        await undo(server, await runLoad(options(server, WARMUP_MS)));
       }
       for (let round = 0; round < rounds; round++) {
         for (const server of round % 2 === 0 ? [ours, bare] : [bare, ours]) {
           await waitUntilIdle([ours, bare]);
-          await sample(server, [ours, bare], options(server, SAMPLE_MS), samples.get(server)!, elsewhere);
+          await undo(server, await sample(server, [ours, bare], options(server, SAMPLE_MS), samples.get(server)!, elsewhere));
         }
       }
       const clients = `${concurrency} ${concurrency === 1 ? "client" : "clients"}`;
@@ -167,12 +244,13 @@ export async function measureOverhead(ours: DevServer, bare: DevServer): Promise
       const mine = describe(samples.get(ours)!);
       const theirs = describe(samples.get(bare)!);
       const ratio = mine.perSecond / theirs.perSecond;
+      const rowBudget = budget?.({ concurrency, ratio, cpuMs: mine.cpuMs });
       figures.push({
         figure: `${name}, ${clients}`,
         measured: mine.text,
         reference: `bare Worker: ${theirs.text}`,
         ratio: `${ratio.toFixed(2)}× throughput`,
-        ...(budgeted ? { budget: throughputBudget(ratio) } : {}),
+        ...(rowBudget ? { budget: rowBudget } : {}),
       });
     }
   }

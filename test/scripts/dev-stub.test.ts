@@ -32,6 +32,30 @@ describe("npm run dev:stub", () => {
     expect(await again.json()).toEqual(result);
   });
 
+  it("takes several `@stub` directives on one line, and names each one it cannot take in its output and the task's stderr", async () => {
+    const stub = await sharedStub();
+    const headers = { authorization: `Bearer ${stub.token}`, "content-type": "application/json" };
+    const task = "Count to two\n@stub events=2 delay=0 explode=1 exit=x";
+    const response = await fetch(`${stub.url}/execute`, { method: "POST", headers, body: JSON.stringify({ task }) });
+    const result = (await response.json()) as { success: boolean; stderr: string; usage: { numTurns: number } };
+    // Both good directives of the line were taken: two assistant turns, no pause, exit 0.
+    expect(result).toMatchObject({ success: true, usage: { numTurns: 2 } });
+    const named = ["stub sandbox: unknown directive `explode=1`", "stub sandbox: `exit=x`: exit takes a whole number from 0 to 255"];
+    for (const problem of named) expect(result.stderr).toContain(problem);
+    await expect.poll(() => named.filter((problem) => stub.output().includes(problem)), { timeout: 10_000 }).toEqual(named);
+  });
+
+  it("ends a task that hangs at its timeout, as timeout(1) does in a container, not after the grace", async () => {
+    const stub = await sharedStub();
+    const headers = { authorization: `Bearer ${stub.token}`, "content-type": "application/json" };
+    const response = await fetch(`${stub.url}/execute`, { method: "POST", headers, body: JSON.stringify({ task: "Wait forever\n@stub hang", timeout: 3000 }) });
+    const result = (await response.json()) as { status: string; exitCode: number | null; durationMs: number; error: { code: string } };
+    expect(result).toMatchObject({ status: "timed_out", exitCode: 124, error: { code: "task_timeout" } });
+    // dev:stub's grace is 30 s: the object's own deadline would have ended it at 33 s, without an exit code.
+    expect(result.durationMs).toBeGreaterThanOrEqual(2900);
+    expect(result.durationMs).toBeLessThan(10_000);
+  });
+
   it("refuses other tokens, dev-token included once SERVER_AUTH_TOKEN is set", async () => {
     const stub = await sharedStub();
     for (const token of ["not-the-token", "dev-token"]) {

@@ -96,7 +96,8 @@ describe("POST /execute", () => {
   it("answers 200 with timedOut for a task that hit its timeout", async () => {
     const response = await execute({ task: "slow\n@stub hang", timeout: 1000 });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: "timed_out", success: false, timedOut: true, exitCode: null, error: { code: "task_timeout" } });
+    // timeout(1) stopped Claude Code at the timeout: exit 124.
+    expect(await response.json()).toMatchObject({ status: "timed_out", success: false, timedOut: true, exitCode: 124, error: { code: "task_timeout" } });
   });
 
   it("answers 503 sandbox_unavailable with Retry-After and the task id when no sandbox comes in time", async () => {

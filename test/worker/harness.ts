@@ -24,6 +24,8 @@ export const storageScript = {
   failPuts: 0,
   /** GITHUB_API_URL of the task objects (the local receiver's `/github`, set by the tests that need it). */
   githubApiUrl: undefined as string | undefined,
+  /** The next this-many status documents sent to the task index fail as an unreachable object would. */
+  failIndexRecords: 0,
 };
 
 /** What the Task objects did, for the tests. */
@@ -36,11 +38,15 @@ export const taskEvents = {
   eventReads: 0,
 };
 
-/** The real task index, with what it is told recorded. */
+/** The real task index, with what it is told recorded, and refusals when `storageScript.failIndexRecords` says so. */
 export class TaskIndex extends RealTaskIndex {
-  override async record(document: TaskStatusDocument): Promise<void> {
+  override async record(document: TaskStatusDocument, takeUnknown?: boolean): Promise<boolean> {
+    if (storageScript.failIndexRecords > 0) {
+      storageScript.failIndexRecords--;
+      throw new Error("Durable Object reset because its code was updated.");
+    }
     taskEvents.indexed.push(document);
-    return super.record(document);
+    return super.record(document, takeUnknown);
   }
 }
 
@@ -93,6 +99,8 @@ export const sandboxScript = {
   /** How long the next command of each kind takes before it runs: a repository step, or the empty command (`probe`) that takes a container. */
   execDelaysMs: {} as Partial<Record<"probe" | StepName, number>>,
   destroy: "ok" as "ok" | "throw" | "hang",
+  /** Whether processes end at their `timeout(1)` wrapper's time (exit 124), as in a container; false plays a container that no longer answers. */
+  wrapperTimeout: true,
 };
 
 export interface RecordedStart {
@@ -127,6 +135,7 @@ export const sandboxEvents = {
 export function resetSandboxScript(): void {
   storageScript.failPuts = 0;
   storageScript.githubApiUrl = undefined;
+  storageScript.failIndexRecords = 0;
   sandboxScript.startErrors = [];
   sandboxScript.startDelayMs = 0;
   taskEvents.alarms = [];
@@ -136,6 +145,7 @@ export function resetSandboxScript(): void {
   sandboxScript.loseContainerAfterFrames = null;
   sandboxScript.endStreamAfterFrames = null;
   sandboxScript.destroy = "ok";
+  sandboxScript.wrapperTimeout = true;
   sandboxEvents.starts = [];
   sandboxEvents.kills = [];
   sandboxEvents.destroyed = [];
@@ -180,6 +190,10 @@ export class Sandbox extends StubSandbox {
 
   override async configure(configuration: unknown): Promise<void> {
     this.#name = (configuration as { sandboxName?: { name?: string } }).sandboxName?.name ?? this.#name;
+  }
+
+  protected override timeoutFor(command: string): number | null {
+    return sandboxScript.wrapperTimeout ? super.timeoutFor(command) : null;
   }
 
   protected override runFor(task: string): StubRun {

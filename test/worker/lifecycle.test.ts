@@ -8,6 +8,7 @@ import {
   queueBackoffMs,
   queueDeadline,
   runOutcome,
+  TIMEOUT_CLOCK_SLACK_MS,
   taskGraceMs,
   transition,
   WATCHDOG_INTERVAL_MS,
@@ -82,14 +83,17 @@ describe("runOutcome", () => {
     ["success with a non-zero exit", final("success"), 3, 10, "failed", "claude_exit_nonzero"],
     ["no result, exit 0", null, 0, 10, "failed", "claude_error"],
     ["no result, exit 1", null, 1, 10, "failed", "claude_exit_nonzero"],
-    ["exit 124 at the timeout", null, 124, 1000, "timed_out", "task_timeout"],
-    ["exit 124 with a result at the timeout", final("success"), 124, 1000, "timed_out", "task_timeout"],
-    ["killed (no exit code) at the timeout", null, null, 1000, "timed_out", "task_timeout"],
-    ["exit 137 at the timeout", null, 137, 1500, "timed_out", "task_timeout"],
-    ["exit 124 before the timeout", null, 124, 999, "failed", "claude_exit_nonzero"],
+    ["exit 124 at the timeout", null, 124, 10_000, "timed_out", "task_timeout"],
+    ["exit 124 with a result at the timeout", final("success"), 124, 10_000, "timed_out", "task_timeout"],
+    ["killed (no exit code) at the timeout", null, null, 10_000, "timed_out", "task_timeout"],
+    ["exit 137 at the timeout", null, 137, 15_000, "timed_out", "task_timeout"],
+    // timeout(1) starts counting with the process, a moment before the object records startedAt.
+    ["exit 124 just before the timeout as the object counts it", null, 124, 10_000 - TIMEOUT_CLOCK_SLACK_MS, "timed_out", "task_timeout"],
+    ["killed just before the timeout as the object counts it", null, null, 9_990, "timed_out", "task_timeout"],
+    ["exit 124 before the timeout", null, 124, 10_000 - TIMEOUT_CLOCK_SLACK_MS - 1, "failed", "claude_exit_nonzero"],
     ["killed before the timeout", null, null, 10, "failed", "claude_exit_nonzero"],
   ] as const)("%s", (_name, finalMessage, exitCode, elapsedMs, status, code) => {
-    const outcome = runOutcome({ final: finalMessage, exitCode, elapsedMs, timeoutMs: 1000 });
+    const outcome = runOutcome({ final: finalMessage, exitCode, elapsedMs, timeoutMs: 10_000 });
     expect(outcome.status).toBe(status);
     expect(outcome.error?.code ?? null).toBe(code);
   });

@@ -122,6 +122,15 @@ describe("a cancel during each phase wins", () => {
     expect((await eventsOf(taskId)).map((event) => event.type)).toEqual(["status", "result", "end"]);
   });
 
+  it("during the stand-in's cold start (`@stub start=MS`): the start ends with the container, and no process ever runs", async () => {
+    const { taskId } = await submitted({ task: "cold\n@stub start=60000" });
+    await eventually(async () => (sandboxEvents.starts.length === 1 ? true : undefined), 5_000, "the start");
+    expect((await getJson<TaskStatusDocument>(`/tasks/${taskId}`)).body.status).toBe("queued");
+    await cancelDuring(taskId, () => true, "the start");
+    expect((await eventsOf(taskId)).map((event) => event.type)).toEqual(["status", "result", "end"]);
+    expect(sandboxEvents.kills).toEqual([]);
+  });
+
   it("while a repository task takes its container: no step runs", async () => {
     sandboxScript.execDelaysMs = { probe: 500 };
     const { taskId } = await submitted({ task: "probe", repo: { url: REPO } });
@@ -153,6 +162,8 @@ describe("a cancel during each phase wins", () => {
 
 describe("deadlines", () => {
   it("ends a task that never stops at timeout + grace by the alarm, with nobody connected", async () => {
+    // A container that no longer answers: nothing ends Claude Code but the object's own deadline.
+    sandboxScript.wrapperTimeout = false;
     const { taskId } = await submitted({ task: "never ends\n@stub hang", timeout: 1000 });
     const started = Date.now();
     const status = await statusBecomes(taskId, "timed_out", 10_000);
@@ -167,8 +178,20 @@ describe("deadlines", () => {
     expect(sandboxEvents.kills.length).toBe(1);
   });
 
+  it("ends at the timeout when timeout(1) stops Claude Code (the stand-in plays it): timed_out with exit 124, before the grace", async () => {
+    const { taskId } = await submitted({ task: "never ends\n@stub hang", timeout: 2000 });
+    const started = Date.now();
+    const result = await storedResult(taskId);
+    const elapsed = Date.now() - started;
+    expect(result).toMatchObject({ status: "timed_out", timedOut: true, exitCode: 124, error: { code: "task_timeout", message: "The task did not finish within 2000 ms" } });
+    // timeout(1) ends it at 2 s; the object's deadline would have come 300 ms (the test grace) later, with no exit code.
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+    expect(elapsed).toBeLessThan(2000 + 2500);
+  });
+
   it("reports Claude Code stopped by timeout(1) at the task timeout (exit 124) as timed_out", async () => {
-    sandboxScript.runs.push({ steps: [{ kind: "stdout", delayMs: 1100, text: "partial output\n" }], exitCode: 124 });
+    // It printed, then hung until timeout(1) stopped it.
+    sandboxScript.runs.push({ steps: [{ kind: "stdout", delayMs: 0, text: "partial output\n" }], exitCode: null });
     const { taskId } = await submitted({ task: "slow", timeout: 1000 });
     const result = await storedResult(taskId);
     expect(result).toMatchObject({ status: "timed_out", timedOut: true, exitCode: 124, error: { code: "task_timeout" } });
@@ -445,3 +468,18 @@ describe("secrets", () => {
   });
 });
 
+
+describe("a container's cold start, as the stand-in plays it (`@stub start=MS`)", () => {
+  it("keeps the task queued until Claude Code has started, then it runs to its end", async () => {
+    const { taskId } = await submitted({ task: "cold\n@stub start=800" });
+    expect((await storedResult(taskId)).status).toBe("succeeded");
+    const { body } = await getJson<TaskStatusDocument>(`/tasks/${taskId}`);
+    // Queued from its acceptance until Claude Code started, 800 ms later at the earliest.
+    expect(Date.parse(body.startedAt!) - Date.parse(body.createdAt)).toBeGreaterThanOrEqual(800);
+    expect((await eventsOf(taskId)).slice(0, 3).map((event) => [event.type, event.data])).toEqual([
+      ["status", { status: "queued" }],
+      ["status", { status: "running" }],
+      ["init", expect.anything()],
+    ]);
+  });
+});

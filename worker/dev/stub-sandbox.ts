@@ -4,8 +4,10 @@
  * output for each task (stub-script.ts) as a background process, with the
  * methods the task object uses (sandbox/control.ts) and the container's log
  * stream format (Server-Sent Events with `stdout`, `stderr` and `exit` frames,
- * earlier output replayed first). Clients and the CLI can follow a live task
- * with no Docker and no Claude credential.
+ * earlier output replayed first). Like the container, it ends a process at the
+ * time its `timeout(1)` wrapper gives (exit 124), and it names on its stderr
+ * (dev:stub's output) every `@stub` directive it could not take as written.
+ * Clients and the CLI can follow a live task with no Docker and no Claude credential.
  * It is never part of the deployed bundle (the deployed entry is src/index.ts).
  */
 import { DurableObject } from "cloudflare:workers";
@@ -15,7 +17,7 @@ import { PROMPT_ENV_VAR } from "../src/tasks/claude-command.js";
 import type { WorkerEnv } from "../src/env.js";
 import { failingChecks, stubDiagnosticAnswer } from "./stub-diagnostics.js";
 import { runStubStep, stepOf } from "./stub-repository.js";
-import { type StubRun, stubRun } from "./stub-script.js";
+import { problemLine, type StubRun, stubRun, wrapperTimeoutMs } from "./stub-script.js";
 
 /** The process options the task object sends (a subset of the SDK's ProcessOptions). */
 export interface StubProcessOptions {
@@ -24,6 +26,9 @@ export interface StubProcessOptions {
 }
 
 const encoder = new TextEncoder();
+
+/** What `timeout(1)` exits with when it stopped the command at its timeout. */
+const TIMEOUT_EXIT_CODE = 124;
 
 /** 64 KiB of filler lines: what `@stub bytes=N` prints, chunk by chunk. */
 const FILLER_CHUNK = `${"x".repeat(1023)}\n`.repeat(64);
@@ -47,11 +52,15 @@ export class StubProcess {
   #stdout = "";
   #stderr = "";
   #listeners = new Set<Listener>();
+  #timeout: ReturnType<typeof setTimeout> | null = null;
 
+  /** `timeoutMs`: when the command's `timeout(1)` wrapper ends it (null: never). */
   constructor(
     readonly command: string,
     run: StubRun,
+    timeoutMs: number | null,
   ) {
+    if (timeoutMs !== null) this.#timeout = setTimeout(() => this.end("completed", TIMEOUT_EXIT_CODE), timeoutMs);
     void this.#play(run);
   }
 
@@ -87,6 +96,7 @@ export class StubProcess {
   /** Ends the process: `completed` with an exit code, or `killed`. */
   end(status: "completed" | "killed", exitCode: number | null): void {
     if (this.ended) return;
+    clearTimeout(this.#timeout);
     this.status = status;
     this.exitCode = exitCode;
     this.#emit({ type: "exit", exitCode, data: `Process ${status} with exit code ${exitCode}` });
@@ -143,13 +153,34 @@ export class StubSandbox extends DurableObject {
   /** The git door grants, newest last. */
   protected grants: GitAccessGrant[] = [];
 
+  /** Starts under way (`@stub start=MS`), each with what ends it when the container is destroyed first. */
+  #starting = new Set<() => void>();
+
   /** Called by `getSandbox()` with the sandbox name and options. */
   async configure(_configuration: unknown): Promise<void> {}
 
   async startProcess(command: string, options?: StubProcessOptions & { cwd?: string }): Promise<{ id: string; command: string; status: string }> {
-    const process = new StubProcess(command, this.runFor(options?.env?.[PROMPT_ENV_VAR] ?? ""));
+    const run = this.runFor(options?.env?.[PROMPT_ENV_VAR] ?? "");
+    for (const problem of run.problems ?? []) console.error(problemLine(problem).trimEnd());
+    if (run.startMs) await this.#coldStart(run.startMs);
+    const process = new StubProcess(command, run, this.timeoutFor(command));
     this.#processes.set(process.id, process);
     return { id: process.id, command, status: process.status };
+  }
+
+  /** Waits `ms` as a container's cold start does; a destroy meanwhile fails the start. */
+  #coldStart(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const destroyed = () => {
+        clearTimeout(timer);
+        reject(new Error("The container was destroyed before it started"));
+      };
+      const timer = setTimeout(() => {
+        this.#starting.delete(destroyed);
+        resolve();
+      }, ms);
+      this.#starting.add(destroyed);
+    });
   }
 
   /**
@@ -206,8 +237,10 @@ export class StubSandbox extends DurableObject {
     this.#processes.get(processId)?.end("killed", null);
   }
 
-  /** Stops every process and forgets them and the files, as destroying the container does. */
+  /** Ends the starts under way, stops every process and forgets them and the files, as destroying the container does. */
   async destroy(): Promise<void> {
+    for (const destroyed of this.#starting) destroyed();
+    this.#starting.clear();
     for (const process of this.#processes.values()) process.end("killed", null);
     this.#processes.clear();
     this.#files.clear();
@@ -216,6 +249,11 @@ export class StubSandbox extends DurableObject {
   /** The first-deploy checks this stand-in fails (`STUB_DIAGNOSTICS_FAIL`; the test harness scripts its own). */
   protected diagnosticsToFail(): string[] {
     return failingChecks(this.env as { STUB_DIAGNOSTICS_FAIL?: string });
+  }
+
+  /** When the container would end a process that runs `command` (the test harness can play one that never answers). */
+  protected timeoutFor(command: string): number | null {
+    return wrapperTimeoutMs(command);
   }
 
   /** What the process of `task` prints (the test harness plays other runs). */

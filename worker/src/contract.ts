@@ -20,14 +20,21 @@ export const TASK_CLASS_NAME = "Task";
 /** The Worker binding of the Task Durable Object namespace. */
 export const TASK_BINDING = "TASKS";
 
-/** The Durable Object class that lists tasks (one instance, named `TASK_INDEX_NAME`). */
+/** The Durable Object class that lists tasks (`TASK_INDEX_SHARDS` instances, worker/src/tasks/object-stubs.ts). */
 export const TASK_INDEX_CLASS_NAME = "TaskIndex";
 
 /** The Worker binding of the TaskIndex Durable Object namespace. */
 export const TASK_INDEX_BINDING = "TASK_INDEX";
 
-/** The name of the one TaskIndex instance. */
+/** The name of TaskIndex shard 0, the one instance of deployments before the index was sharded; shard n is `tasks/<n>`. */
 export const TASK_INDEX_NAME = "tasks";
+
+/**
+ * How many TaskIndex instances list the tasks, each those whose id falls to
+ * it. `GET /tasks` asks every one; each task's status goes to one. Fixed: a
+ * different number would move tasks to shards that do not list them.
+ */
+export const TASK_INDEX_SHARDS = 16;
 
 /** The Durable Object class that runs the tasks of one repository and branch one at a time. */
 export const BRANCH_QUEUE_CLASS_NAME = "BranchQueue";

@@ -25,7 +25,7 @@ import { parseRepositoryUrl, type RepositoryRequest, RepositoryRequestError, res
 import { readSettings, type Settings, SettingsError } from "../settings.js";
 import { archivedEvents, EVENT_HEAD, loadResult, ResultReadError } from "../storage/results.js";
 import { isTerminal } from "../tasks/lifecycle.js";
-import { taskIndex, taskObject } from "../tasks/object-stubs.js";
+import { findInIndex, listFromIndex, taskObject } from "../tasks/object-stubs.js";
 import type { RepositoryPlan, TaskSubmission } from "../tasks/submission.js";
 import { newTaskId } from "../tasks/task-id.js";
 import type { ResultWait, StartOutcome, StoredEventsPage } from "../tasks/task-rpc.js";
@@ -180,7 +180,7 @@ async function submitTask(c: RequestContext): Promise<TaskStatusDocument> {
 /** The status document of a task, from its object while it holds it, else from the index. */
 async function findStatus(env: WorkerEnv, taskId: string): Promise<TaskStatusDocument | null> {
   try {
-    return (await taskObject(env, taskId).status()) ?? (await taskIndex(env).get(taskId));
+    return (await taskObject(env, taskId).status()) ?? (await findInIndex(env, taskId));
   } catch {
     throw new ApiError("task_store_failed", { extra: { taskId } });
   }
@@ -212,11 +212,11 @@ const createTask: Handler = async (c) => {
   return json(document, 202, { Location: document.links.self });
 };
 
-// GET /tasks: the deployment's tasks, newest first.
+// GET /tasks: the deployment's tasks, newest first, from every shard of the index (all of them, or a 500).
 const listTasks: Handler = async (c) => {
   const query = parseListQuery(c.url.searchParams);
   try {
-    return json(await taskIndex(c.env).list({ limit: query.limit, before: query.cursor, status: query.status }));
+    return json(await listFromIndex(c.env, { limit: query.limit, before: query.cursor, status: query.status }));
   } catch {
     throw new ApiError("task_store_failed");
   }

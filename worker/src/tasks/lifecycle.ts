@@ -93,10 +93,18 @@ export const TIMEOUT_EXIT_CODE = 124;
 const KILLED_EXIT_CODES: readonly (number | null)[] = [null, 137];
 
 /**
+ * How much earlier than `startedAt` `timeout(1)` may have started counting:
+ * it starts with the process, before the answer that the process started
+ * reaches the task's object (and `startedAt` is recorded).
+ */
+export const TIMEOUT_CLOCK_SLACK_MS = 1_000;
+
+/**
  * How a run ended. Claude Code's final `result` message decides (it can exit 0
  * after a failed model call); the exit code speaks only when there is none.
  * `elapsedMs` tells `timeout(1)` stopping Claude Code at the task timeout (exit
- * 124, or killed) apart from the same codes earlier.
+ * 124, or killed) apart from the same codes earlier; it is counted from
+ * `startedAt`, up to TIMEOUT_CLOCK_SLACK_MS after `timeout(1)` started counting.
  */
 export function runOutcome(input: {
   final: ClaudeFinal | null;
@@ -106,7 +114,7 @@ export function runOutcome(input: {
   timeoutMs: number;
 }): RunOutcome {
   const { final, exitCode } = input;
-  if ((exitCode === TIMEOUT_EXIT_CODE || KILLED_EXIT_CODES.includes(exitCode)) && input.elapsedMs >= input.timeoutMs) {
+  if ((exitCode === TIMEOUT_EXIT_CODE || KILLED_EXIT_CODES.includes(exitCode)) && input.elapsedMs >= input.timeoutMs - TIMEOUT_CLOCK_SLACK_MS) {
     return { status: "timed_out", error: { code: "task_timeout", message: `The task did not finish within ${input.timeoutMs} ms` } };
   }
   if (final) {

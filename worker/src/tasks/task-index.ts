@@ -1,15 +1,19 @@
 /**
- * The TaskIndex Durable Object: one instance lists every task of the
- * deployment, newest first, for `GET /tasks`, and keeps the status document of
- * finished tasks (whose own Task objects are cleared) for `GET /tasks/:id`.
- * Task ids are UUIDv7, so ordering by id is ordering by creation time. Rows
- * older than the retention are deleted by a daily alarm, as R2 deletes results.
+ * The TaskIndex Durable Object: the deployment's tasks are listed by
+ * `TASK_INDEX_SHARDS` instances of it (shards; task-listing.ts says which
+ * lists which task), so that no one object bounds how many tasks a deployment
+ * accepts. Each lists its tasks newest first for `GET /tasks`, and keeps the
+ * status document of finished tasks (whose own Task objects are cleared) for
+ * `GET /tasks/:id`. Task ids are UUIDv7, so ordering by id is ordering by
+ * creation time. Rows older than the retention are deleted by a daily alarm,
+ * as R2 deletes results.
  */
 import { DurableObject } from "cloudflare:workers";
-import { LIMITS, type TaskStatus, type TaskStatusDocument } from "../contract.js";
+import { LIMITS, type TaskListDocument, type TaskStatus, type TaskStatusDocument } from "../contract.js";
 import type { WorkerEnv } from "../env.js";
 import { readSettings } from "../settings.js";
 import { isTerminal } from "./lifecycle.js";
+import type { TaskListQuery } from "./task-listing.js";
 
 const DAY_MS = 86_400_000;
 
@@ -22,13 +26,6 @@ export function replacesStored(stored: TaskStatus | null, incoming: TaskStatus):
   if (stored === null) return true;
   if (isTerminal(stored)) return incoming === stored;
   return !(stored === "running" && incoming === "queued");
-}
-
-export interface TaskListQuery {
-  limit: number;
-  /** Only tasks older than this id (the previous page's cursor). */
-  before: string | null;
-  status: TaskStatus | null;
 }
 
 export class TaskIndex extends DurableObject<WorkerEnv> {
@@ -48,10 +45,16 @@ export class TaskIndex extends DurableObject<WorkerEnv> {
     });
   }
 
-  /** Records a task's status document (see `replacesStored`). */
-  async record(document: TaskStatusDocument): Promise<void> {
+  /**
+   * Records a task's status document (see `replacesStored`). A task this
+   * shard does not list yet is taken only with its first document (`queued`)
+   * or when `takeUnknown` says so; otherwise the answer is false, and the
+   * document belongs to the index that listed the task at its acceptance.
+   */
+  async record(document: TaskStatusDocument, takeUnknown = false): Promise<boolean> {
     const row = this.ctx.storage.sql.exec<{ status: string }>("SELECT status FROM tasks WHERE id = ?", document.taskId).toArray()[0];
-    if (!replacesStored((row?.status as TaskStatus | undefined) ?? null, document.status)) return;
+    if (!row && !takeUnknown && document.status !== "queued") return false;
+    if (!replacesStored((row?.status as TaskStatus | undefined) ?? null, document.status)) return true;
     this.ctx.storage.sql.exec(
       `INSERT INTO tasks (id, status, created_at, document) VALUES (?1, ?2, ?3, ?4)
        ON CONFLICT (id) DO UPDATE SET status = ?2, document = ?4`,
@@ -60,6 +63,7 @@ export class TaskIndex extends DurableObject<WorkerEnv> {
       Date.parse(document.createdAt),
       JSON.stringify(document),
     );
+    return true;
   }
 
   /** One task's last recorded status document, or null. */
@@ -68,8 +72,8 @@ export class TaskIndex extends DurableObject<WorkerEnv> {
     return row ? (JSON.parse(row.document) as TaskStatusDocument) : null;
   }
 
-  /** A page of tasks, newest first, and the cursor of the next page (null on the last). */
-  async list(query: TaskListQuery): Promise<{ tasks: TaskStatusDocument[]; cursor: string | null }> {
+  /** A page of this shard's tasks, newest first, and the cursor of its next page (null on the last). */
+  async list(query: TaskListQuery): Promise<TaskListDocument> {
     const limit = Math.min(Math.max(1, query.limit), LIMITS.listPage.max);
     const rows = this.ctx.storage.sql
       .exec<{ id: string; document: string }>(

@@ -38,7 +38,7 @@ import { BranchTurn } from "./branch-turn.js";
 import { invocationFor } from "./claude-command.js";
 import { isTerminal, type LifecycleTrigger, queueBackoffMs, queueDeadline, runDeadline, runOutcome, transition } from "./lifecycle.js";
 import { LogFollower } from "./log-follower.js";
-import { taskIndex } from "./object-stubs.js";
+import { recordInIndex } from "./object-stubs.js";
 import { finishRepository, prepareRepository } from "./repository-run.js";
 import type { TaskSubmission } from "./submission.js";
 import { endEvents, statusDocument, storedFinal, storeFailed, taskResult } from "./task-documents.js";
@@ -109,7 +109,11 @@ export class Task extends DurableObject<WorkerEnv> {
     this.#store.save(record);
     // The first request for a container is made now; the alarm is the safety net if this object goes away meanwhile.
     await this.ctx.storage.setAlarm(Date.now() + FIRST_ATTEMPT_SAFETY_MS);
-    await this.#updateIndex(record);
+    // Accepted only once the index lists it, so `GET /tasks` lists every task answered 202.
+    await recordInIndex(this.env, this.#document(record)).catch(async (error: unknown) => {
+      await this.#store.clear();
+      throw error;
+    });
     this.ctx.waitUntil(this.#advance());
     return this.#document(record);
   }
@@ -274,8 +278,9 @@ export class Task extends DurableObject<WorkerEnv> {
       next.nextAttemptAt = null;
     });
     if (started) {
-      await this.#updateIndex(started);
+      // Claude Code's first lines are followed while the index learns the task runs.
       void this.#once("follow", () => this.#followLog());
+      await this.#updateIndex(started);
     }
   }
 
@@ -682,7 +687,7 @@ export class Task extends DurableObject<WorkerEnv> {
   /** Tells the task index the task's status document; a failure is logged and repaired by the next update. */
   async #updateIndex(record: TaskRecord): Promise<void> {
     try {
-      await taskIndex(this.env).record(this.#document(record));
+      await recordInIndex(this.env, this.#document(record));
     } catch {
       this.#warn("task_index_failed");
     }

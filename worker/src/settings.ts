@@ -149,6 +149,29 @@ function audienceTag(value: unknown): Parsed<string> {
 
 /** Reads and validates the settings; throws a `SettingsError` naming the bad variables (never their values). */
 export function readSettings(env: SettingsSource): Settings {
+  const known = READ.get(env);
+  if (known instanceof SettingsError) throw known;
+  if (known) return known;
+  try {
+    const settings = parseSettings(env);
+    Object.freeze(settings.allowedHosts);
+    Object.freeze(settings.githubRepos);
+    READ.set(env, Object.freeze(settings));
+    return settings;
+  } catch (error) {
+    if (error instanceof SettingsError) READ.set(env, error);
+    throw error;
+  }
+}
+
+/**
+ * The settings read from each bindings object: a Worker's bindings do not
+ * change while its isolate lives, so every request of an isolate shares one
+ * reading (frozen, so no caller can change it for the others).
+ */
+const READ = new WeakMap<SettingsSource, Readonly<Settings> | SettingsError>();
+
+function parseSettings(env: SettingsSource): Settings {
   const invalid: string[] = [];
   const read = <T>(name: string, parsed: Parsed<T>): T | undefined => {
     if (parsed !== INVALID) return parsed;

@@ -31,8 +31,20 @@ function decode(segment: string): string {
   }
 }
 
+/** Each pattern's segments, split once. */
+const PATTERN_PARTS = new Map<string, string[]>();
+
+function partsOf(pattern: string): string[] {
+  let parts = PATTERN_PARTS.get(pattern);
+  if (!parts) {
+    parts = pattern.split("/").slice(1);
+    PATTERN_PARTS.set(pattern, parts);
+  }
+  return parts;
+}
+
 function matchPath(pattern: string, segments: string[]): Record<string, string> | null {
-  const parts = pattern.split("/").slice(1);
+  const parts = partsOf(pattern);
   if (parts.length !== segments.length) return null;
   const params: Record<string, string> = {};
   for (const [index, part] of parts.entries()) {

@@ -107,14 +107,17 @@ async function writeIfChanged(path: string, bytes: Uint8Array): Promise<void> {
 }
 
 /**
- * Builds the console into `dist/assets` and returns that directory's
- * absolute path. Files the build no longer makes are removed.
+ * Builds the console into `dist/assets` (or into `directory`) and returns that
+ * directory's absolute path. Files the build no longer makes are removed.
+ * A local Worker that serves `dist/assets` (dev, dev:stub, the tests' shared
+ * stub) reloads on any change there, and a reload loses its running tasks:
+ * so an unchanged file is never rewritten.
  */
-export async function buildConsole(): Promise<string> {
+export async function buildConsole(directory: string = ASSETS_DIR): Promise<string> {
   const { files } = await bundleConsole();
-  for (const [path, bytes] of files) await writeIfChanged(join(ASSETS_DIR, path), bytes);
-  for (const path of await listFiles(ASSETS_DIR)) {
-    if (!files.has(path) && !path.endsWith(PARTIAL_SUFFIX)) await rm(join(ASSETS_DIR, path), { force: true });
+  for (const [path, bytes] of files) await writeIfChanged(join(directory, path), bytes);
+  for (const path of await listFiles(directory)) {
+    if (!files.has(path) && !path.endsWith(PARTIAL_SUFFIX)) await rm(join(directory, path), { force: true });
   }
-  return ASSETS_DIR;
+  return directory;
 }

@@ -4,7 +4,8 @@
  * outside the console's path (so no asset can answer for an API route), a
  * page that runs no inline code, and the security headers in `_headers`.
  */
-import { mkdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildConsole, bundleConsole } from "../../console/build.js";
@@ -39,12 +40,19 @@ describe("buildConsole", () => {
   });
 
   it("removes files an earlier build left that this one does not make", async () => {
-    const directory = await buildConsole();
-    const stale = join(directory, "console/old/app-1234.js");
-    await mkdir(join(directory, "console/old"), { recursive: true });
-    await writeFile(stale, "stale");
-    await buildConsole();
-    await expect(stat(stale)).rejects.toThrow(/ENOENT/);
+    // In a directory of its own: a file planted in dist/assets would reload the stub other tests run tasks on.
+    const directory = await mkdtemp(join(tmpdir(), "claude-sandbox-console-"));
+    try {
+      await buildConsole(directory);
+      const stale = join(directory, "console/old/app-1234.js");
+      await mkdir(join(directory, "console/old"), { recursive: true });
+      await writeFile(stale, "stale");
+      await buildConsole(directory);
+      await expect(stat(stale)).rejects.toThrow(/ENOENT/);
+      await expect(stat(join(directory, "console/app.js"))).resolves.toBeTruthy();
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 
   it("serves a page that runs no inline code and loads only its own files", async () => {

@@ -42,9 +42,9 @@ export default defineConfig({
           exclude: ["test/worker/**", "**/node_modules/**"],
           // Builds the CLI and starts the one dev:stub the run shares.
           globalSetup: ["./test/fixtures/node-global-setup.ts"],
-          // These files mostly wait on child processes and the stub: two at a time even on two cores,
-          // after the worker project (its own group, so each keeps its own number of workers).
-          maxWorkers: 2,
+          // These files mostly wait on child processes, the stub and the browser: three at a time even on
+          // two cores, after the worker project (its own group, so each keeps its own number of workers).
+          maxWorkers: 3,
           // Each worker loads Pulumi, its providers and our modules once, not once per file (about a
           // fifth of this project's time). Files restore what they change (env stubs, timers), and the
           // Pulumi program tests evaluate the program afresh (vi.resetModules) under their own mocks.

@@ -138,6 +138,13 @@ export function postWithEnv(path: string, body: unknown, overrides: EnvOverrides
   return callWithEnv(path, { method: "POST", headers: jsonHeaders(), body: typeof body === "string" ? body : JSON.stringify(body) }, overrides);
 }
 
+/** Submits a task that must be accepted, with a modified environment (other settings); returns its status document. */
+export async function submittedWithEnv(overrides: EnvOverrides, body: Record<string, unknown>): Promise<TaskStatusDocument> {
+  const response = await postWithEnv("/tasks", body, overrides);
+  expect(response.status).toBe(202);
+  return (await response.json()) as TaskStatusDocument;
+}
+
 /** Every key under `tasks/` in the results bucket. */
 export async function storedKeys(): Promise<string[]> {
   const listing = await testEnv.RESULTS.list({ prefix: "tasks/" });

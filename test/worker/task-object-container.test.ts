@@ -7,7 +7,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { TaskResult, TaskStatusDocument } from "../../worker/src/contract.js";
+import type { TaskResult } from "../../worker/src/contract.js";
 import { resultKey } from "../../worker/src/contract.js";
 import { START_LEASE_MS } from "../../worker/src/tasks/task-object.js";
 import { sandboxEvents, sandboxScript, Task, taskEvents } from "./harness.js";
@@ -21,24 +21,18 @@ import {
   freshState,
   NO_INSTANCE,
   noContainers,
-  postWithEnv,
   sandboxDestroyed as expectDestroyed,
   statusBecomes,
   storedResult,
   stubEventTypes,
   submitted,
+  submittedWithEnv,
   taskStorage,
   testEnv,
 } from "./helpers.js";
 
 freshState();
 const logs = captureLogs();
-
-async function submitWith(overrides: Record<string, string>, body: Record<string, unknown>): Promise<TaskStatusDocument> {
-  const response = await postWithEnv("/tasks", body, overrides);
-  expect(response.status).toBe(202);
-  return (await response.json()) as TaskStatusDocument;
-}
 
 describe("the container", () => {
   it("lost mid-task ends the task as failed platform_interrupted, with the result stored", async () => {
@@ -88,7 +82,7 @@ describe("the container", () => {
 
   it("that stays unavailable fails the task with sandbox_unavailable after the queue timeout", async () => {
     noContainers();
-    const { taskId } = await submitWith({ QUEUE_TIMEOUT_MS: "1500" }, { task: "no luck" });
+    const { taskId } = await submittedWithEnv({ QUEUE_TIMEOUT_MS: "1500" }, { task: "no luck" });
     const started = Date.now();
     const result = await storedResult(taskId);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -137,7 +131,7 @@ describe("the container", () => {
   it("whose destroy hangs does not hold the result back: it is stored first, readable as soon as the task ended", async () => {
     sandboxScript.destroy = "hang";
     // With a grace of 3 s, the wait for the destroy is 3 s.
-    const { taskId } = await submitWith({ DEADLINE_GRACE_MS: "3000" }, { task: "hung destroy, quick result" });
+    const { taskId } = await submittedWithEnv({ DEADLINE_GRACE_MS: "3000" }, { task: "hung destroy, quick result" });
     await statusBecomes(taskId, "succeeded");
     const response = await call(`/tasks/${taskId}/result`, { headers: auth() });
     expect(response.status).toBe(200);

@@ -17,22 +17,16 @@ import {
   freshState,
   getJson,
   noContainers,
-  postWithEnv,
   sandboxDestroyed as expectDestroyed,
   statusBecomes,
   storedResult,
   submitted,
+  submittedWithEnv,
   taskStorage,
   testEnv,
   WEBHOOK_SECRET,
 } from "./helpers.js";
 freshState();
-
-async function submitWith(overrides: Record<string, string>, body: Record<string, unknown>): Promise<TaskStatusDocument> {
-  const response = await postWithEnv("/tasks", body, overrides);
-  expect(response.status).toBe(202);
-  return (await response.json()) as TaskStatusDocument;
-}
 
 describe("cancel", () => {
   it("stops a running task: Claude Code killed, container destroyed, output so far stored", async () => {
@@ -240,7 +234,7 @@ describe("Claude Code's outcome", () => {
 
 describe("bounds", () => {
   it("keeps the last MAX_OUTPUT_BYTES of 30 MB of output, marked truncated", async () => {
-    const { taskId } = await submitWith({ MAX_OUTPUT_BYTES: "65536" }, { task: "loud\n@stub bytes=30000000" });
+    const { taskId } = await submittedWithEnv({ MAX_OUTPUT_BYTES: "65536" }, { task: "loud\n@stub bytes=30000000" });
     const result = await storedResult(taskId, 60_000);
     expect(result.status).toBe("succeeded");
     expect(result.truncated).toBe(true);
@@ -263,7 +257,7 @@ describe("bounds", () => {
       ],
       exitCode: 0,
     });
-    const { taskId } = await submitWith({ MAX_OUTPUT_BYTES: "65536" }, { task: "noisy stderr" });
+    const { taskId } = await submittedWithEnv({ MAX_OUTPUT_BYTES: "65536" }, { task: "noisy stderr" });
     const result = await storedResult(taskId);
     expect(result.status).toBe("succeeded");
     expect(result.truncated).toBe(true);

@@ -8,12 +8,11 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, symlink, truncate, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { consoleAssets } from "../../infra/components/sandbox-worker.js";
 import {
   assetContentType,
@@ -21,12 +20,12 @@ import {
   buildAssetManifest,
   MAX_ASSET_BYTES,
   readAssetsConfigFiles,
-  type WorkerAssets,
 } from "../../infra/providers/worker-assets.js";
 import { type WorkerScriptInputs, WorkerScriptProvider } from "../../infra/providers/worker-script.js";
 import { CONSOLE_ASSETS } from "../../worker/src/contract.js";
 import { apiError, CloudflareApiStandIn, echoingApiError, type RecordedRequest } from "./fixtures/cloudflare-api-stand-in.js";
 import { FakeWorkersApi, multipartParts, uploadMetadata } from "./fixtures/fake-workers-api.js";
+import { workerUploadWorld } from "./fixtures/worker-upload-world.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
@@ -102,24 +101,8 @@ function failureOf(promise: Promise<unknown>): Promise<Error | undefined> {
   );
 }
 
-beforeAll(async () => {
-  await api.start();
-  scratch = await mkdtemp(join(tmpdir(), "worker-assets-"));
-});
-
-afterAll(async () => {
-  await api.close();
-  await rm(scratch, { recursive: true, force: true });
-});
-
-beforeEach(async () => {
-  api.reset();
-  fake = new FakeWorkersApi(api);
-  fake.install();
-  provider = new WorkerScriptProvider();
-  await provider.configure({
-    config: { get: (key: string) => ({ "cloudflare:apiToken": TOKEN, "cloudflare:baseUrl": api.url })[key], require: () => "" },
-  } as never);
+workerUploadWorld(api, TOKEN, (world) => {
+  ({ fake, provider, dir: scratch } = world);
 });
 
 describe("the manifest", () => {

@@ -9,12 +9,11 @@
  */
 import { execFile } from "node:child_process";
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { consoleAssets } from "../../infra/components/sandbox-worker.js";
 import type { DurableObjectMigration } from "../../worker/src/contract.js";
 import {
@@ -32,6 +31,7 @@ import {
   type RecordedRequest,
 } from "./fixtures/cloudflare-api-stand-in.js";
 import { type FakeWorker, FakeWorkersApi, uploadMetadata } from "./fixtures/fake-workers-api.js";
+import { workerUploadWorld } from "./fixtures/worker-upload-world.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
@@ -113,26 +113,8 @@ const uploadParts = (request: RecordedRequest) => formParts(request.rawBody, Str
 /** The names of the secrets the fake API holds for the test Worker. */
 const liveSecrets = () => fake.secretsOf(SCRIPT);
 
-beforeAll(async () => {
-  await api.start();
-  dir = await mkdtemp(join(tmpdir(), "worker-script-"));
-});
-afterAll(async () => {
-  await api.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-beforeEach(async () => {
-  api.reset();
-  fake = new FakeWorkersApi(api);
-  fake.install();
-  provider = new WorkerScriptProvider();
-  await provider.configure({
-    config: {
-      get: (key: string) => ({ "cloudflare:apiToken": TOKEN, "cloudflare:baseUrl": api.url })[key],
-      require: (key: string) => key,
-    },
-  } as never);
+workerUploadWorld(api, TOKEN, (world) => {
+  ({ fake, provider, dir } = world);
 });
 
 describe("create", () => {

@@ -27,7 +27,7 @@ const HEX_TOKEN = "3f9a0c1b7d2e4f6a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0
 describe("which arguments are secrets", () => {
   it.each([
     [HEX_TOKEN, true, "a deployed token (64 hex)"],
-    ["sk-ant-oat01-abcdefghijklmnop", true, "a Claude credential"],
+    ["sk-fake-claude-credential-0000", true, "a credential with a known prefix (sk-)"],
     ["ghp_0123456789abcdefghijklmnopqrstuvwxyz", true, "a GitHub token"],
     ["whsec_c2VjcmV0LXZhbHVl", true, "a webhook secret"],
     ["arg-token-3c9f1e7a5b2d", true, "a token with a random tail"],

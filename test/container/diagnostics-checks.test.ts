@@ -87,7 +87,7 @@ describe("judging what the container saw", () => {
     expect(judged.saw).toMatch(saw);
   });
 
-  const SECRET = "sk-ant-oat01-the-real-credential";
+  const SECRET = "fake-oauth-diagnostics-credential";
   it.each([
     ["a placeholder", `CLAUDE_CODE_OAUTH_TOKEN=injected-by-claude-sandbox-proxy\nIS_SANDBOX=1`, "proxy", true, /no credential in the 2 variables/],
     ["the real credential", `CLAUDE_CODE_OAUTH_TOKEN=${SECRET}\nIS_SANDBOX=1`, "proxy", false, /: CLAUDE_CODE_OAUTH_TOKEN$/],

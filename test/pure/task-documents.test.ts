@@ -13,7 +13,7 @@ const TASK_ID = "01a24a4b-bfa4-7006-8715-3e1c9c2a0e55";
 const CREATED = Date.parse("2026-12-01T10:00:00.000Z");
 const STARTED = CREATED + 2_000;
 const FINISHED = STARTED + 30_000;
-const SECRET = "sk-ant-oat01-secret-value-xyz";
+const SECRET = "fake-oauth-secret-value-xyz";
 
 const USAGE: TaskUsage = {
   inputTokens: 10,

@@ -19,6 +19,7 @@ import { freePort } from "./processes.js";
 import { stubWranglerConfig } from "./stub-config.js";
 import { STUB_GITHUB_TOKEN, STUB_PULL_REQUEST_ORIGIN, startStubGitHub } from "./stub-github.js";
 import { DEV_TOKEN, DEV_WEBHOOK_SECRET, stubVars, varArguments } from "./stub-vars.js";
+import { wranglerCommand, wranglerNode } from "./wrangler.js";
 
 const { values } = parseArgs({
   options: {
@@ -50,6 +51,14 @@ if (rateLimit !== undefined) {
   writeFileSync(config, JSON.stringify(stubWranglerConfig(rateLimit), null, 2));
 }
 
+// A Node wrangler can run on, chosen (and fetched if need be) before anything starts.
+try {
+  wranglerNode();
+} catch (error) {
+  console.error(`dev:stub: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
+
 const fromEnvironment = Boolean(process.env.SERVER_AUTH_TOKEN);
 const token = process.env.SERVER_AUTH_TOKEN || DEV_TOKEN;
 const webhookSecret = process.env.WEBHOOK_SECRET || DEV_WEBHOOK_SECRET;
@@ -74,9 +83,7 @@ console.error(
 );
 
 const child = spawn(
-  process.execPath,
-  [
-    "node_modules/wrangler/bin/wrangler.js",
+  ...wranglerCommand([
     "dev",
     "worker/dev/stub-entry.ts",
     "--config",
@@ -100,7 +107,7 @@ const child = spawn(
         ? { ACCESS_TEAM_DOMAIN: process.env.ACCESS_TEAM_DOMAIN, ACCESS_AUDIENCE: process.env.ACCESS_AUDIENCE }
         : {},
     ),
-  ],
+  ]),
   {
     stdio: "inherit",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },

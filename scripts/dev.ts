@@ -8,6 +8,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { buildConsole } from "../console/build.js";
+import { wranglerCommand } from "./wrangler.js";
 
 const docker = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8", timeout: 15_000 });
 if (docker.error || docker.status !== 0) {
@@ -30,11 +31,10 @@ if (!existsSync("worker/.dev.vars")) {
 }
 
 await buildConsole();
-const child = spawn(
-  process.execPath,
-  ["node_modules/wrangler/bin/wrangler.js", "dev", "--config", "worker/wrangler.jsonc", ...process.argv.slice(2)],
-  { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
-);
+const child = spawn(...wranglerCommand(["dev", "--config", "worker/wrangler.jsonc", ...process.argv.slice(2)]), {
+  stdio: "inherit",
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+});
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => child.kill(signal));
 }

@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { bundleWorker } from "../../worker/bundle.js";
 import { freePort, stopProcessGroup } from "../processes.js";
 import { varArguments } from "../stub-vars.js";
+import { wranglerCommand } from "../wrangler.js";
 
 /** The repository's root directory. */
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -90,8 +91,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const logFd = openSync(logPath, "a");
   const port = await freePort();
   const inspectorPort = await freePort();
-  const args = [
-    join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
+  const [command, args] = wranglerCommand([
     "dev",
     "--config",
     configPath,
@@ -107,8 +107,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     String(inspectorPort),
     "--show-interactive-dev-session=false",
     ...varArguments(options.vars ?? {}),
-  ];
-  const child = spawn(process.execPath, args, {
+  ]);
+  const child = spawn(command, args, {
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", logFd, logFd],

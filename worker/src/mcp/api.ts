@@ -8,6 +8,7 @@
  */
 import { createParser } from "eventsource-parser";
 import { isUuid, type TaskEvent, type TaskEventsPage, type TaskListDocument, type TaskResult, type TaskStatus, type TaskStatusDocument } from "../contract.js";
+import { readPrefix } from "../streams.js";
 import { type ApiErrorBody, describeApiError } from "./text.js";
 
 /** Answers one request as the API does (the `/mcp` route passes the Worker's request handler). */
@@ -24,37 +25,6 @@ export class ApiAnswerError extends Error {
     this.status = status;
     this.body = body;
   }
-}
-
-/** The first bytes of a body, and whether more followed. */
-interface Prefix {
-  bytes: Uint8Array;
-  truncated: boolean;
-}
-
-/** Reads at most `limit` bytes of `stream`, then cancels it. */
-async function readPrefix(stream: ReadableStream<Uint8Array> | null, limit: number): Promise<Prefix> {
-  const bytes = new Uint8Array(limit);
-  let length = 0;
-  let truncated = false;
-  if (stream === null) return { bytes: bytes.subarray(0, 0), truncated };
-  const reader = stream.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const room = limit - length;
-      bytes.set(value.subarray(0, room), length);
-      length += Math.min(room, value.byteLength);
-      if (value.byteLength > room) {
-        truncated = true;
-        break;
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return { bytes: bytes.subarray(0, length), truncated };
 }
 
 /** Reads the next chunk of `reader`, or null when the stream ended or `until` (epoch ms) came first. */
